@@ -1,0 +1,29 @@
+// Standalone embedded MongoDB: `npm run db -- --port 27017 [--host 127.0.0.1]`.
+// Prints one line with the URI (other processes parse it with /mongodb:\/\/\S+/).
+import { parseArgs } from 'node:util'
+import { startEmbeddedMongo } from '../src/embedded-mongo/index.js'
+
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '27017' }, host: { type: 'string', default: '127.0.0.1' } },
+  strict: true,
+})
+const port = Number(values.port)
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`invalid --port ${values.port}`)
+  process.exit(2)
+}
+
+const db = await startEmbeddedMongo({ port, host: values.host })
+console.log(`embedded MongoDB listening at ${db.uri}`)
+
+let stopping = false
+const shutdown = (): void => {
+  if (stopping) return
+  stopping = true
+  db.stop().then(() => process.exit(0), (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  })
+}
+process.on('SIGINT', shutdown)
+process.on('SIGTERM', shutdown)

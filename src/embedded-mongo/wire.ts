@@ -1,0 +1,120 @@
+// MongoDB wire protocol framing: https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/
+// Only what a modern driver sends: OP_QUERY on `<db>.$cmd` for the very first handshake (answered
+// with OP_REPLY) and OP_MSG for everything else.
+import { deserialize, serialize, type Document } from 'bson'
+import { normalize } from './values.js'
+
+export const OP_REPLY = 1
+export const OP_QUERY = 2004
+export const OP_COMPRESSED = 2012
+export const OP_MSG = 2013
+
+const FLAG_CHECKSUM = 1
+const FLAG_MORE_TO_COME = 2
+
+export interface Header { length: number; requestId: number; responseTo: number; opCode: number }
+
+export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean }
+
+const DESER = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false } as const
+
+function readDoc(buf: Buffer, offset: number): { doc: Document; end: number } {
+  const size = buf.readInt32LE(offset)
+  const doc = deserialize(buf.subarray(offset, offset + size), DESER)
+  return { doc: normalize(doc) as Document, end: offset + size }
+}
+
+function readCString(buf: Buffer, offset: number): { s: string; end: number } {
+  const z = buf.indexOf(0, offset)
+  if (z < 0) throw new Error('unterminated cstring')
+  return { s: buf.toString('utf8', offset, z), end: z + 1 }
+}
+
+export function readHeader(buf: Buffer): Header {
+  return { length: buf.readInt32LE(0), requestId: buf.readInt32LE(4), responseTo: buf.readInt32LE(8), opCode: buf.readInt32LE(12) }
+}
+
+/** Decodes one complete message (header included) into a command. */
+export function decodeMessage(msg: Buffer, h: Header): Command {
+  if (h.opCode === OP_MSG) {
+    const flags = msg.readUInt32LE(16)
+    // The CRC-32C trailer is optional to verify; TCP already protects loopback traffic.
+    const end = (flags & FLAG_CHECKSUM) !== 0 ? msg.length - 4 : msg.length
+    let off = 20
+    let body: Document | undefined
+    const seqs: Array<{ id: string; docs: Document[] }> = []
+    while (off < end) {
+      const kind = msg[off]
+      off += 1
+      if (kind === 0) {
+        const r = readDoc(msg, off)
+        body = r.doc
+        off = r.end
+      } else if (kind === 1) {
+        const size = msg.readInt32LE(off)
+        const secEnd = off + size
+        const id = readCString(msg, off + 4)
+        let p = id.end
+        const docs: Document[] = []
+        while (p < secEnd) {
+          const r = readDoc(msg, p)
+          docs.push(r.doc)
+          p = r.end
+        }
+        seqs.push({ id: id.s, docs })
+        off = secEnd
+      } else {
+        throw new Error(`unknown OP_MSG section kind ${kind}`)
+      }
+    }
+    if (body === undefined) throw new Error('OP_MSG without a body section')
+    // Kind-1 sequences are fields of the command (e.g. `documents` of insert).
+    for (const s of seqs) body[s.id] = s.docs
+    const db = typeof body.$db === 'string' ? body.$db : 'admin'
+    return { db, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, legacy: false }
+  }
+  if (h.opCode === OP_QUERY) {
+    const ns = readCString(msg, 20)
+    const off = ns.end + 8 // numberToSkip, numberToReturn
+    let { doc } = readDoc(msg, off)
+    if (doc.$query !== undefined && typeof doc.$query === 'object') doc = doc.$query as Document
+    const dot = ns.s.indexOf('.')
+    const db = dot < 0 ? ns.s : ns.s.slice(0, dot)
+    const coll = dot < 0 ? '' : ns.s.slice(dot + 1)
+    if (coll !== '$cmd') {
+      return { db, body: { $legacyQueryUnsupported: coll }, moreToCome: false, legacy: true }
+    }
+    return { db, body: doc, moreToCome: false, legacy: true }
+  }
+  throw new Error(`unsupported opCode ${h.opCode}`)
+}
+
+const SER = { ignoreUndefined: true } as const
+let nextRequestId = 1
+
+export function encodeReply(reply: Document, responseTo: number, legacy: boolean): Buffer {
+  const body = serialize(reply, SER)
+  const requestId = nextRequestId++ & 0x7fffffff
+  if (legacy) {
+    const out = Buffer.allocUnsafe(16 + 20 + body.length)
+    out.writeInt32LE(out.length, 0)
+    out.writeInt32LE(requestId, 4)
+    out.writeInt32LE(responseTo, 8)
+    out.writeInt32LE(OP_REPLY, 12)
+    out.writeInt32LE(0, 16) // responseFlags
+    out.writeBigInt64LE(0n, 20) // cursorID
+    out.writeInt32LE(0, 28) // startingFrom
+    out.writeInt32LE(1, 32) // numberReturned
+    out.set(body, 36)
+    return out
+  }
+  const out = Buffer.allocUnsafe(16 + 4 + 1 + body.length)
+  out.writeInt32LE(out.length, 0)
+  out.writeInt32LE(requestId, 4)
+  out.writeInt32LE(responseTo, 8)
+  out.writeInt32LE(OP_MSG, 12)
+  out.writeUInt32LE(0, 16) // no checksum, no moreToCome
+  out[20] = 0
+  out.set(body, 21)
+  return out
+}
