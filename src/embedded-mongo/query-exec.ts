@@ -146,7 +146,8 @@ export function compileProjection(spec: Doc | undefined): Projector | undefined 
     }
     plain.push(k)
   }
-  const hasInclusion = inclusion === true || (inclusion === undefined && specials.some((s) => s.kind === '$elemMatch') && false)
+  // An $elemMatch projection alone behaves as an inclusion ({ _id, field }); $slice alone does not.
+  const hasInclusion = inclusion === true || (inclusion === undefined && specials.some((s) => s.kind === '$elemMatch'))
   return (doc, filter) => {
     let out: Doc
     if (hasInclusion) {
