@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import errors from './plugins/errors.js'
+import metrics from './plugins/metrics.js'
+import swagger from './plugins/swagger.js'
+import mongo from './plugins/mongo.js'
+import services from './plugins/services.js'
+import auth from './plugins/auth.js'
+import security from './plugins/security.js'
+import agenda from './plugins/agenda.js'
+import opsRoutes from './routes/ops/index.js'
+import authRoutes from './routes/auth/index.js'
+import adminRoutes from './routes/admin/index.js'
+import catalogueRoutes from './routes/public/catalogue.js'
+import bookingRoutes from './routes/public/bookings.js'
+
+export interface AppOptions {
+  config: Config
+  /** The database to use (MONGODB_URI, or the embedded one the entry point started). */
+  mongoUri: string
+  dbName?: string
+}
+
+/** The whole service as one plugin: external plugins, then app plugins, then routes. */
+export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  await fastify.register(errors)
+  await fastify.register(metrics)
+  await fastify.register(swagger)
+  await fastify.register(mongo, { uri: opts.mongoUri, dbName: opts.dbName })
+  await fastify.register(services, { config: opts.config })
+  await fastify.register(auth, { config: opts.config })
+  await fastify.register(security, { config: opts.config })
+  await fastify.register(agenda, { config: opts.config })
+
+  await fastify.register(opsRoutes)
+  await fastify.register(authRoutes, { prefix: '/api/auth' })
+  await fastify.register(adminRoutes, { prefix: '/api/admin' })
+  await fastify.register(catalogueRoutes, { prefix: '/api' })
+  await fastify.register(bookingRoutes, { prefix: '/api' })
+}
+
+export const BODY_LIMIT = 256 * 1024
+
+/** The Fastify instance with the service registered: what production runs and tests inject into. */
+export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger'] = { level: opts.config.logLevel }): FastifyInstance {
+  const fastify = Fastify({
+    logger: typeof logger === 'object' ? { redact: ['req.headers.authorization'], ...logger } : logger,
+    // 5,000 seat labels fit; anything larger is refused before it is parsed.
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    // Behind a load balancer the client address is in X-Forwarded-For (rate limits key on it).
+    trustProxy: opts.config.env === 'production',
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error that names them, not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false
+      }
+    }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.register(app, opts)
+  return fastify
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto'
+import { envSchema } from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+
+// Every setting of API.md, validated once at start-up. Numbers come from the
+// environment as strings; env-schema's ajv coerces them and rejects junk.
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  MONGODB_URI: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
+  HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
+  SWEEP_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
+  MAX_SEATS_PER_BOOKING: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
+  AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 })
+})
+type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  env: Env['NODE_ENV']
+  port: number
+  host: string
+  /** undefined: start an embedded database (never in production) */
+  mongodbUri: string | undefined
+  jwtSecret: string
+  admin: { email: string, password: string } | undefined
+  holdSeconds: number
+  sweepSeconds: number
+  maxSeatsPerBooking: number
+  /** true = reflect any origin; otherwise the allowed origins */
+  corsOrigin: true | string[]
+  logLevel: string
+  rateLimit: number
+  authRateLimit: number
+}
+
+export class ConfigError extends Error {}
+
+function describe (error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  // ajv says "env/HOLD_SECONDS must be >= 1"; keep it to the setting's name and the rule.
+  return message.replace(/^env\/?/, '').split(', env/')[0]
+}
+
+/** Reads and validates the settings; throws a ConfigError whose message is one line naming the setting. */
+export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
+  let env: Env
+  try {
+    // Blank values count as unset, the way shells and compose files tend to pass them.
+    const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
+    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+  } catch (error) {
+    throw new ConfigError(`invalid setting: ${describe(error)}`)
+  }
+  const production = env.NODE_ENV === 'production'
+  if (production && env.MONGODB_URI === undefined) throw new ConfigError('invalid setting: MONGODB_URI is required in production')
+  if (production && env.JWT_SECRET === undefined) throw new ConfigError('invalid setting: JWT_SECRET is required in production')
+  if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('invalid setting: ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
+  }
+  if (production && env.CORS_ORIGIN === '*') throw new ConfigError('invalid setting: CORS_ORIGIN must name origins in production, not *')
+  const cors = env.CORS_ORIGIN ?? (production ? '' : '*')
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    mongodbUri: env.MONGODB_URI,
+    jwtSecret: env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    admin: env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined
+      ? { email: env.ADMIN_EMAIL.toLowerCase(), password: env.ADMIN_PASSWORD }
+      : undefined,
+    holdSeconds: env.HOLD_SECONDS,
+    sweepSeconds: env.SWEEP_SECONDS,
+    maxSeatsPerBooking: env.MAX_SEATS_PER_BOOKING,
+    corsOrigin: cors === '*' ? true : cors.split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    logLevel: env.LOG_LEVEL,
+    rateLimit: env.RATE_LIMIT,
+    authRateLimit: env.AUTH_RATE_LIMIT
+  }
+}

@@ -1,0 +1,30 @@
+import { STATUS_CODES } from 'node:http'
+
+/**
+ * The one error type of the service: carries the HTTP status and the contract's
+ * machine-readable code. Services throw it; the error plugin renders it.
+ */
+export class AppError extends Error {
+  constructor (
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    readonly headers?: Record<string, string>
+  ) {
+    super(message)
+    this.name = 'AppError'
+  }
+
+  get error (): string {
+    return STATUS_CODES[this.statusCode] ?? 'Error'
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: Record<string, unknown>): AppError =>
+  new AppError(400, code, message, details)
+export const unauthorized = (code: string, message: string): AppError => new AppError(401, code, message)
+export const forbidden = (message: string): AppError => new AppError(403, 'FORBIDDEN', message)
+export const notFound = (code: string, message: string): AppError => new AppError(404, code, message)
+export const conflict = (code: string, message: string, details?: Record<string, unknown>): AppError =>
+  new AppError(409, code, message, details)

@@ -1,0 +1,31 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** One registry per app instance, so tests can build many apps in one process. */
+export function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'modex_' })
+  const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] })
+  return {
+    registry,
+    holds: counter('modex_holds_total', 'holds made (bookings created PENDING)'),
+    conflicts: counter('modex_hold_conflicts_total', 'holds refused because a seat was taken'),
+    confirmations: counter('modex_confirmations_total', 'bookings confirmed'),
+    cancellations: counter('modex_cancellations_total', 'bookings cancelled'),
+    expirations: counter('modex_expirations_total', 'holds expired (booking FAILED, seats released)'),
+    recoveries: counter('modex_recoveries_total', 'seats settled by the recovery sweep'),
+    holdLatency: new Histogram({
+      name: 'modex_hold_duration_seconds',
+      help: 'time to answer a hold, successful or refused',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry]
+    }),
+    httpDuration: new Histogram({
+      name: 'modex_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry]
+    })
+  }
+}
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,20 @@
+import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+
+// One document per (user, Idempotency-Key): the request's hash and, once answered,
+// the answer itself, replayed to repeats. Kept for 24 h by a TTL index.
+const idempotencyKeySchema = new Schema({
+  userId: { type: Schema.Types.ObjectId, required: true },
+  key: { type: String, required: true },
+  requestHash: { type: String, required: true },
+  state: { type: String, enum: ['IN_PROGRESS', 'DONE'], required: true },
+  statusCode: { type: Number, default: null },
+  response: { type: Schema.Types.Mixed, default: null },
+  createdAt: { type: Date, required: true }
+}, { strictQuery: true, versionKey: false, minimize: false })
+idempotencyKeySchema.index({ userId: 1, key: 1 }, { unique: true })
+idempotencyKeySchema.index({ createdAt: 1 }, { expireAfterSeconds: IDEMPOTENCY_TTL_SECONDS })
+
+export type IdempotencyKey = InferSchemaType<typeof idempotencyKeySchema>
+export const idempotencyKeyModel = (db: Connection) => db.model('IdempotencyKey', idempotencyKeySchema, 'idempotency_keys')

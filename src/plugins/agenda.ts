@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin'
+import { hostname } from 'node:os'
+import { Agenda } from 'agenda'
+import { MongoBackend } from '@agendajs/mongo-backend'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config.js'
+import { defineExpireHold } from '../jobs/expire-hold.js'
+import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { agenda: Agenda, schedulerRunning: () => boolean }
+}
+
+/** Agenda with its jobs stored in the same MongoDB, so any instance runs any job. */
+export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: { config: Config }) {
+  const db = fastify.db.db
+  if (db === undefined) throw new Error('the database connection has no Db')
+  const agenda = new Agenda({
+    name: `${hostname()}-${process.pid}`,
+    backend: new MongoBackend({ mongo: db, collection: 'agendaJobs' }),
+    // Numbers, not strings: Agenda's parser reads '200 milliseconds' as 200 s.
+    // Jobs due before the next scan are locked and run on a timer, so expiry lag stays
+    // well under a second; the scan interval bounds only how late newly scheduled work is seen.
+    processEvery: 1000,
+    maxConcurrency: 200,
+    defaultLockLifetime: 30_000
+  })
+  let running = false
+  agenda.on('error', (error: Error) => fastify.log.error({ err: error }, 'agenda error'))
+  agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
+  defineExpireHold(agenda, fastify.services.bookings)
+  defineSweepStaleHolds(agenda, fastify.services.bookings)
+  fastify.decorate('agenda', agenda)
+  fastify.decorate('schedulerRunning', () => running)
+  await agenda.start()
+  await scheduleSweep(agenda, opts.config.sweepSeconds * 1000)
+  running = true
+  // preClose runs before any onClose hook, so jobs finish while the database is still open.
+  fastify.addHook('preClose', async () => {
+    running = false
+    // Let running jobs finish (bounded), then release this instance's remaining locks so
+    // another instance picks those jobs up at once instead of after the lock lifetime.
+    await agenda.drain({ timeout: 5000 })
+    await agenda.stop()
+  })
+}, { name: 'agenda', dependencies: ['mongo', 'services'] })

@@ -1,0 +1,72 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import { AppError } from '../errors.js'
+import type { ErrorBody } from '../schemas/common.js'
+
+interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
+
+/**
+ * One message naming the offending field. Of ajv's errors the deepest path is the most
+ * specific (a union reports every branch's complaint; the one inside a field says what is wrong).
+ */
+function describeValidation (issues: ValidationIssue[], context: string): { message: string, field: string } {
+  const issue = issues.reduce((best, e) => e.instancePath.length > best.instancePath.length ? e : best, issues[0])
+  const field = `${context}${issue.instancePath}`
+  const extra = typeof issue.params.additionalProperty === 'string' ? ` ('${issue.params.additionalProperty}')` : ''
+  return { message: `${field} ${issue.message ?? 'is invalid'}${extra}`, field }
+}
+
+/** Errors that mean the database cannot be reached right now: the client should retry later. */
+function isDatabaseUnavailable (error: { name?: string, message?: string }): boolean {
+  return /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed)Error$/.test(error.name ?? '') ||
+    /buffering timed out|Client must be connected|connection .* closed|Topology is closed/i.test(error.message ?? '')
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST'
+}
+
+export function toErrorBody (error: unknown): { body: ErrorBody, headers: Record<string, string> } {
+  const make = (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorBody =>
+    ({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(details !== undefined && { details }) })
+  if (error instanceof AppError) {
+    return { body: make(error.statusCode, error.code, error.message, error.details), headers: error.headers ?? {} }
+  }
+  const e = (error ?? {}) as FastifyError & { validation?: ValidationIssue[], validationContext?: string }
+  if (Array.isArray(e.validation) && e.validation.length > 0) {
+    const { message, field } = describeValidation(e.validation, e.validationContext ?? 'body')
+    return { body: make(400, 'VALIDATION_ERROR', message, { field }), headers: {} }
+  }
+  if (isDatabaseUnavailable(e)) {
+    return { body: make(503, 'DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly'), headers: { 'retry-after': '5' } }
+  }
+  if (e.name === 'CastError' || e.name === 'BSONError') {
+    return { body: make(400, 'VALIDATION_ERROR', 'a value has the wrong type'), headers: {} }
+  }
+  const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
+  if (status < 500) {
+    const code = FASTIFY_CODES[e.code] ?? (e.message.includes('JSON') ? 'INVALID_JSON' : (STATUS_CODES[status] ?? 'BAD_REQUEST').toUpperCase().replace(/[^A-Z]+/g, '_'))
+    return { body: make(status, code, e.message), headers: {} }
+  }
+  // Never leak internals: the log has the stack, the client a stable code.
+  return { body: make(500, 'INTERNAL_ERROR', 'internal error'), headers: {} }
+}
+
+/** Every error, validation and unknown routes included, answers the contract's one error body. */
+export default fp(async function errorsPlugin (fastify: FastifyInstance) {
+  fastify.setErrorHandler((error, request, reply) => {
+    const { body, headers } = toErrorBody(error)
+    if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
+    else request.log.info({ code: body.code, statusCode: body.statusCode }, body.message)
+    return reply.code(body.statusCode).headers(headers).send(body)
+  })
+  fastify.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }
+    return reply.code(404).send(body)
+  })
+}, { name: 'errors' })

@@ -1,0 +1,59 @@
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { authRateLimit: { max: number, timeWindow: number } | false, holdRateLimit: { max: number, timeWindow: number } | false }
+}
+
+const MINUTE = 60_000
+
+export default fp(async function securityPlugin (fastify: FastifyInstance, opts: { config: Config }) {
+  const { config } = opts
+  await fastify.register(helmet, { global: true })
+  await fastify.register(cors, {
+    origin: config.corsOrigin,
+    methods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
+    exposedHeaders: ['retry-after', 'etag', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+    maxAge: 600
+  })
+
+  // Keyed by the signed-in user when the token verifies, else by address: a forged token gets no key of its own.
+  const clientKey = (request: FastifyRequest): string => {
+    const header = request.headers.authorization
+    if (header?.startsWith('Bearer ') === true) {
+      try {
+        return `user:${fastify.jwt.verify<{ sub: string }>(header.slice(7)).sub}`
+      } catch { /* fall through to the address */ }
+    }
+    return `ip:${request.ip}`
+  }
+  await fastify.register(rateLimit, {
+    global: config.rateLimit > 0,
+    max: config.rateLimit > 0 ? config.rateLimit : 1,
+    timeWindow: MINUTE,
+    keyGenerator: clientKey,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, undefined, { 'retry-after': String(Math.ceil(context.ttl / 1000)) })
+  })
+  // Stricter limits the auth and hold routes apply through their route config.
+  fastify.decorate('authRateLimit', config.authRateLimit > 0 ? { max: config.authRateLimit, timeWindow: MINUTE } : false)
+  fastify.decorate('holdRateLimit', config.rateLimit > 0 ? { max: Math.max(1, Math.ceil(config.rateLimit / 5)), timeWindow: MINUTE } : false)
+
+  // Shed load with an immediate 503 instead of letting every request stall.
+  await fastify.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    maxEventLoopUtilization: 0.99,
+    retryAfter: 5,
+    exposeStatusRoute: false,
+    pressureHandler: (_request, _reply, type, value) => {
+      throw new AppError(503, 'OVERLOADED', `the service is overloaded (${type} ${String(value)}); retry shortly`, undefined, { 'retry-after': '5' })
+    }
+  })
+}, { name: 'security', dependencies: ['auth'] })

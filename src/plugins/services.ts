@@ -1,0 +1,36 @@
+import fp from 'fastify-plugin'
+import { Types } from 'mongoose'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config.js'
+import { createBookingService, type BookingService } from '../services/booking-service.js'
+import { createMovieService, type MovieService } from '../services/movie-service.js'
+import { createShowService, type ShowService } from '../services/show-service.js'
+import { createUserService, type UserService } from '../services/user-service.js'
+import { EXPIRE_HOLD, type ExpireHoldData } from '../jobs/expire-hold.js'
+
+export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService }
+
+declare module 'fastify' {
+  interface FastifyInstance { services: Services }
+}
+
+/** The business rules, wired to the models, metrics and scheduler; routes and jobs only call these. */
+export default fp(async function servicesPlugin (fastify: FastifyInstance, opts: { config: Config }) {
+  const { models, metrics, log } = fastify
+  const bookings = createBookingService({
+    models,
+    metrics,
+    log,
+    maxSeatsPerBooking: opts.config.maxSeatsPerBooking,
+    // fastify.agenda is decorated by the agenda plugin, registered after this one.
+    scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
+      await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
+    }
+  })
+  fastify.decorate('services', {
+    bookings,
+    shows: createShowService({ models, defaultHoldSeconds: opts.config.holdSeconds, cancelShowBookings: bookings.cancelShowBookings }),
+    movies: createMovieService({ models }),
+    users: createUserService({ models, log })
+  })
+}, { name: 'services', dependencies: ['mongo', 'metrics'] })

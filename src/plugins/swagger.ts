@@ -1,0 +1,40 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import { ErrorBody } from '../schemas/common.js'
+import { Session, User } from '../schemas/auth.js'
+import { Movie, MovieList } from '../schemas/movie.js'
+import { SeatMap, SeatView, Show, ShowList } from '../schemas/show.js'
+import { Booking, BookingList } from '../schemas/booking.js'
+
+/** The OpenAPI document is generated from the same TypeBox schemas that validate and serialise. */
+export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
+  for (const schema of [ErrorBody, User, Session, Movie, MovieList, Show, ShowList, SeatView, SeatMap, Booking, BookingList]) {
+    fastify.addSchema(schema)
+  }
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Modex API',
+        version: '1.0.0',
+        description: 'Seats for anything with a fixed inventory at a time: shows, trips, appointment slots. ' +
+          'Every error answers `{ statusCode, code, error, message, details? }` with a stable `code`.'
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
+      },
+      tags: [
+        { name: 'auth', description: 'accounts and tokens' },
+        { name: 'admin', description: 'catalogue management (role ADMIN)' },
+        { name: 'catalogue', description: 'public movies, shows and seat maps' },
+        { name: 'bookings', description: 'holds, confirmations and cancellations (signed in)' },
+        { name: 'operations', description: 'health, readiness and metrics' }
+      ]
+    },
+    // Shared schemas appear under components.schemas by their own names.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+}, { name: 'swagger' })

@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errors } from '../../schemas/common.js'
+
+/** Liveness, readiness and metrics: outside /api, never rate limited. */
+const ops: FastifyPluginAsyncTypebox = async (fastify) => {
+  const common = { tags: ['operations'] }
+
+  fastify.get('/health', {
+    config: { rateLimit: false },
+    schema: { ...common, summary: 'The process runs', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  fastify.get('/ready', {
+    config: { rateLimit: false },
+    schema: {
+      ...common, summary: 'The database answers and the job scheduler runs',
+      response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up'), scheduler: Type.Literal('running') }), ...errors(503) }
+    }
+  }, async (_request, reply) => {
+    const database = await fastify.db.db?.admin().ping({ timeoutMS: 1000 }).then(() => true, () => false) ?? false
+    if (!database || !fastify.schedulerRunning()) {
+      return reply.code(503).header('retry-after', '5').send({
+        statusCode: 503,
+        code: database ? 'SCHEDULER_STOPPED' : 'DATABASE_UNAVAILABLE',
+        error: 'Service Unavailable',
+        message: database ? 'the job scheduler is not running' : 'the database does not answer',
+        details: { database: database ? 'up' : 'down', scheduler: fastify.schedulerRunning() ? 'running' : 'stopped' }
+      })
+    }
+    return { status: 'ready' as const, database: 'up' as const, scheduler: 'running' as const }
+  })
+
+  fastify.get('/metrics', {
+    config: { rateLimit: false },
+    schema: { ...common, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } }
+  }, async (_request, reply) => {
+    const registry = fastify.metrics.registry
+    return reply.type(registry.contentType).send(await registry.metrics())
+  })
+}
+export default ops

@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { DateTime, ListOf, Nullable, NullableDateTime, ObjectIdString, Pagination } from './common.js'
+
+export const BookingStatus = Type.Union([Type.Literal('PENDING'), Type.Literal('CONFIRMED'), Type.Literal('FAILED'), Type.Literal('CANCELLED')])
+
+export const Booking = Type.Object({
+  id: ObjectIdString,
+  showId: ObjectIdString,
+  userId: ObjectIdString,
+  status: BookingStatus,
+  seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String() })),
+  totalPriceCents: Type.Integer(),
+  expiresAt: DateTime,
+  createdAt: DateTime,
+  confirmedAt: NullableDateTime,
+  cancelledAt: NullableDateTime,
+  failureReason: Nullable(Type.String({ examples: ['EXPIRED'] }))
+}, { $id: 'Booking', title: 'Booking' })
+export type Booking = Static<typeof Booking>
+export const BookingList = ListOf(Type.Ref(Booking), 'Booking')
+
+// The contract caps a booking at MAX_SEATS_PER_BOOKING (a setting); the schema's
+// bound is the setting's own ceiling, and the service enforces the configured one.
+const MAX_LIST = 100
+export const HoldBody = Type.Union([
+  Type.Object({ seatIds: Type.Array(ObjectIdString, { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
+  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
+], { description: 'exactly one of seatIds or seatLabels' })
+export type HoldBody = Static<typeof HoldBody>
+
+export const HoldHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'repeat a hold safely: the same key answers the first answer again' }))
+})
+export type HoldHeaders = Static<typeof HoldHeaders>
+
+export const ConfirmBody = Type.Union([
+  Type.Object({ paymentReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
+  Type.Null()
+])
+export type ConfirmBody = Static<typeof ConfirmBody>
+
+export const BookingQuery = Type.Object({
+  status: Type.Optional(BookingStatus),
+  ...Pagination
+}, { additionalProperties: false })
+export type BookingQuery = Static<typeof BookingQuery>

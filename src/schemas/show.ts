@@ -1,0 +1,97 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { DateTime, ListOf, Nullable, ObjectIdString, Pagination } from './common.js'
+
+export const ShowType = Type.Union([Type.Literal('MOVIE'), Type.Literal('BUS'), Type.Literal('DOCTOR'), Type.Literal('EVENT')])
+export const ShowStatus = Type.Union([Type.Literal('SCHEDULED'), Type.Literal('CANCELLED')])
+export const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('BOOKED')])
+
+export const Show = Type.Object({
+  id: ObjectIdString,
+  name: Type.String(),
+  type: ShowType,
+  venue: Type.String(),
+  startTime: DateTime,
+  description: Nullable(Type.String()),
+  movieId: Nullable(ObjectIdString),
+  durationMinutes: Nullable(Type.Integer()),
+  priceCents: Type.Integer(),
+  holdSeconds: Type.Integer(),
+  status: ShowStatus,
+  totalSeats: Type.Integer(),
+  availableSeats: Type.Integer(),
+  heldSeats: Type.Integer(),
+  bookedSeats: Type.Integer(),
+  createdAt: DateTime
+}, { $id: 'Show', title: 'Show' })
+export type Show = Static<typeof Show>
+export const ShowList = ListOf(Type.Ref(Show), 'Show')
+
+const Name = Type.String({ minLength: 1, maxLength: 200 })
+const Venue = Type.String({ minLength: 1, maxLength: 200 })
+const Description = Type.String({ maxLength: 5000 })
+
+export const MAX_SEATS_PER_SHOW = 5000
+export const Seating = Type.Union([
+  Type.Object({
+    totalSeats: Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW }),
+    seatsPerRow: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW, description: 'default 10' }))
+  }, { additionalProperties: false, title: 'GeneratedSeating', description: 'Seats generated row by row: A1 A2 … then B1 …; rows past Z continue AA, AB, …' }),
+  Type.Object({
+    labels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_SEATS_PER_SHOW, uniqueItems: true })
+  }, { additionalProperties: false, title: 'LabelledSeating', description: 'One seat per label, in this order (appointment slots, berths)' })
+])
+export type Seating = Static<typeof Seating>
+
+export const CreateShowBody = Type.Object({
+  name: Name,
+  type: ShowType,
+  startTime: Type.String({ format: 'date-time', description: 'must be in the future' }),
+  venue: Venue,
+  movieId: Type.Optional(ObjectIdString),
+  description: Type.Optional(Description),
+  durationMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  holdSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 1800, description: 'overrides HOLD_SECONDS for this show' })),
+  priceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, default: 0 })),
+  seating: Seating
+}, { additionalProperties: false })
+export type CreateShowBody = Static<typeof CreateShowBody>
+
+export const UpdateShowBody = Type.Object({
+  name: Type.Optional(Name),
+  startTime: Type.Optional(Type.String({ format: 'date-time' })),
+  venue: Type.Optional(Venue),
+  description: Type.Optional(Description)
+}, { additionalProperties: false, minProperties: 1 })
+export type UpdateShowBody = Static<typeof UpdateShowBody>
+
+export const AdminShowQuery = Type.Object({
+  status: Type.Optional(ShowStatus),
+  type: Type.Optional(ShowType),
+  ...Pagination
+}, { additionalProperties: false })
+export type AdminShowQuery = Static<typeof AdminShowQuery>
+
+export const PublicShowQuery = Type.Object({
+  type: Type.Optional(ShowType),
+  movieId: Type.Optional(ObjectIdString),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+  ...Pagination
+}, { additionalProperties: false })
+export type PublicShowQuery = Static<typeof PublicShowQuery>
+
+export const SeatView = Type.Object({
+  id: ObjectIdString,
+  label: Type.String(),
+  row: Nullable(Type.String()),
+  number: Type.Integer(),
+  status: SeatStatus
+}, { $id: 'Seat', title: 'Seat' })
+export type SeatView = Static<typeof SeatView>
+
+export const SeatMap = Type.Object({
+  showId: ObjectIdString,
+  seats: Type.Array(Type.Ref(SeatView)),
+  counts: Type.Object({ AVAILABLE: Type.Integer(), HELD: Type.Integer(), BOOKED: Type.Integer() })
+}, { $id: 'SeatMap', title: 'SeatMap' })
+export type SeatMap = Static<typeof SeatMap>

@@ -1,0 +1,414 @@
+import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Types } from 'mongoose'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Models } from '../models/index.js'
+import type { BookingStatus } from '../models/booking.js'
+import { AppError, badRequest, conflict, notFound } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { Page } from '../schemas/common.js'
+import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
+import type { ErrorBody } from '../schemas/common.js'
+import { isDuplicateKey } from './mongo-errors.js'
+
+interface BookingDoc {
+  _id: Types.ObjectId, showId: Types.ObjectId, userId: Types.ObjectId, status: BookingStatus,
+  seats: Array<{ id: Types.ObjectId, label: string }>, totalPriceCents: number, expiresAt: Date,
+  createdAt: Date, confirmedAt?: Date | null, cancelledAt?: Date | null, failureReason?: string | null
+}
+
+export function toBooking (doc: BookingDoc): Booking {
+  return {
+    id: doc._id.toString(),
+    showId: doc.showId.toString(),
+    userId: doc.userId.toString(),
+    status: doc.status,
+    seats: doc.seats.map((s) => ({ id: s.id.toString(), label: s.label })),
+    totalPriceCents: doc.totalPriceCents,
+    expiresAt: doc.expiresAt.toISOString(),
+    createdAt: doc.createdAt.toISOString(),
+    confirmedAt: doc.confirmedAt?.toISOString() ?? null,
+    cancelledAt: doc.cancelledAt?.toISOString() ?? null,
+    failureReason: doc.failureReason ?? null
+  }
+}
+
+/**
+ * How long seats of a CONFIRMED booking being cancelled stay HELD before the sweep may
+ * settle them. Cancel moves them BOOKED → HELD first so that a crash at any later step
+ * leaves them where the sweep looks; this grace keeps the sweep off a cancel in progress.
+ */
+const CANCEL_GRACE_MS = 10_000
+/** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
+const SWEEP_BATCH = 1000
+/** A repeat of an Idempotency-Key whose first request is still running waits this long for its answer. */
+const IDEMPOTENCY_WAIT_MS = 10_000
+/** After this long an IN_PROGRESS key is taken to be abandoned (its instance died) and may be retried. */
+const IDEMPOTENCY_STALE_MS = 60_000
+
+export interface BookingServiceOptions {
+  models: Models
+  metrics: Metrics
+  log: FastifyBaseLogger
+  maxSeatsPerBooking: number
+  /** Asks the scheduler to run `expire-hold` for this booking at `at` (an Agenda job). */
+  scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
+}
+
+export function createBookingService ({ models, metrics, log, maxSeatsPerBooking, scheduleExpiry }: BookingServiceOptions) {
+  const { Show, Seat, Booking, IdempotencyKey } = models
+
+  /** Seats this booking holds go back to AVAILABLE; conditional on bookingId, so a seat someone else took since is untouched. */
+  async function releaseHeldSeats (bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
+    const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
+    if (only !== undefined) filter._id = { $in: only }
+    const result = await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })
+    return result.modifiedCount
+  }
+
+  // ---- 1. Hold -------------------------------------------------------------------------
+
+  async function holdSeatsNow (userId: string, showId: string, request: HoldBody): Promise<Booking> {
+    const wanted = 'seatIds' in request ? request.seatIds : request.seatLabels
+    const field = 'seatIds' in request ? 'seatIds' : 'seatLabels'
+    if (wanted.length > maxSeatsPerBooking) {
+      throw badRequest('VALIDATION_ERROR', `body/${field} must NOT have more than ${maxSeatsPerBooking} items`)
+    }
+    const show = await Show.findById(showId, { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1 })
+      .lean<{ _id: Types.ObjectId, status: string, startTime: Date, holdSeconds: number, priceCents: number }>()
+    if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
+    if (show.status !== 'SCHEDULED' || show.startTime.getTime() <= Date.now()) {
+      throw conflict('SHOW_NOT_BOOKABLE', show.status !== 'SCHEDULED' ? 'the show is cancelled' : 'the show has started')
+    }
+
+    let seatIds: Types.ObjectId[]
+    if ('seatIds' in request) {
+      seatIds = request.seatIds.map((id) => new Types.ObjectId(id))
+    } else {
+      const found = await Seat.find({ showId: show._id, label: { $in: request.seatLabels } }, { _id: 1, label: 1 })
+        .lean<Array<{ _id: Types.ObjectId, label: string }>>()
+      const known = new Set(found.map((s) => s.label))
+      const unknown = request.seatLabels.filter((l) => !known.has(l))
+      if (unknown.length > 0) throw badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
+      seatIds = found.map((s) => s._id)
+    }
+    // A fixed claim order (by id) makes two competing holds collide on their first
+    // shared seat, so the loser gives up before taking more.
+    seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
+
+    // The booking id exists before any claim, so every claimed seat names its owner
+    // and the sweep can settle it by that booking even if this process dies here.
+    const bookingId = new Types.ObjectId()
+    const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
+    const claimed: Array<{ id: Types.ObjectId, label: string }> = []
+    try {
+      for (const seatId of seatIds) {
+        // Atomic on one document: only an AVAILABLE seat of this show can be taken.
+        const seat = await Seat.findOneAndUpdate(
+          { _id: seatId, showId: show._id, status: 'AVAILABLE' },
+          { $set: { status: 'HELD', bookingId, heldUntil } },
+          { returnDocument: 'after', projection: { label: 1 }, lean: true }
+        )
+        if (seat === null) break
+        claimed.push({ id: seatId, label: seat.label })
+      }
+    } catch (error) {
+      // All-or-nothing even when the database fails mid-way (if this fails too, the sweep releases them at heldUntil).
+      await releaseHeldSeats(bookingId, claimed.map((s) => s.id)).catch((e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      throw error
+    }
+    if (claimed.length < seatIds.length) {
+      // Compensate: give back exactly what this booking claimed, then say why.
+      await releaseHeldSeats(bookingId, claimed.map((s) => s.id))
+      metrics.conflicts.inc()
+      throw await explainRefusal(show._id, seatIds)
+    }
+
+    // Written only once every seat is held: a PENDING booking always owns all its seats.
+    const now = new Date()
+    const doc: BookingDoc = {
+      _id: bookingId,
+      showId: show._id,
+      userId: new Types.ObjectId(userId),
+      status: 'PENDING',
+      seats: claimed,
+      totalPriceCents: show.priceCents * claimed.length,
+      expiresAt: heldUntil,
+      createdAt: now,
+      confirmedAt: null,
+      cancelledAt: null,
+      failureReason: null
+    }
+    await Booking.create(doc)
+    // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
+    await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
+    metrics.holds.inc()
+    return toBooking(doc)
+  }
+
+  /** Why a claim failed: unknown ids are the caller's mistake (400), taken seats a conflict (409). */
+  async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[]): Promise<AppError> {
+    const seats = await Seat.find({ _id: { $in: seatIds }, showId }, { label: 1, status: 1 })
+      .lean<Array<{ _id: Types.ObjectId, label: string, status: string }>>()
+    const known = new Set(seats.map((s) => s._id.toHexString()))
+    const unknown = seatIds.map((id) => id.toHexString()).filter((id) => !known.has(id))
+    if (unknown.length > 0) return badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
+    const taken = seats.filter((s) => s.status !== 'AVAILABLE').map((s) => s.label)
+    return conflict('SEATS_UNAVAILABLE', taken.length > 0 ? `already taken: ${taken.join(', ')}` : 'seats were taken while claiming; try again', { seats: taken })
+  }
+
+  async function holdSeats (userId: string, showId: string, request: HoldBody, idempotencyKey?: string): Promise<Booking> {
+    const started = performance.now()
+    try {
+      if (idempotencyKey === undefined) return await holdSeatsNow(userId, showId, request)
+      return await holdSeatsIdempotently(userId, showId, request, idempotencyKey)
+    } finally {
+      metrics.holdLatency.observe((performance.now() - started) / 1000)
+    }
+  }
+
+  // ---- Idempotency-Key -----------------------------------------------------------------
+
+  function hashRequest (showId: string, request: HoldBody): string {
+    return createHash('sha256').update(JSON.stringify([showId, request])).digest('hex')
+  }
+
+  async function holdSeatsIdempotently (userId: string, showId: string, request: HoldBody, key: string): Promise<Booking> {
+    const requestHash = hashRequest(showId, request)
+    const owner = new Types.ObjectId(userId)
+    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS
+    for (;;) {
+      try {
+        // The unique (userId, key) index decides which of concurrent repeats does the work.
+        const entry = await IdempotencyKey.create({ userId: owner, key, requestHash, state: 'IN_PROGRESS', createdAt: new Date() })
+        return await answerOnce(entry._id, () => holdSeatsNow(userId, showId, request))
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error
+      }
+      const existing = await IdempotencyKey.findOne({ userId: owner, key }).lean()
+      if (existing === null) continue
+      if (existing.requestHash !== requestHash) {
+        throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request')
+      }
+      if (existing.state === 'DONE') return replay(existing.statusCode ?? 500, existing.response)
+      if (Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_STALE_MS) {
+        // Its first request died with its instance; whoever takes the key over answers it now.
+        const taken = await IdempotencyKey.findOneAndUpdate(
+          { _id: existing._id, state: 'IN_PROGRESS', createdAt: existing.createdAt },
+          { $set: { createdAt: new Date() } }
+        ).lean()
+        if (taken !== null) return await answerOnce(existing._id, () => holdSeatsNow(userId, showId, request))
+        continue
+      }
+      if (Date.now() > deadline) throw conflict('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed; retry shortly')
+      await sleep(20)
+    }
+  }
+
+  /** Runs the hold and records its answer (success or a 4xx) for repeats; a failure that is not an answer frees the key. */
+  async function answerOnce (entryId: Types.ObjectId, hold: () => Promise<Booking>): Promise<Booking> {
+    try {
+      const booking = await hold()
+      await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode: 201, response: booking } })
+      return booking
+    } catch (error) {
+      if (error instanceof AppError && error.statusCode < 500) {
+        const body: ErrorBody = { statusCode: error.statusCode, code: error.code, error: error.error, message: error.message, ...(error.details !== undefined && { details: error.details }) }
+        await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode: error.statusCode, response: body } })
+      } else {
+        await IdempotencyKey.deleteOne({ _id: entryId }).catch(() => undefined)
+      }
+      throw error
+    }
+  }
+
+  function replay (statusCode: number, response: unknown): Booking {
+    if (statusCode === 201) return response as Booking
+    const body = response as ErrorBody
+    throw new AppError(statusCode, body.code, body.message, body.details)
+  }
+
+  // ---- 2. Confirm ----------------------------------------------------------------------
+
+  async function findOwnBooking (userId: string, bookingId: string): Promise<BookingDoc> {
+    const doc = await Booking.findOne({ _id: bookingId, userId }).lean<BookingDoc>()
+    // Someone else's booking is "not found", never "forbidden": ids must not leak.
+    if (doc === null) throw notFound('BOOKING_NOT_FOUND', `booking ${bookingId} does not exist`)
+    return doc
+  }
+
+  async function confirmBooking (userId: string, bookingId: string, paymentReference?: string): Promise<Booking> {
+    const now = new Date()
+    // Decided on the booking alone: it races expiry on this one document, so exactly one wins.
+    const confirmed = await Booking.findOneAndUpdate(
+      { _id: bookingId, userId, status: 'PENDING', expiresAt: { $gt: now } },
+      { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference: paymentReference ?? null } },
+      { returnDocument: 'after', lean: true }
+    ) as BookingDoc | null
+    if (confirmed !== null) {
+      // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
+      await bookSeats(confirmed._id)
+      metrics.confirmations.inc()
+      return toBooking(confirmed)
+    }
+    const current = await findOwnBooking(userId, bookingId)
+    switch (current.status) {
+      case 'CONFIRMED':
+        // Confirming twice answers the same; finish the seats in case the first confirm died half-way.
+        await bookSeats(current._id)
+        return toBooking(current)
+      case 'PENDING':
+        // Past expiresAt and its job has not run yet: settle it now rather than answer with a stale PENDING.
+        await expireHold(current._id)
+        throw conflict('HOLD_EXPIRED', 'the hold expired before it was confirmed; the booking has failed')
+      case 'FAILED':
+        throw conflict('HOLD_EXPIRED', 'the hold expired before it was confirmed; the booking has failed')
+      default:
+        throw conflict('INVALID_STATE', `a ${current.status.toLowerCase()} booking cannot be confirmed`)
+    }
+  }
+
+  async function bookSeats (bookingId: Types.ObjectId): Promise<number> {
+    const result = await Seat.updateMany({ bookingId, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })
+    return result.modifiedCount
+  }
+
+  // ---- 3. Expire -----------------------------------------------------------------------
+
+  /** Fails a PENDING booking whose hold has passed and releases its seats; false if it was not due (or already settled). */
+  async function expireHold (bookingId: Types.ObjectId): Promise<boolean> {
+    const failed = await Booking.findOneAndUpdate(
+      { _id: bookingId, status: 'PENDING', expiresAt: { $lte: new Date() } },
+      { $set: { status: 'FAILED', failureReason: 'EXPIRED' } },
+      { projection: { _id: 1 }, lean: true }
+    )
+    if (failed === null) return false
+    // Only the winner of the booking's transition releases its seats.
+    await releaseHeldSeats(bookingId)
+    metrics.expirations.inc()
+    log.info({ bookingId: bookingId.toString() }, 'hold expired')
+    return true
+  }
+
+  // ---- 4. Cancel -----------------------------------------------------------------------
+
+  /** Cancels a PENDING or CONFIRMED booking; null if it was in neither state. */
+  async function cancelLiveBooking (bookingId: Types.ObjectId): Promise<BookingDoc | null> {
+    // A few rounds: the booking may be confirmed or expire between reading and deciding.
+    for (let round = 0; round < 3; round++) {
+      const current = await Booking.findById(bookingId, { status: 1 }).lean<{ status: BookingStatus }>()
+      if (current === null || (current.status !== 'PENDING' && current.status !== 'CONFIRMED')) return null
+      if (current.status === 'CONFIRMED') {
+        // Seats first to HELD (with a short grace): if this process dies now, the sweep puts them
+        // back to BOOKED (the booking is still CONFIRMED); once the booking is CANCELLED, it frees them.
+        await Seat.updateMany({ bookingId, status: 'BOOKED' }, { $set: { status: 'HELD', heldUntil: new Date(Date.now() + CANCEL_GRACE_MS) } })
+      }
+      const cancelled = await Booking.findOneAndUpdate(
+        { _id: bookingId, status: current.status },
+        { $set: { status: 'CANCELLED', cancelledAt: new Date() } },
+        { returnDocument: 'after', lean: true }
+      ) as BookingDoc | null
+      if (cancelled === null) continue
+      await releaseHeldSeats(bookingId)
+      metrics.cancellations.inc()
+      return cancelled
+    }
+    return null
+  }
+
+  async function cancelBooking (userId: string, bookingId: string): Promise<Booking> {
+    const current = await findOwnBooking(userId, bookingId)
+    if (current.status !== 'PENDING' && current.status !== 'CONFIRMED') {
+      throw conflict('INVALID_STATE', `a ${current.status.toLowerCase()} booking cannot be cancelled`)
+    }
+    const show = await Show.findById(current.showId, { startTime: 1 }).lean<{ startTime: Date }>()
+    if (show !== null && show.startTime.getTime() <= Date.now()) {
+      throw conflict('INVALID_STATE', 'the show has started; its bookings can no longer be cancelled')
+    }
+    const cancelled = await cancelLiveBooking(current._id)
+    if (cancelled === null) {
+      const now = await findOwnBooking(userId, bookingId)
+      throw conflict('INVALID_STATE', `a ${now.status.toLowerCase()} booking cannot be cancelled`)
+    }
+    return toBooking(cancelled)
+  }
+
+  /** Cancels every PENDING and CONFIRMED booking of a show (the show is already CANCELLED). */
+  async function cancelShowBookings (showId: Types.ObjectId): Promise<number> {
+    let count = 0
+    for (;;) {
+      const live = await Booking.find({ showId, status: { $in: ['PENDING', 'CONFIRMED'] } }, { _id: 1 }).limit(500).lean()
+      if (live.length === 0) return count
+      for (const { _id } of live) if (await cancelLiveBooking(_id) !== null) count++
+    }
+  }
+
+  // ---- 5. Recovery ---------------------------------------------------------------------
+
+  /**
+   * Settles what a crash can leave behind; idempotent, safe on several instances at once.
+   * Fails PENDING bookings past expiresAt (their job was lost), then settles every HELD seat
+   * whose hold has passed by its booking: CONFIRMED → BOOKED (roll forward); missing, FAILED
+   * or CANCELLED → AVAILABLE (roll back).
+   */
+  async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
+    const now = new Date()
+    let expired = 0
+    const overdue = await Booking.find({ status: 'PENDING', expiresAt: { $lte: now } }, { _id: 1 }).limit(SWEEP_BATCH).lean()
+    for (const { _id } of overdue) if (await expireHold(_id)) expired++
+
+    const stale = await Seat.find({ status: 'HELD', heldUntil: { $lt: now } }, { _id: 1, bookingId: 1 })
+      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null }>>()
+    const byBooking = new Map<string, { bookingId: Types.ObjectId | null, seatIds: Types.ObjectId[] }>()
+    for (const seat of stale) {
+      const key = seat.bookingId?.toHexString() ?? 'none'
+      const group = byBooking.get(key) ?? { bookingId: seat.bookingId, seatIds: [] }
+      group.seatIds.push(seat._id)
+      byBooking.set(key, group)
+    }
+    const owners = await Booking.find({ _id: { $in: [...byBooking.values()].flatMap((g) => g.bookingId ?? []) } }, { status: 1 })
+      .lean<Array<{ _id: Types.ObjectId, status: BookingStatus }>>()
+    const statusOf = new Map(owners.map((b) => [b._id.toHexString(), b.status]))
+
+    let settled = 0
+    for (const [key, { bookingId, seatIds }] of byBooking) {
+      const status = statusOf.get(key)
+      // Same conditions as the protocol's own steps, plus heldUntil: a newer hold is never touched.
+      const filter = { _id: { $in: seatIds }, bookingId, status: 'HELD' as const, heldUntil: { $lt: now } }
+      if (status === 'CONFIRMED') {
+        settled += (await Seat.updateMany(filter, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
+      } else if (status !== 'PENDING') {
+        settled += (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+      }
+    }
+    if (settled > 0) {
+      metrics.recoveries.inc(settled)
+      log.warn({ settled }, 'recovery sweep settled stale seats')
+    }
+    return { expired, settled }
+  }
+
+  // ---- Reading -------------------------------------------------------------------------
+
+  async function getBooking (userId: string, bookingId: string): Promise<Booking> {
+    return toBooking(await findOwnBooking(userId, bookingId))
+  }
+
+  async function listBookings (filter: { userId?: string, showId?: string }, query: BookingQuery): Promise<Page<Booking>> {
+    const where: Record<string, unknown> = {}
+    if (filter.userId !== undefined) where.userId = new Types.ObjectId(filter.userId)
+    if (filter.showId !== undefined) where.showId = new Types.ObjectId(filter.showId)
+    if (query.status !== undefined) where.status = query.status
+    const [docs, total] = await Promise.all([
+      Booking.find(where).sort({ createdAt: -1, _id: -1 }).skip(query.offset).limit(query.limit).lean<BookingDoc[]>(),
+      Booking.countDocuments(where)
+    ])
+    return { items: docs.map(toBooking), total, limit: query.limit, offset: query.offset }
+  }
+
+  return {
+    holdSeats, confirmBooking, cancelBooking, expireHold, sweepStaleHolds,
+    cancelShowBookings, getBooking, listBookings
+  }
+}
+export type BookingService = ReturnType<typeof createBookingService>

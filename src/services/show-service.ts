@@ -1,0 +1,177 @@
+import { Types } from 'mongoose'
+import type { Models } from '../models/index.js'
+import { badRequest, notFound } from '../errors.js'
+import type { Page } from '../schemas/common.js'
+import type { AdminShowQuery, CreateShowBody, PublicShowQuery, SeatMap, Show, UpdateShowBody } from '../schemas/show.js'
+import type { SeatStatus } from '../models/seat.js'
+import { layoutSeats } from './seat-layout.js'
+
+type Counts = Record<SeatStatus, number>
+const noSeats = (): Counts => ({ AVAILABLE: 0, HELD: 0, BOOKED: 0 })
+
+interface ShowDoc {
+  _id: Types.ObjectId, name: string, type: string, venue: string, startTime: Date, description?: string | null,
+  movieId?: Types.ObjectId | null, durationMinutes?: number | null, priceCents: number, holdSeconds: number,
+  status: string, totalSeats: number, createdAt: Date
+}
+
+function toShow (doc: ShowDoc, counts: Counts): Show {
+  return {
+    id: doc._id.toString(),
+    name: doc.name,
+    type: doc.type as Show['type'],
+    venue: doc.venue,
+    startTime: doc.startTime.toISOString(),
+    description: doc.description ?? null,
+    movieId: doc.movieId?.toString() ?? null,
+    durationMinutes: doc.durationMinutes ?? null,
+    priceCents: doc.priceCents,
+    holdSeconds: doc.holdSeconds,
+    status: doc.status as Show['status'],
+    totalSeats: doc.totalSeats,
+    availableSeats: counts.AVAILABLE,
+    heldSeats: counts.HELD,
+    bookedSeats: counts.BOOKED,
+    createdAt: doc.createdAt.toISOString()
+  }
+}
+
+export interface ShowServiceOptions {
+  models: Models
+  defaultHoldSeconds: number
+  /** Cancels every live booking of a show (the booking protocol owns that). */
+  cancelShowBookings: (showId: Types.ObjectId) => Promise<number>
+}
+
+export function createShowService ({ models, defaultHoldSeconds, cancelShowBookings }: ShowServiceOptions) {
+  const { Show, Seat, Movie } = models
+
+  /** Seat counts per show, derived from the seats themselves (never kept by hand). */
+  async function countSeats (showIds: Types.ObjectId[]): Promise<Map<string, Counts>> {
+    const counts = new Map<string, Counts>(showIds.map((id) => [id.toString(), noSeats()]))
+    if (showIds.length === 0) return counts
+    const rows = await Seat.aggregate<{ _id: { showId: Types.ObjectId, status: SeatStatus }, n: number }>([
+      { $match: { showId: { $in: showIds } } },
+      { $group: { _id: { showId: '$showId', status: '$status' }, n: { $sum: 1 } } }
+    ])
+    for (const row of rows) {
+      const c = counts.get(row._id.showId.toString())
+      if (c !== undefined) c[row._id.status] = row.n
+    }
+    return counts
+  }
+
+  async function withCounts (docs: ShowDoc[]): Promise<Show[]> {
+    const counts = await countSeats(docs.map((d) => d._id))
+    return docs.map((d) => toShow(d, counts.get(d._id.toString()) ?? noSeats()))
+  }
+
+  async function findShow (id: string): Promise<ShowDoc> {
+    const doc = await Show.findById(id).lean<ShowDoc>()
+    if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
+    return doc
+  }
+
+  function futureDate (value: string, field: string): Date {
+    const date = new Date(value)
+    if (!(date.getTime() > Date.now())) throw badRequest('VALIDATION_ERROR', `body/${field} must be in the future`)
+    return date
+  }
+
+  async function createShow (body: CreateShowBody): Promise<Show> {
+    const startTime = futureDate(body.startTime, 'startTime')
+    if (body.movieId !== undefined && await Movie.exists({ _id: body.movieId }) === null) {
+      throw notFound('MOVIE_NOT_FOUND', `movie ${body.movieId} does not exist`)
+    }
+    const specs = layoutSeats(body.seating)
+    const show = await Show.create({
+      name: body.name,
+      type: body.type,
+      venue: body.venue,
+      startTime,
+      description: body.description ?? null,
+      movieId: body.movieId ?? null,
+      durationMinutes: body.durationMinutes ?? null,
+      holdSeconds: body.holdSeconds ?? defaultHoldSeconds,
+      priceCents: body.priceCents ?? 0,
+      totalSeats: specs.length
+    })
+    try {
+      // One bulk insert; lean skips per-document hydration of thousands of seats.
+      await Seat.insertMany(specs.map((s) => ({ ...s, showId: show._id, status: 'AVAILABLE', bookingId: null, heldUntil: null })), { lean: true })
+    } catch (error) {
+      // A show without its seats must not stay visible.
+      await Seat.deleteMany({ showId: show._id })
+      await Show.deleteOne({ _id: show._id })
+      throw error
+    }
+    return toShow(show.toObject() as ShowDoc, { ...noSeats(), AVAILABLE: specs.length })
+  }
+
+  async function getShow (id: string): Promise<Show> {
+    const [show] = await withCounts([await findShow(id)])
+    return show
+  }
+
+  async function listAdminShows (query: AdminShowQuery): Promise<Page<Show>> {
+    const filter: Record<string, unknown> = {}
+    if (query.status !== undefined) filter.status = query.status
+    if (query.type !== undefined) filter.type = query.type
+    return page(filter, { startTime: 1, _id: 1 }, query.limit, query.offset)
+  }
+
+  async function listPublicShows (query: PublicShowQuery): Promise<Page<Show>> {
+    const now = new Date()
+    const from = query.from !== undefined && new Date(query.from) > now ? new Date(query.from) : now
+    const startTime: Record<string, Date> = { $gt: from }
+    if (query.to !== undefined) startTime.$lte = new Date(query.to)
+    const filter: Record<string, unknown> = { status: 'SCHEDULED', startTime }
+    if (query.type !== undefined) filter.type = query.type
+    if (query.movieId !== undefined) filter.movieId = new Types.ObjectId(query.movieId)
+    return page(filter, { startTime: 1, _id: 1 }, query.limit, query.offset)
+  }
+
+  async function page (filter: Record<string, unknown>, sort: Record<string, 1 | -1>, limit: number, offset: number): Promise<Page<Show>> {
+    const [docs, total] = await Promise.all([
+      Show.find(filter).sort(sort).skip(offset).limit(limit).lean<ShowDoc[]>(),
+      Show.countDocuments(filter)
+    ])
+    return { items: await withCounts(docs), total, limit, offset }
+  }
+
+  async function updateShow (id: string, body: UpdateShowBody): Promise<Show> {
+    const set: Record<string, unknown> = {}
+    if (body.name !== undefined) set.name = body.name
+    if (body.venue !== undefined) set.venue = body.venue
+    if (body.description !== undefined) set.description = body.description
+    if (body.startTime !== undefined) set.startTime = futureDate(body.startTime, 'startTime')
+    const doc = await Show.findByIdAndUpdate(id, { $set: set }, { returnDocument: 'after' }).lean<ShowDoc>()
+    if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
+    const [show] = await withCounts([doc])
+    return show
+  }
+
+  /** The show stops being bookable first, so no new hold starts; then its live bookings are cancelled. */
+  async function cancelShow (id: string): Promise<Show> {
+    const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED' } }, { returnDocument: 'after' }).lean<ShowDoc>()
+    if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
+    await cancelShowBookings(doc._id)
+    const [show] = await withCounts([doc])
+    return show
+  }
+
+  async function getSeatMap (id: string): Promise<SeatMap> {
+    const show = await findShow(id)
+    const seats = await Seat.find({ showId: show._id }, { label: 1, row: 1, number: 1, status: 1 })
+      .sort({ position: 1 }).lean<Array<{ _id: Types.ObjectId, label: string, row: string | null, number: number, status: SeatStatus }>>()
+    const counts = noSeats()
+    const views = seats.map((s) => {
+      counts[s.status]++
+      return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, status: s.status }
+    })
+    return { showId: id, seats: views, counts }
+  }
+
+  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMap, findShow }
+}
+export type ShowService = ReturnType<typeof createShowService>
