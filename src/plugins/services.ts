@@ -22,6 +22,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
     metrics,
     log,
     maxSeatsPerBooking: opts.config.maxSeatsPerBooking,
+    crashAt: opts.config.crashAt,
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })

@@ -53,9 +53,16 @@ export interface BookingServiceOptions {
   maxSeatsPerBooking: number
   /** Asks the scheduler to run `expire-hold` for this booking at `at` (an Agenda job). */
   scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
+  /** Test-only: die (SIGKILL, no cleanup) at this step, to prove the sweep recovers. */
+  crashAt?: 'after-claims' | 'after-confirm'
 }
 
-export function createBookingService ({ models, metrics, log, maxSeatsPerBooking, scheduleExpiry }: BookingServiceOptions) {
+function crash (): never {
+  process.kill(process.pid, 'SIGKILL')
+  throw new Error('unreachable')
+}
+
+export function createBookingService ({ models, metrics, log, maxSeatsPerBooking, scheduleExpiry, crashAt }: BookingServiceOptions) {
   const { Show, Seat, Booking, IdempotencyKey } = models
 
   /** Seats this booking holds go back to AVAILABLE; conditional on bookingId, so a seat someone else took since is untouched. */
@@ -124,6 +131,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       throw await explainRefusal(show._id, seatIds)
     }
 
+    if (crashAt === 'after-claims') crash()
     // Written only once every seat is held: a PENDING booking always owns all its seats.
     const now = new Date()
     const doc: BookingDoc = {
@@ -246,6 +254,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       { returnDocument: 'after', lean: true }
     ) as BookingDoc | null
     if (confirmed !== null) {
+      if (crashAt === 'after-confirm') crash()
       // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
       await bookSeats(confirmed._id)
       metrics.confirmations.inc()
