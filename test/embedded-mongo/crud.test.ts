@@ -126,7 +126,7 @@ t.test('update: operators, multi, upsert, positional, arrayFilters, replacement'
   await c.insertOne({ _id: 1 as never, a: 1, b: 'x', arr: [1, 2, 3], grades: [80, 90, 95], items: [{ k: 'p', q: 1 }, { k: 'r', q: 5 }], o: { x: 1 } })
   await c.updateOne({ _id: 1 as never }, {
     $set: { 'o.y': 2, b: 'y' }, $inc: { a: 4 }, $unset: { 'o.x': '' }, $push: { arr: 4 }, $currentDate: { at: true },
-  })
+  } as never)
   let d = await c.findOne({ _id: 1 as never })
   t.equal(d?.a, 5)
   t.equal(d?.b, 'y')
@@ -140,7 +140,7 @@ t.test('update: operators, multi, upsert, positional, arrayFilters, replacement'
   t.equal(d?.z, 7)
   t.equal(d?.bb, 'y')
   t.notOk('b' in (d ?? {}))
-  await c.updateOne({ _id: 1 as never }, { $push: { arr: { $each: [0, 9], $position: 0, $sort: -1, $slice: 4 } } })
+  await c.updateOne({ _id: 1 as never }, { $push: { arr: { $each: [0, 9], $position: 0, $sort: -1, $slice: 4 } } } as never)
   d = await c.findOne({ _id: 1 as never })
   t.same(d?.arr, [9, 4, 3, 2])
   await c.updateOne({ _id: 1 as never }, { $pull: { arr: { $gte: 4 } }, $addToSet: { tags: { $each: ['a', 'a', 'b'] } } } as never)
