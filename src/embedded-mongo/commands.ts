@@ -2,7 +2,7 @@
 // reads and writes can never interleave with another client's (single-document atomicity and
 // isolation, as MongoDB promises: https://www.mongodb.com/docs/manual/core/write-operations-atomicity/).
 import { Aggregator } from 'mingo'
-import { Long, type Document } from 'bson'
+import { calculateObjectSize, Long, type Document } from 'bson'
 import { Collection, defaultIndexName, type IndexSpec, type Rec } from './collection.js'
 import { fault, MongoServerFault } from './errors.js'
 import { compileFilter, toMingo } from './filter.js'
@@ -20,7 +20,14 @@ interface Cursor {
   ns: string
   docs: Doc[]
   pos: number
+  lastUsed: number
 }
+
+// MongoDB closes idle cursors after 10 minutes (cursorTimeoutMillis); so do we, so abandoned
+// cursors do not pin their result sets in memory forever.
+const CURSOR_TIMEOUT_MS = 10 * 60 * 1000
+// A getMore without batchSize returns up to ~16 MB, like MongoDB, to stay under maxMessageSizeBytes.
+const GETMORE_MAX_BYTES = MAX_BSON
 
 export interface ConnectionInfo {
   id: number
@@ -38,13 +45,20 @@ export class Engine {
 
   startTtlMonitor(intervalMs = 1000): void {
     // MongoDB's TTL monitor runs every 60 s; checking every second keeps tests and holds snappy.
-    this.ttlTimer = setInterval(() => this.expireTtl(), intervalMs)
+    this.ttlTimer = setInterval(() => {
+      this.expireTtl()
+      this.expireCursors()
+    }, intervalMs)
     this.ttlTimer.unref()
   }
 
   stop(): void {
     if (this.ttlTimer !== undefined) clearInterval(this.ttlTimer)
     this.ttlTimer = undefined
+  }
+
+  expireCursors(now = Date.now()): void {
+    for (const [k, c] of this.cursors) if (now - c.lastUsed > CURSOR_TIMEOUT_MS) this.cursors.delete(k)
   }
 
   /** Deletes documents whose TTL-indexed date is older than expireAfterSeconds. */
@@ -316,7 +330,7 @@ export class Engine {
     let id = Long.ZERO
     if (!singleBatch && docs.length > first.length) {
       id = Long.fromBigInt(this.nextCursor++)
-      this.cursors.set(id.toString(), { id, ns, docs, pos: first.length })
+      this.cursors.set(id.toString(), { id, ns, docs, pos: first.length, lastUsed: Date.now() })
     }
     return { cursor: { firstBatch: first, id, ns }, ok: 1 }
   }
@@ -326,7 +340,15 @@ export class Engine {
     const c = this.cursors.get(key)
     if (c === undefined) throw fault(43, `cursor id ${key} not found`)
     const bs = toNumber(cmd.batchSize)
-    const n = bs === undefined || bs <= 0 ? c.docs.length : bs
+    let n = bs === undefined || bs <= 0 ? c.docs.length : bs
+    if (bs === undefined || bs <= 0) {
+      let bytes = 0
+      for (let i = c.pos; i < c.docs.length; i++) {
+        bytes += calculateObjectSize(c.docs[i])
+        if (bytes > GETMORE_MAX_BYTES && i > c.pos) { n = i - c.pos; break }
+      }
+    }
+    c.lastUsed = Date.now()
     const batch = c.docs.slice(c.pos, c.pos + n)
     c.pos += batch.length
     let id = c.id
