@@ -24,7 +24,7 @@ if (config.mongodbUri === undefined) {
   log.info('MONGODB_URI is not set: starting a local database for development')
   database = await startLocalDatabase(log)
 }
-const app = buildApp({ config, mongoUri: config.mongodbUri ?? database?.uri ?? '' }, log)
+const app = buildApp({ config, mongoUri: config.mongodbUri ?? database?.uri ?? '' })
 
 // On SIGTERM/SIGINT: stop taking requests, let in-flight ones finish, stop Agenda (its
 // locks are released for other instances), close the database; give up after 10 s.
