@@ -1,0 +1,137 @@
+// Shared assertions and types for the HTTP contract tests (API.md). Not a test file itself.
+import { STATUS_CODES } from 'node:http'
+import tap from 'tap'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Booking } from '../../src/schemas/booking.js'
+import type { Show, SeatMap } from '../../src/schemas/show.js'
+import type { Movie } from '../../src/schemas/movie.js'
+import type { User } from '../../src/schemas/auth.js'
+import { adminAuth, json } from '../helper.js'
+
+export type { Booking, Show, SeatMap, Movie, User }
+
+/** The `t` a subtest callback receives. */
+export type Tap = Parameters<Parameters<typeof tap.test>[0]>[0]
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+  details?: Record<string, unknown>
+}
+
+export interface Page<T> { items: T[], total: number, limit: number, offset: number }
+
+/**
+ * Asserts the contract's one error body: the status, `statusCode` equal to it, the stable
+ * `code`, `error` the HTTP reason phrase, a string `message` and never a stack trace.
+ */
+export function expectError (t: Tap, res: LightMyRequestResponse, status: number, code: string | RegExp, what = ''): ErrorBody {
+  const label = what === '' ? `${status} ${String(code)}` : what
+  t.equal(res.statusCode, status, `${label}: HTTP status (body ${res.body.slice(0, 300)})`)
+  t.match(res.headers['content-type'], /^application\/json/, `${label}: JSON error body`)
+  let body: ErrorBody
+  try {
+    body = JSON.parse(res.body) as ErrorBody
+  } catch {
+    t.fail(`${label}: error body is not JSON: ${res.body.slice(0, 200)}`)
+    return { statusCode: 0, code: '', error: '', message: '' }
+  }
+  t.equal(body.statusCode, status, `${label}: body.statusCode`)
+  if (typeof code === 'string') t.equal(body.code, code, `${label}: body.code`)
+  else t.match(body.code, code, `${label}: body.code`)
+  t.equal(body.error, STATUS_CODES[status], `${label}: body.error is the reason phrase`)
+  t.type(body.message, 'string', `${label}: body.message`)
+  t.notOk('stack' in body, `${label}: no stack`)
+  t.notMatch(res.body, /\bat .+\.(ts|js):\d+/, `${label}: no stack frames anywhere in the body`)
+  return body
+}
+
+/** A 400 VALIDATION_ERROR whose message names the offending field. */
+export function expectValidationError (t: Tap, res: LightMyRequestResponse, field: string | RegExp, what = ''): ErrorBody {
+  const body = expectError(t, res, 400, 'VALIDATION_ERROR', what)
+  t.match(body.message, field, `${what === '' ? 'validation' : what}: message names the field`)
+  return body
+}
+
+export const inFuture = (ms: number): string => new Date(Date.now() + ms).toISOString()
+export const HOUR = 3_600_000
+export const DAY = 86_400_000
+
+/** A valid ObjectId that names nothing. */
+export const MISSING_ID = '0123456789abcdef01234567'
+
+export async function hold (
+  app: FastifyInstance, authorization: string, showId: string,
+  payload: Record<string, unknown>, headers: Record<string, string> = {}
+): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: `/api/shows/${showId}/bookings`, headers: { authorization, ...headers }, payload })
+}
+
+/** Holds seats and expects the 201; returns the booking. */
+export async function holdOk (app: FastifyInstance, authorization: string, showId: string, seatLabels: string[]): Promise<Booking> {
+  const res = await hold(app, authorization, showId, { seatLabels })
+  if (res.statusCode !== 201) throw new Error(`hold failed: ${res.statusCode} ${res.body}`)
+  return json<Booking>(res)
+}
+
+export async function confirm (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: `/api/bookings/${bookingId}/confirm`, headers: { authorization } })
+}
+
+export async function cancel (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: `/api/bookings/${bookingId}/cancel`, headers: { authorization } })
+}
+
+export async function getBooking (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'GET', url: `/api/bookings/${bookingId}`, headers: { authorization } })
+}
+
+/** Seat statuses by label. */
+export async function statusByLabel (app: FastifyInstance, showId: string): Promise<Record<string, string>> {
+  const res = await app.inject({ method: 'GET', url: `/api/shows/${showId}/seats` })
+  if (res.statusCode !== 200) throw new Error(`seat map failed: ${res.statusCode} ${res.body}`)
+  return Object.fromEntries(json<SeatMap>(res).seats.map((s) => [s.label, s.status]))
+}
+
+export async function createMovie (app: FastifyInstance, payload: Record<string, unknown> = { title: 'A movie' }): Promise<Movie> {
+  const res = await app.inject({ method: 'POST', url: '/api/admin/movies', headers: await adminAuth(app), payload })
+  if (res.statusCode !== 201) throw new Error(`create movie failed: ${res.statusCode} ${res.body}`)
+  return json<Movie>(res)
+}
+
+/**
+ * The app's mongoose models. `buildApp` registers the service without fastify-plugin, so its
+ * decorations (`models`, `agenda`, …) live on a child context and `app.models` is undefined on
+ * the instance tests hold; until that is fixed, find the context that has them.
+ */
+export function decorationOf<K extends 'models' | 'agenda' | 'db'> (app: FastifyInstance, key: K): FastifyInstance[K] {
+  const seen: object[] = []
+  const search = (instance: object): FastifyInstance[K] | undefined => {
+    if (seen.includes(instance)) return undefined
+    seen.push(instance)
+    const own = (instance as Partial<FastifyInstance>)[key]
+    if (own !== undefined) return own as FastifyInstance[K]
+    for (const symbol of Object.getOwnPropertySymbols(instance)) {
+      if (symbol.description !== 'fastify.children') continue
+      for (const child of (instance as Record<symbol, object[]>)[symbol]) {
+        const found = search(child)
+        if (found !== undefined) return found
+      }
+    }
+    return undefined
+  }
+  const found = search(app)
+  if (found === undefined) throw new Error(`the app has no ${key}`)
+  return found
+}
+
+export const modelsOf = (app: FastifyInstance): FastifyInstance['models'] => decorationOf(app, 'models')
+
+/** Moves a show's start into the past behind the API's back (the API refuses past start times). */
+export async function startShow (app: FastifyInstance, showId: string): Promise<void> {
+  await modelsOf(app).Show.updateOne({ _id: showId }, { $set: { startTime: new Date(Date.now() - 60_000) } })
+}
+
+export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
