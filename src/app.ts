@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import errors from './plugins/errors.js'
@@ -23,7 +24,7 @@ export interface AppOptions {
 }
 
 /** The whole service as one plugin: external plugins, then app plugins, then routes. */
-export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(errors)
   await fastify.register(metrics)
   await fastify.register(swagger)
@@ -39,6 +40,9 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(catalogueRoutes, { prefix: '/api' })
   await fastify.register(bookingRoutes, { prefix: '/api' })
 }
+
+// Not encapsulated: whoever registers the app (server.ts, tests) sees its decorators (models, services, agenda).
+export default fp(app, { name: 'modex' })
 
 export const BODY_LIMIT = 256 * 1024
 
@@ -63,6 +67,6 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
       }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  fastify.register(app, opts)
+  fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify
 }

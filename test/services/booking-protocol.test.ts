@@ -1,0 +1,211 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Types } from 'mongoose'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
+import { auditSeats } from '../audit.js'
+import { hashPassword } from '../../src/services/passwords.js'
+
+/** Many signed-in users without paying scrypt for each: written directly, tokens issued by the app. */
+async function manyUsers (app: FastifyInstance, n: number): Promise<Array<{ authorization: string, id: string }>> {
+  const passwordHash = await hashPassword('password-123')
+  const docs = await app.models.User.insertMany(Array.from({ length: n }, (_, i) => ({
+    email: `racer-${i}-${Date.now()}@example.com`, name: `racer ${i}`, passwordHash, role: 'USER'
+  })))
+  return docs.map((d) => ({
+    id: d._id.toHexString(),
+    authorization: `Bearer ${app.issueToken({ id: d._id.toHexString(), email: d.email, name: d.name, role: 'USER' })}`
+  }))
+}
+
+const hold = (app: FastifyInstance, showId: string, authorization: string, payload: object, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: `/api/shows/${showId}/bookings`, headers: { authorization, ...headers }, payload })
+
+t.test('100 users racing for the same 3 seats: exactly one wins', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const users = await manyUsers(app, 100)
+  const answers = await Promise.all(users.map((u) => hold(app, show.id, u.authorization, { seatLabels: ['A1', 'A2', 'A3'] })))
+  const codes = answers.map((r) => r.statusCode)
+  t.equal(codes.filter((c) => c === 201).length, 1, 'one hold succeeds')
+  t.equal(codes.filter((c) => c === 409).length, 99, 'the other 99 are refused')
+  for (const r of answers.filter((a) => a.statusCode === 409)) t.equal(json(r).code, 'SEATS_UNAVAILABLE')
+  const map = await seatMap(app, show.id)
+  t.same(map.counts, { AVAILABLE: 17, HELD: 3, BOOKED: 0 })
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('300 overlapping multi-seat holds on 50 seats: no seat in two live bookings', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app, { seating: { totalSeats: 50, seatsPerRow: 10 } })
+  const labels = (await seatMap(app, show.id)).seats.map((s) => s.label)
+  const users = await manyUsers(app, 30)
+  // Deterministic pseudo-random overlapping requests of 1–4 seats.
+  let seed = 42
+  const next = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed }
+  const requests = Array.from({ length: 300 }, (_, i) => {
+    const size = 1 + (next() % 4)
+    const start = next() % (labels.length - size)
+    return { user: users[i % users.length], seatLabels: labels.slice(start, start + size) }
+  })
+  const answers = await Promise.all(requests.map((r) => hold(app, show.id, r.user.authorization, { seatLabels: r.seatLabels })))
+  t.ok(answers.every((r) => r.statusCode === 201 || r.statusCode === 409), 'every answer is 201 or 409')
+  const won = answers.filter((r) => r.statusCode === 201).map((r) => json<{ seats: Array<{ label: string }> }>(r))
+  const heldLabels = won.flatMap((b) => b.seats.map((s) => s.label))
+  t.equal(new Set(heldLabels).size, heldLabels.length, 'no label won twice')
+  const map = await seatMap(app, show.id)
+  t.equal(map.counts.HELD, heldLabels.length, 'the seat map agrees with the bookings')
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('all-or-nothing: a hold failing on its last seat leaves the earlier seats AVAILABLE', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const [alice, bob] = await manyUsers(app, 2)
+  const map = await seatMap(app, show.id)
+  // Claims go in id order, so take the seat with the highest id: bob's claim fails last.
+  const byId = [...map.seats].sort((a, b) => a.id.localeCompare(b.id))
+  const last = byId[byId.length - 1]
+  t.equal((await hold(app, show.id, alice.authorization, { seatIds: [last.id] })).statusCode, 201)
+  const refused = await hold(app, show.id, bob.authorization, { seatIds: [byId[0].id, byId[1].id, last.id] })
+  t.equal(refused.statusCode, 409)
+  t.same(json(refused).details, { seats: [last.label] }, 'names the taken seat')
+  const after = await seatMap(app, show.id)
+  t.same(after.counts, { AVAILABLE: 19, HELD: 1, BOOKED: 0 })
+  t.equal(after.seats.find((s) => s.id === byId[0].id)?.status, 'AVAILABLE')
+  t.equal(await app.models.Booking.countDocuments({ userId: bob.id }), 0, 'no booking was written for the refused hold')
+})
+
+t.test('a hold lapses: FAILED/EXPIRED and seats AVAILABLE within SWEEP_SECONDS + 1 s of expiresAt', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1' })
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const res = await hold(app, show.id, user.authorization, { seatLabels: ['B1', 'B2'] })
+  t.equal(res.statusCode, 201)
+  const booking = json<{ id: string, expiresAt: string }>(res)
+  const deadline = new Date(booking.expiresAt).getTime() + 2000
+  let status = 'PENDING'
+  while (status === 'PENDING' && Date.now() < deadline) {
+    await sleep(100)
+    status = json<{ status: string }>(await app.inject({ method: 'GET', url: `/api/bookings/${booking.id}`, headers: { authorization: user.authorization } })).status
+  }
+  const final = json<{ status: string, failureReason: string }>(await app.inject({ method: 'GET', url: `/api/bookings/${booking.id}`, headers: { authorization: user.authorization } }))
+  t.equal(final.status, 'FAILED')
+  t.equal(final.failureReason, 'EXPIRED')
+  t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 })
+})
+
+t.test('a hold whose expire-hold job was lost is expired by the sweep', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1' })
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const booking = json<{ id: string, expiresAt: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }))
+  await app.agenda.cancel({ name: 'expire-hold' })
+  const deadline = new Date(booking.expiresAt).getTime() + 2000
+  let doc = await app.models.Booking.findById(booking.id).lean()
+  while (doc?.status === 'PENDING' && Date.now() < deadline) {
+    await sleep(100)
+    doc = await app.models.Booking.findById(booking.id).lean()
+  }
+  t.equal(doc?.status, 'FAILED')
+  t.same((await seatMap(app, show.id)).counts.HELD, 0)
+})
+
+t.test('confirm racing expiry at the boundary: exactly one wins, 200 times', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app, { seating: { totalSeats: 200, seatsPerRow: 20 } })
+  const [user] = await manyUsers(app, 1)
+  const map = await seatMap(app, show.id)
+  const bookings = []
+  for (const seat of map.seats) bookings.push(json<{ id: string }>(await hold(app, show.id, user.authorization, { seatIds: [seat.id] })))
+  // For each booking: move its hold's end to within a few ms of now, then fire confirm and
+  // expiry together, so either may find the hold still running or already over.
+  const results = []
+  for (let i = 0; i < bookings.length; i += 10) {
+    results.push(...await Promise.all(bookings.slice(i, i + 10).map(async (b, j) => {
+      const at = new Date(Date.now() + 12 + ((i + j) % 11) - 5)
+      await app.models.Booking.updateOne({ _id: b.id }, { $set: { expiresAt: at } })
+      await app.models.Seat.updateMany({ bookingId: b.id }, { $set: { heldUntil: at } })
+      const [confirm, expired] = await Promise.all([
+        app.inject({ method: 'POST', url: `/api/bookings/${b.id}/confirm`, headers: { authorization: user.authorization } }),
+        app.services.bookings.expireHold(new Types.ObjectId(b.id))
+      ])
+      return { id: b.id, confirm, expired }
+    })))
+  }
+  let confirmed = 0
+  let failed = 0
+  for (const r of results) {
+    const doc = await app.models.Booking.findById(r.id).lean()
+    const seat = await app.models.Seat.findOne({ _id: doc?.seats[0].id }).lean()
+    if (doc?.status === 'CONFIRMED') {
+      confirmed++
+      t.equal(r.expired, false, 'the expiry that lost did nothing')
+      t.equal(r.confirm.statusCode, 200, 'the confirm that won answered 200')
+      t.equal(seat?.status, 'BOOKED')
+    } else {
+      failed++
+      t.equal(doc?.status, 'FAILED')
+      t.equal(r.confirm.statusCode, 409)
+      t.equal(json(r.confirm).code, 'HOLD_EXPIRED')
+      t.equal(seat?.status, 'AVAILABLE')
+    }
+  }
+  t.equal(confirmed + failed, 200)
+  t.comment(`confirmed ${confirmed}, expired ${failed}`)
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('recovery: the sweep settles what crashes leave behind', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const past = new Date(Date.now() - 1000)
+  const map = await seatMap(app, show.id)
+  const [s1, s2, s3, s4] = map.seats
+
+  // A crash after the claims: seats HELD by a booking that was never written.
+  await app.models.Seat.updateMany({ _id: { $in: [s1.id, s2.id] } }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: past } })
+  // A crash after the confirm: the booking is CONFIRMED, its seats still HELD.
+  const confirmed = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatIds: [s3.id, s4.id] }))
+  await app.models.Booking.updateOne({ _id: confirmed.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
+  await app.models.Seat.updateMany({ bookingId: confirmed.id }, { $set: { heldUntil: past } })
+
+  const result = await app.services.bookings.sweepStaleHolds()
+  t.equal(result.settled, 4)
+  const after = await seatMap(app, show.id)
+  t.equal(after.seats.find((s) => s.id === s1.id)?.status, 'AVAILABLE', 'orphan claim rolled back')
+  t.equal(after.seats.find((s) => s.id === s2.id)?.status, 'AVAILABLE')
+  t.equal(after.seats.find((s) => s.id === s3.id)?.status, 'BOOKED', 'confirmed booking rolled forward')
+  t.equal(after.seats.find((s) => s.id === s4.id)?.status, 'BOOKED')
+  t.same(await auditSeats(app.models, show.id), [])
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0 }, 'a second sweep finds nothing to do')
+})
+
+t.test('recovery: a cancel of a confirmed booking that died half-way is finished by the sweep', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }))
+  await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/confirm`, headers: { authorization: user.authorization } })
+  // Died after the booking turned CANCELLED, before the seats were released (they were moved to HELD first).
+  await app.models.Seat.updateMany({ bookingId: booking.id }, { $set: { status: 'HELD', heldUntil: new Date(Date.now() - 1) } })
+  await app.models.Booking.updateOne({ _id: booking.id }, { $set: { status: 'CANCELLED', cancelledAt: new Date() } })
+  await app.services.bookings.sweepStaleHolds()
+  t.equal((await seatMap(app, show.id)).seats.find((s) => s.label === 'A1')?.status, 'AVAILABLE')
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('Idempotency-Key: 20 concurrent repeats make one booking with identical answers', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const answers = await Promise.all(Array.from({ length: 20 }, () =>
+    hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'checkout-1' })))
+  t.same(new Set(answers.map((r) => r.statusCode)), new Set([201]))
+  t.equal(new Set(answers.map((r) => r.body)).size, 1, 'identical bodies')
+  t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'one booking')
+  const other = await hold(app, show.id, user.authorization, { seatLabels: ['A3'] }, { 'idempotency-key': 'checkout-1' })
+  t.equal(other.statusCode, 422)
+  t.equal(json(other).code, 'IDEMPOTENCY_KEY_REUSED')
+})
