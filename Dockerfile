@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Modex API image: `docker build -t modex .`
 # Two stages: the build stage compiles the TypeScript with all dependencies; the runtime
 # stage holds the compiled JavaScript and production dependencies only, runs as `node`.
