@@ -1,0 +1,108 @@
+// An instance SIGKILLed in the middle of the booking protocol (MODEX_CRASH_AT): another
+// instance on the same database settles the seats within hold time + SWEEP_SECONDS + 1 s.
+import t from 'tap'
+import {
+  adminToken, agendaJobs, call, counter, createShow, failureKind, getBooking, mintUserToken, seatMap,
+  startDatabase, startInstances, waitFor, type Booking, type Instance
+} from './processes.js'
+
+// C starts only for the second case, so that in each case B is the one instance left
+// alive and every recovery is B's (the sweep is one shared Agenda job any instance may run).
+
+const HOLD_SECONDS = 2
+const SWEEP_SECONDS = 1
+// The promise: settled within hold + sweep + 1 s of the hold. The machine has 2 cores shared
+// with other jobs, and a poll of the seat map takes time too, so we allow SLACK_MS on top;
+// the promise itself is what is measured.
+const PROMISE_MS = (HOLD_SECONDS + SWEEP_SECONDS + 1) * 1000
+const SLACK_MS = 2000
+
+const statusOf = async (b: Instance, showId: string, labels: string[]): Promise<string[]> => {
+  const map = await seatMap(b.url, showId)
+  return labels.map((l) => map.seats.find((s) => s.label === l)?.status ?? 'MISSING')
+}
+
+t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
+  const db = await startDatabase(t)
+  const common = { uri: db.uri, holdSeconds: HOLD_SECONDS, sweepSeconds: SWEEP_SECONDS }
+  const [a, b] = await startInstances(t, [
+    { name: 'A (crash after claims)', ...common, crashAt: 'after-claims' },
+    { name: 'B', ...common }
+  ])
+  const admin = await adminToken(b.url)
+  const showId = await createShow(b.url, admin, 20)
+  const user = mintUserToken()
+  const recoveries = async (): Promise<number> => await counter(b.url, 'modex_recoveries_total')
+
+  await t.test('killed after claiming the seats, before the booking is written', async (t) => {
+    const labels = ['A1', 'A2']
+    const recoveriesBefore = await recoveries()
+    const started = Date.now()
+    const outcome = await call(a.url, 'POST', `/api/shows/${showId}/bookings`, { token: user.token, body: { seatLabels: labels } })
+      .then((r) => r.status, failureKind)
+    t.equal(outcome, 'reset', 'the hold dies with its instance (connection reset, no answer)')
+    const exit = await a.child.waitExit(5000)
+    t.same(exit, { code: null, signal: 'SIGKILL' }, 'A was SIGKILLed')
+
+    // Right after: the seats are HELD by a booking that was never written.
+    t.same(await statusOf(b, showId, labels), ['HELD', 'HELD'], 'the claimed seats are HELD')
+    const mine = await call<{ total: number }>(b.url, 'GET', '/api/bookings', { token: user.token })
+    t.equal(mine.body.total, 0, 'and no booking exists')
+    t.ok(Date.now() - started < HOLD_SECONDS * 1000, 'that was observed before the hold ran out')
+
+    await waitFor('the seats to be AVAILABLE again', PROMISE_MS + SLACK_MS + 5000, async () =>
+      (await statusOf(b, showId, labels)).every((s) => s === 'AVAILABLE') ? true : undefined)
+      .catch(async (error: unknown) => {
+        t.comment(`Agenda jobs:\n${await agendaJobs(db.uri)}`)
+        throw error
+      })
+    const elapsed = Date.now() - started
+    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
+    t.comment(`after-claims: settled ${elapsed} ms after the hold started`)
+
+    const again = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: mintUserToken().token, body: { seatLabels: labels } })
+    t.equal(again.status, 201, 'a new hold on B for the same seats succeeds')
+    t.same(again.body.seats.map((s) => s.label).sort(), labels)
+    const rolledBack = await recoveries() - recoveriesBefore
+    t.equal(rolledBack, 2, 'modex_recoveries_total on B rose by the 2 seats it rolled back')
+  })
+
+  await t.test('killed after the booking turned CONFIRMED, before its seats turn BOOKED', async (t) => {
+    const [c] = await startInstances(t, [{ name: 'C (crash after confirm)', ...common, crashAt: 'after-confirm' }])
+    const labels = ['B1', 'B2', 'B3']
+    const recoveriesBefore = await recoveries()
+    const started = Date.now()
+    const hold = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: user.token, body: { seatLabels: labels } })
+    t.equal(hold.status, 201, 'hold on B')
+    const outcome = await call(c.url, 'POST', `/api/bookings/${hold.body.id}/confirm`, { token: user.token, body: {} })
+      .then((r) => r.status, failureKind)
+    t.equal(outcome, 'reset', 'the confirm dies with its instance')
+    t.same(await c.child.waitExit(5000), { code: null, signal: 'SIGKILL' }, 'C was SIGKILLed')
+
+    t.equal((await getBooking(b.url, user.token, hold.body.id)).status, 'CONFIRMED', 'the booking is CONFIRMED')
+    t.same(await statusOf(b, showId, labels), ['HELD', 'HELD', 'HELD'], 'its seats are still HELD')
+
+    await waitFor('the seats to be BOOKED', PROMISE_MS + SLACK_MS + 5000, async () =>
+      (await statusOf(b, showId, labels)).every((s) => s === 'BOOKED') ? true : undefined)
+      .catch(async (error: unknown) => {
+        t.comment(`Agenda jobs:\n${await agendaJobs(db.uri)}`)
+        throw error
+      })
+    const elapsed = Date.now() - started
+    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `seats BOOKED ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
+    t.comment(`after-confirm: settled ${elapsed} ms after the hold started`)
+    const booking = await getBooking(b.url, user.token, hold.body.id)
+    t.equal(booking.status, 'CONFIRMED', 'the booking (read via B) is CONFIRMED')
+    t.same(booking.seats.map((s) => s.label).sort(), labels)
+    const rolledForward = await recoveries() - recoveriesBefore
+    t.equal(rolledForward, 3, 'modex_recoveries_total on B rose by the 3 seats it rolled forward')
+  })
+
+  // The new hold of the first case lapsed in the meantime (it was never confirmed): wait for it,
+  // then nothing may be left HELD, and only the confirmed booking's seats are BOOKED.
+  const map = await waitFor('no seat HELD', PROMISE_MS + SLACK_MS, async () => {
+    const m = await seatMap(b.url, showId)
+    return m.counts.HELD === 0 ? m : undefined
+  })
+  t.same(map.counts, { AVAILABLE: 17, HELD: 0, BOOKED: 3 }, 'in the end: 3 seats BOOKED, the rest AVAILABLE')
+})
