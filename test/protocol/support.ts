@@ -1,0 +1,54 @@
+// Shared by the property-based protocol tests (not a test file itself).
+import type { FastifyInstance } from 'fastify'
+
+type Decorated = Pick<FastifyInstance, 'models' | 'services' | 'db'>
+
+/**
+ * One of the app's decorations. Works whether or not the app plugin is registered with
+ * fastify-plugin (if it is not, its decorations live on a child context of the instance).
+ */
+export function decoration<K extends keyof Decorated> (app: FastifyInstance, key: K): FastifyInstance[K] {
+  const seen = new Set<object>()
+  const search = (instance: object): FastifyInstance[K] | undefined => {
+    if (seen.has(instance)) return undefined
+    seen.add(instance)
+    const own = (instance as Partial<Decorated>)[key]
+    if (own !== undefined) return own as FastifyInstance[K]
+    for (const symbol of Object.getOwnPropertySymbols(instance)) {
+      if (symbol.description !== 'fastify.children') continue
+      for (const child of (instance as Record<symbol, object[]>)[symbol]) {
+        const found = search(child)
+        if (found !== undefined) return found
+      }
+    }
+    return undefined
+  }
+  const found = search(app)
+  if (found === undefined) throw new Error(`the app has no ${key}`)
+  return found
+}
+
+/** Throws (fails the property) with a message when a check does not hold. */
+export function check (condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message)
+}
+
+/** The contract's error body: statusCode equal to the HTTP status, a code, the reason phrase, a message, no stack. */
+export function errorBodyProblem (status: number, body: string): string | null {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return `error body is not JSON: ${body.slice(0, 200)}`
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return `error body is not an object: ${body.slice(0, 200)}`
+  const b = parsed as Record<string, unknown>
+  if (b.statusCode !== status) return `body.statusCode ${String(b.statusCode)} is not the HTTP status ${status}`
+  if (typeof b.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(b.code)) return `body.code is not a stable code: ${JSON.stringify(b.code)}`
+  if (typeof b.error !== 'string' || typeof b.message !== 'string') return `body.error/message missing: ${body.slice(0, 200)}`
+  if (b.details !== undefined && (typeof b.details !== 'object' || b.details === null || Array.isArray(b.details))) return 'body.details is not an object'
+  const extra = Object.keys(b).filter((k) => !['statusCode', 'code', 'error', 'message', 'details'].includes(k))
+  if (extra.length > 0) return `unexpected fields in the error body: ${extra.join(', ')}`
+  if (/\bat .+\.(ts|js):\d+/.test(body)) return 'stack frames in the error body'
+  return null
+}
