@@ -19,13 +19,16 @@ const ops: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (_request, reply) => {
     const database = await fastify.db.db?.admin().ping({ timeoutMS: 1000 }).then(() => true, () => false) ?? false
-    if (!database || !fastify.schedulerRunning()) {
+    // schedulerRunning() is a flag set at start-up and cleared at shutdown only; Agenda's own
+    // state also catches a scheduler stopped any other way (API.md: else 503).
+    const scheduler = fastify.schedulerRunning() && fastify.agenda.isActiveJobProcessor()
+    if (!database || !scheduler) {
       return reply.code(503).header('retry-after', '5').send({
         statusCode: 503,
         code: database ? 'SCHEDULER_STOPPED' : 'DATABASE_UNAVAILABLE',
         error: 'Service Unavailable',
         message: database ? 'the job scheduler is not running' : 'the database does not answer',
-        details: { database: database ? 'up' : 'down', scheduler: fastify.schedulerRunning() ? 'running' : 'stopped' }
+        details: { database: database ? 'up' : 'down', scheduler: scheduler ? 'running' : 'stopped' }
       })
     }
     return { status: 'ready' as const, database: 'up' as const, scheduler: 'running' as const }
