@@ -22,8 +22,12 @@ export const BookingList = ListOf(Type.Ref(Booking), 'Booking')
 // The contract caps a booking at MAX_SEATS_PER_BOOKING (a setting); the schema's
 // bound is the setting's own ceiling, and the service enforces the configured one.
 const MAX_LIST = 100
+// ObjectIdString without its `examples`: OpenAPI 3.0 schema objects have no `examples`, and
+// @fastify/swagger rewrites it to `example` on properties but not inside array items, which
+// made /docs/json invalid (swagger-parser refused the hold's request body).
+const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: ObjectIdString.description })
 export const HoldBody = Type.Union([
-  Type.Object({ seatIds: Type.Array(ObjectIdString, { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
+  Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
   Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
 ], { description: 'exactly one of seatIds or seatLabels' })
 export type HoldBody = Static<typeof HoldBody>
