@@ -1,0 +1,135 @@
+// API.md § Operations: GET /docs/json is a valid OpenAPI 3 document covering every route; GET /docs answers.
+import t from 'tap'
+import SwaggerParser from '@apidevtools/swagger-parser'
+import { buildTestApp, json } from '../helper.js'
+
+interface Operation {
+  tags?: string[]
+  security?: Array<Record<string, string[]>>
+  parameters?: Array<{ name: string, in: string }>
+  requestBody?: { content: Record<string, { schema?: unknown }> }
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>
+}
+interface OpenApiDocument {
+  openapi: string
+  paths: Record<string, Record<string, Operation>>
+  components?: { securitySchemes?: Record<string, { type: string, scheme?: string }>, schemas?: Record<string, unknown> }
+}
+
+// Every row of API.md: [method, path, signed in?]
+const CONTRACT: Array<[string, string, boolean]> = [
+  ['post', '/api/auth/register', false],
+  ['post', '/api/auth/login', false],
+  ['get', '/api/auth/me', true],
+  ['post', '/api/admin/movies', true],
+  ['post', '/api/admin/shows', true],
+  ['get', '/api/admin/shows', true],
+  ['get', '/api/admin/shows/{id}', true],
+  ['patch', '/api/admin/shows/{id}', true],
+  ['post', '/api/admin/shows/{id}/cancel', true],
+  ['get', '/api/admin/shows/{id}/bookings', true],
+  ['get', '/api/movies', false],
+  ['get', '/api/movies/{id}', false],
+  ['get', '/api/shows', false],
+  ['get', '/api/shows/{id}', false],
+  ['get', '/api/shows/{id}/seats', false],
+  ['post', '/api/shows/{id}/bookings', true],
+  ['get', '/api/bookings', true],
+  ['get', '/api/bookings/{id}', true],
+  ['post', '/api/bookings/{id}/confirm', true],
+  ['post', '/api/bookings/{id}/cancel', true],
+  ['get', '/health', false],
+  ['get', '/ready', false],
+  ['get', '/metrics', false]
+]
+
+const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options'])
+
+t.test('OpenAPI document', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const doc = json<OpenApiDocument>(res)
+
+  t.test('validates as OpenAPI 3', async (t) => {
+    t.match(doc.openapi, /^3\./)
+    // validate() dereferences in place; keep the original for the other checks.
+    await t.resolves(SwaggerParser.validate(structuredClone(doc) as unknown as Parameters<typeof SwaggerParser.validate>[0]), 'swagger-parser finds no error')
+  })
+
+  t.test('lists every path and method of API.md, and nothing undocumented', async (t) => {
+    for (const [method, path] of CONTRACT) t.ok(doc.paths[path]?.[method] !== undefined, `${method.toUpperCase()} ${path}`)
+    const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.has(m)).map((m) => `${m} ${path}`))
+    const contract = new Set(CONTRACT.map(([m, p]) => `${m} ${p}`))
+    t.same(listed.filter((op) => !contract.has(op)), [], 'no operation outside the contract')
+  })
+
+  t.test('protected routes declare bearer security; public ones do not', async (t) => {
+    const schemes = doc.components?.securitySchemes ?? {}
+    const bearer = Object.entries(schemes).filter(([, s]) => s.type === 'http' && s.scheme === 'bearer').map(([name]) => name)
+    t.ok(bearer.length > 0, 'a bearer (JWT) security scheme is declared')
+    for (const [method, path, signedIn] of CONTRACT) {
+      const op = doc.paths[path]?.[method]
+      if (op === undefined) continue
+      const names = (op.security ?? []).flatMap((s) => Object.keys(s))
+      if (signedIn) t.ok(names.some((n) => bearer.includes(n)), `${method.toUpperCase()} ${path} declares bearer security`)
+      else t.same(names, [], `${method.toUpperCase()} ${path} needs no token`)
+    }
+  })
+
+  t.test('every operation has tags, a success response schema and the error schema', async (t) => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (!METHODS.has(method)) continue
+        const what = `${method.toUpperCase()} ${path}`
+        t.ok((op.tags ?? []).length > 0, `${what} has tags`)
+        const success = Object.entries(op.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code))
+        t.ok(success.length > 0, `${what} documents a 2xx response`)
+        for (const [code, response] of success) {
+          const schemas = Object.values(response.content ?? {}).map((c) => c.schema)
+          t.ok(schemas.length > 0 && schemas.every((s) => s !== undefined), `${what} ${code} has a response schema`)
+        }
+      }
+    }
+    const errorRef = { $ref: '#/components/schemas/Error' }
+    const errorOf = (path: string, method: string, code: string) => doc.paths[path]?.[method]?.responses?.[code]?.content?.['application/json']?.schema
+    t.same(errorOf('/api/shows/{id}/bookings', 'post', '409'), errorRef, 'hold: 409 with the error body')
+    t.same(errorOf('/api/shows/{id}/bookings', 'post', '422'), errorRef, 'hold: 422 with the error body')
+    t.same(errorOf('/api/shows/{id}/bookings', 'post', '400'), errorRef, 'hold: 400 with the error body')
+    t.same(errorOf('/api/auth/login', 'post', '401'), errorRef, 'login: 401')
+    t.same(errorOf('/api/auth/register', 'post', '409'), errorRef, 'register: 409')
+    t.same(errorOf('/api/admin/shows', 'post', '404'), errorRef, 'create show: 404 MOVIE_NOT_FOUND')
+    t.same(errorOf('/api/admin/shows', 'post', '403'), errorRef, 'admin: 403')
+    t.same(errorOf('/api/bookings/{id}/confirm', 'post', '409'), errorRef, 'confirm: 409')
+    t.same(errorOf('/api/bookings/{id}', 'get', '404'), errorRef, 'booking: 404')
+    const error = doc.components?.schemas?.Error as { required?: string[] } | undefined
+    t.same([...(error?.required ?? [])].sort(), ['code', 'error', 'message', 'statusCode'], 'the error body schema')
+  })
+
+  t.test('request schemas are documented', async (t) => {
+    const holdOp = doc.paths['/api/shows/{id}/bookings']?.post
+    t.ok(holdOp?.requestBody?.content['application/json']?.schema !== undefined, 'hold body')
+    t.ok(holdOp?.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'), 'the Idempotency-Key header')
+    t.ok(holdOp?.parameters?.some((p) => p.in === 'path' && p.name === 'id'), 'the show id')
+    for (const [method, path] of [['post', '/api/auth/register'], ['post', '/api/auth/login'], ['post', '/api/admin/movies'], ['post', '/api/admin/shows'], ['patch', '/api/admin/shows/{id}']]) {
+      t.ok(doc.paths[path]?.[method]?.requestBody?.content['application/json']?.schema !== undefined, `${method.toUpperCase()} ${path} body`)
+    }
+    const queries = (path: string) => (doc.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort()
+    t.same(queries('/api/shows'), ['from', 'limit', 'movieId', 'offset', 'to', 'type'])
+    t.same(queries('/api/admin/shows'), ['limit', 'offset', 'status', 'type'])
+    t.same(queries('/api/bookings'), ['limit', 'offset', 'status'])
+  })
+
+  t.test('GET /docs answers the interactive documentation', async (t) => {
+    let url = '/docs'
+    let page = await app.inject({ method: 'GET', url })
+    for (let hops = 0; hops < 3 && page.statusCode >= 300 && page.statusCode < 400; hops++) {
+      url = new URL(String(page.headers.location), 'http://localhost/docs/').pathname
+      page = await app.inject({ method: 'GET', url })
+    }
+    t.equal(page.statusCode, 200)
+    t.match(page.headers['content-type'], /text\/html/)
+    t.match(page.body, /swagger/i)
+  })
+})
