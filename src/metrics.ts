@@ -13,6 +13,12 @@ export function createMetrics () {
     cancellations: counter('modex_cancellations_total', 'bookings cancelled'),
     expirations: counter('modex_expirations_total', 'holds expired (booking FAILED, seats released)'),
     recoveries: counter('modex_recoveries_total', 'seats settled by the recovery sweep'),
+    dbCommands: new Counter({
+      name: 'modex_db_commands_total',
+      help: 'MongoDB commands this instance sent (driver commandStarted events), by command name',
+      labelNames: ['command'],
+      registers: [registry]
+    }),
     holdLatency: new Histogram({
       name: 'modex_hold_duration_seconds',
       help: 'time to answer a hold, successful or refused',

@@ -22,11 +22,15 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     serverSelectionTimeoutMS: 5000,
     // A dead database is noticed within a second or two, not the driver's default 10 s.
     heartbeatFrequencyMS: 1000,
-    autoIndex: true
+    autoIndex: true,
+    // Every command the driver sends is counted (modex_db_commands_total): round trips per request are measured, not assumed.
+    monitorCommands: true
   })
   db.on('disconnected', () => fastify.log.warn('database disconnected'))
   db.on('reconnected', () => fastify.log.info('database reconnected'))
   await db.asPromise()
+  const commands = fastify.metrics.dbCommands
+  db.getClient().on('commandStarted', (event) => { commands.inc({ command: event.commandName }) })
   const models = createModels(db)
   // Indexes exist before the first request: the unique ones are what the protocol relies on.
   await Promise.all(Object.values(models).map((m) => m.init()))
@@ -40,4 +44,4 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     }
   })
   fastify.addHook('onClose', async () => { await db.close() })
-}, { name: 'mongo' })
+}, { name: 'mongo', dependencies: ['metrics'] })
