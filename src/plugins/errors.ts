@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import { AppError } from '../errors.js'
+import { AppError, badRequest } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
 
 interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
@@ -64,6 +64,18 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
     if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
     else request.log.info({ code: body.code, statusCode: body.statusCode }, body.message)
     return reply.code(body.statusCode).headers(headers).send(body)
+  })
+  // ajv coerces a query value like "1e400" to Infinity and then skips every range check (they
+  // are guarded by isFinite), so ?limit=1e400 reached the handlers and failed as a 500 when the
+  // answer was serialised. Refuse non-finite numbers here, after validation, for every route.
+  fastify.addHook('preHandler', async (request) => {
+    const query = request.query
+    if (query === null || typeof query !== 'object') return
+    for (const [key, value] of Object.entries(query)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw badRequest('VALIDATION_ERROR', `querystring/${key} must be a finite number`, { field: `querystring/${key}` })
+      }
+    }
   })
   fastify.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }

@@ -10,7 +10,8 @@ export type IdParams = Static<typeof IdParams>
 
 export const Pagination = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  offset: Type.Integer({ minimum: 0, default: 0 })
+  // Bounded so the value always fits MongoDB's 64-bit skip (a real mongod refuses ?offset=1e30).
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })
 }
 export const PaginationQuery = Type.Object(Pagination, { additionalProperties: false })
 export type PaginationQuery = Static<typeof PaginationQuery>
