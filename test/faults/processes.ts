@@ -65,8 +65,20 @@ export class Child {
 }
 
 const live = new Set<Child>()
-// Last resort (the test process itself dies, or tap kills it on timeout): no orphans.
-process.once('exit', () => { for (const child of live) child.kill('SIGKILL') })
+const killAll = (): void => { for (const child of live) child.kill('SIGKILL') }
+// Last resort, if teardown never runs (the test process exits, or is signalled, e.g. by tap
+// on a timeout): no orphans. A signal we alone listen for is re-raised, so it still ends us.
+process.once('exit', killAll)
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  const onSignal = (): void => {
+    killAll()
+    if (process.listenerCount(signal) === 1) {
+      process.removeListener(signal, onSignal)
+      process.kill(process.pid, signal)
+    }
+  }
+  process.on(signal, onSignal)
+}
 
 /** Starts a child, registers it for clean-up in t.teardown, and prints its output if the test fails. */
 function startChild (t: TestLike, name: string, args: string[], env: NodeJS.ProcessEnv): Child {
