@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
+import { AppError } from './errors.js'
 import errors from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import swagger from './plugins/swagger.js'
@@ -25,6 +26,18 @@ export interface AppOptions {
 
 /** The whole service as one plugin: external plugins, then app plugins, then routes. */
 async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  // Shutting down: new requests get the contract's 503 (Fastify's own has no code), and every
+  // response says `Connection: close`, so keep-alive sockets end with their last response
+  // instead of holding the close open until keepAliveTimeout.
+  let closing = false
+  fastify.addHook('preClose', async () => { closing = true })
+  fastify.addHook('onRequest', async () => {
+    if (closing) throw new AppError(503, 'SHUTTING_DOWN', 'this instance is shutting down; retry', undefined, { 'retry-after': '1' })
+  })
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
+
   await fastify.register(errors)
   await fastify.register(metrics)
   await fastify.register(swagger)
@@ -55,6 +68,8 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
+    // The app answers requests that arrive while closing itself (see the closing hooks above).
+    return503OnClosing: false,
     // Behind a load balancer the client address is in X-Forwarded-For (rate limits key on it).
     trustProxy: opts.config.env === 'production',
     ajv: {

@@ -58,7 +58,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   try {
     // Blank values count as unset, the way shells and compose files tend to pass them.
     const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
-    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+    env = envSchema<Env>({ schema: EnvSchema, data, env: false, dotenv: false })
   } catch (error) {
     throw new ConfigError(`invalid setting: ${describe(error)}`)
   }

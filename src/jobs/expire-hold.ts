@@ -7,7 +7,7 @@ export const EXPIRE_HOLD = 'expire-hold'
 export interface ExpireHoldData { bookingId: string, expiresAt: string }
 
 /** Fails one PENDING booking at its expiresAt and frees its seats (the protocol's step 3). */
-export function defineExpireHold (agenda: Agenda, bookings: BookingService): void {
+export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number): void {
   agenda.define<ExpireHoldData>(EXPIRE_HOLD, async (job) => {
     const { bookingId, expiresAt } = job.attrs.data
     // Agenda may start the job a moment before expiresAt; expiring is conditional on
@@ -15,5 +15,8 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService): voi
     const early = new Date(expiresAt).getTime() - Date.now()
     if (early > 0) await sleep(early + 2)
     await bookings.expireHold(new Types.ObjectId(bookingId))
-  }, { concurrency: 200, lockLimit: 0, lockLifetime: 30_000, removeOnComplete: true })
+    // A short lock (a few scans): jobs are locked up to a scan before they are due, and a dead
+    // instance's locks keep others off its holds until they lapse (expiring is conditional, so a
+    // rerun is harmless); it must outlast a scan plus the wait above, or Agenda drops the job.
+  }, { concurrency: 200, lockLimit: 0, lockLifetime: 6 * scanMs, removeOnComplete: true })
 }

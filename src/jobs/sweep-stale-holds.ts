@@ -3,11 +3,18 @@ import type { BookingService } from '../services/booking-service.js'
 
 export const SWEEP_STALE_HOLDS = 'sweep-stale-holds'
 
-/** The recovery sweep (the protocol's step 5): settles what lost jobs and crashed instances left. */
-export function defineSweepStaleHolds (agenda: Agenda, bookings: BookingService): void {
+/**
+ * The recovery sweep (the protocol's step 5): settles what lost jobs and crashed instances left.
+ * Its lock is short: Agenda locks a job up to one scan ahead of its run, and if the instance
+ * holding that lock dies, no other instance may take the job until the lock lapses — with a long
+ * lock, the very crash the sweep exists for would stall it. It must still outlast the scan
+ * interval, or Agenda drops the queued job as "expired" before its timer fires. The sweep is
+ * idempotent, so a slow sweep overlapping the next one on another instance is harmless.
+ */
+export function defineSweepStaleHolds (agenda: Agenda, bookings: BookingService, scanMs: number): void {
   agenda.define(SWEEP_STALE_HOLDS, async () => {
     await bookings.sweepStaleHolds()
-  }, { concurrency: 1, lockLifetime: 60_000 })
+  }, { concurrency: 1, lockLifetime: 4 * scanMs })
 }
 
 /** One recurring job for all instances: Agenda keeps a single document per `every` name. */

@@ -11,6 +11,9 @@ declare module 'fastify' {
   interface FastifyInstance { agenda: Agenda, schedulerRunning: () => boolean }
 }
 
+/** How often each instance looks for due jobs; job locks are a few of these long. */
+const SCAN_MS = 500
+
 /** Agenda with its jobs stored in the same MongoDB, so any instance runs any job. */
 export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: { config: Config }) {
   const db = fastify.db.db
@@ -21,15 +24,15 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     // Numbers, not strings: Agenda's parser reads '200 milliseconds' as 200 s.
     // Jobs due before the next scan are locked and run on a timer, so expiry lag stays
     // well under a second; the scan interval bounds only how late newly scheduled work is seen.
-    processEvery: 1000,
+    processEvery: SCAN_MS,
     maxConcurrency: 200,
-    defaultLockLifetime: 30_000
+    defaultLockLifetime: 5000
   })
   let running = false
   agenda.on('error', (error: Error) => fastify.log.error({ err: error }, 'agenda error'))
   agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
-  defineExpireHold(agenda, fastify.services.bookings)
-  defineSweepStaleHolds(agenda, fastify.services.bookings)
+  defineExpireHold(agenda, fastify.services.bookings, SCAN_MS)
+  defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
   fastify.decorate('agenda', agenda)
   fastify.decorate('schedulerRunning', () => running)
   await agenda.start()
