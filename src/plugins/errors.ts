@@ -11,7 +11,9 @@ interface ValidationIssue { instancePath: string, message?: string, keyword: str
  * specific (a union reports every branch's complaint; the one inside a field says what is wrong).
  */
 function describeValidation (issues: ValidationIssue[], context: string): { message: string, field: string } {
-  const issue = issues.reduce((best, e) => e.instancePath.length > best.instancePath.length ? e : best, issues[0])
+  // At equal depth an unknown field beats a missing one: in {seatLabels, junk} the junk is the mistake.
+  const rank = (e: ValidationIssue): number => e.instancePath.length * 2 + (e.keyword === 'additionalProperties' ? 1 : 0)
+  const issue = issues.reduce((best, e) => rank(e) > rank(best) ? e : best, issues[0])
   const field = `${context}${issue.instancePath}`
   const extra = typeof issue.params.additionalProperty === 'string' ? ` ('${issue.params.additionalProperty}')` : ''
   return { message: `${field} ${issue.message ?? 'is invalid'}${extra}`, field }
@@ -72,7 +74,11 @@ function nonFiniteNumberAt (value: unknown, path: string, depth = 0): string | n
 export default fp(async function errorsPlugin (fastify: FastifyInstance) {
   fastify.setErrorHandler((error, request, reply) => {
     const { body, headers } = toErrorBody(error)
-    if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
+    // A 503 is a state of the world (database away, overload), not a bug: one line, no stack.
+    if (body.statusCode === 503) {
+      if (body.code === 'DATABASE_UNAVAILABLE' && fastify.hasDecorator('suspectDatabaseDown')) fastify.suspectDatabaseDown()
+      request.log.warn({ code: body.code }, body.message)
+    } else if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
     else request.log.info({ code: body.code, statusCode: body.statusCode }, body.message)
     return reply.code(body.statusCode).headers(headers).send(body)
   })

@@ -19,11 +19,12 @@ const ops: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up'), scheduler: Type.Literal('running') }), ...errors(503) }
     }
   }, async (_request, reply) => {
-    // Known down: say so at once. Else a ping, bounded (timeoutMS does not cut server selection short).
-    const database = fastify.db.readyState === 1 && await Promise.race([
+    // Known down: say so at once. Else a bounded ping; a failed one makes API requests fail fast too.
+    const database = !fastify.databaseDown() && await Promise.race([
       fastify.db.db?.admin().ping().then(() => true, () => false) ?? false,
       sleep(1000).then(() => false)
     ])
+    if (!database) fastify.suspectDatabaseDown()
     // schedulerRunning() is a flag set at start-up and cleared at shutdown only; Agenda's own
     // state also catches a scheduler stopped any other way (API.md: else 503).
     const scheduler = fastify.schedulerRunning() && fastify.agenda.isActiveJobProcessor()
