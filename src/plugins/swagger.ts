@@ -33,6 +33,18 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
         { name: 'operations', description: 'health, readiness and metrics' }
       ]
     },
+    // A body that may be absent (a nullable schema: confirm takes none or a paymentReference)
+    // is not a required request body, whatever the generator assumes.
+    transformObject: (documentObject) => {
+      const document = 'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject
+      for (const item of Object.values(document.paths ?? {})) {
+        for (const operation of Object.values(item ?? {})) {
+          const body = (operation as { requestBody?: { required?: boolean, content?: Record<string, { schema?: { nullable?: boolean } }> } }).requestBody
+          if (body?.content?.['application/json']?.schema?.nullable === true) body.required = false
+        }
+      }
+      return document
+    },
     // Shared schemas appear under components.schemas by their own names.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
