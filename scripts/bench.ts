@@ -1,0 +1,585 @@
+// Flash-sale benchmark (`npm run bench`, issue 4). Starts the embedded database and the
+// service in processes of their own (or aims at --url), drives the service over HTTP with
+// autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
+//
+// Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
+// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag.
+import { randomBytes } from 'node:crypto'
+import { cpus } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import autocannon, { type Client, type Options, type Result } from 'autocannon'
+import { MongoClient, ObjectId, type Db } from 'mongodb'
+import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
+import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
+import { startScript, stopAll, stopChild } from './bench/processes.js'
+
+const HELP = `npm run bench -- [options]
+  --seats N            seats of the flash-sale show (default 2000)
+  --users N            concurrent signed-in users (default 500)
+  --seconds N          flash-sale duration; phases 1 and 3 run min(N, 5) s each (default 15)
+  --map-seats N        seats of the seat-map show (default 1000)
+  --expiry-holds N     holds of the expiry phase (default 500)
+  --url URL            aim at a running deployment instead of starting one
+  --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
+  --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
+  --cpu-prof DIR       run the started service with --cpu-prof into DIR
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4)
+Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
+
+const { values: opts } = parseArgs({
+  options: {
+    seats: { type: 'string', default: '2000' },
+    users: { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '15' },
+    'map-seats': { type: 'string', default: '1000' },
+    'expiry-holds': { type: 'string', default: '500' },
+    url: { type: 'string' },
+    'admin-email': { type: 'string' },
+    'admin-password': { type: 'string' },
+    'mongodb-uri': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    phases: { type: 'string', default: '1,2,3,4' },
+    help: { type: 'boolean', default: false }
+  },
+  strict: true
+})
+if (opts.help) {
+  console.log(HELP)
+  process.exit(0)
+}
+function positive (name: string, value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer (got ${value})`)
+    process.exit(2)
+  }
+  return n
+}
+const SEATS = positive('seats', opts.seats)
+const USERS = positive('users', opts.users)
+const SECONDS = positive('seconds', opts.seconds)
+const MAP_SEATS = positive('map-seats', opts['map-seats'])
+const EXPIRY_HOLDS = positive('expiry-holds', opts['expiry-holds'])
+const SHORT_SECONDS = Math.min(SECONDS, 5)
+const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
+/** The started service's default hold time: the flash sale's and the expiry phase's shows use it. */
+const HOLD_SECONDS = 2
+const CALIBRATION_HOLDS = 200
+const PASSWORD = 'bench-password-1'
+
+const runId = randomBytes(4).toString('hex')
+const started = Date.now()
+const log = (text: string): void => { progressDone(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`) }
+
+// ---- the system under test -------------------------------------------------------------
+
+interface Target { base: string, mongoUri: string | undefined, dbName: string | undefined, admin: { email: string, password: string }, local: boolean }
+
+/** A database name of our own inside a MongoDB URI, keeping its host list and options. */
+function withDbName (uri: string, dbName: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?(\?.*)?$/.exec(uri)
+  if (m === null) throw new Error(`cannot read MongoDB URI ${uri}`)
+  return `${m[1]}/${dbName}${m[3] ?? ''}`
+}
+
+function dbNameOf (uri: string): string | undefined {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]+\/([^?]*)/.exec(uri)?.[1]
+  return path === undefined || path === '' ? undefined : decodeURIComponent(path)
+}
+
+async function startTarget (): Promise<Target> {
+  if (opts.url !== undefined) {
+    const email = opts['admin-email'] ?? process.env.ADMIN_EMAIL
+    const password = opts['admin-password'] ?? process.env.ADMIN_PASSWORD
+    if (email === undefined || password === undefined) throw new Error('--url needs --admin-email/--admin-password (or ADMIN_EMAIL/ADMIN_PASSWORD) to create the shows')
+    const mongoUri = opts['mongodb-uri']
+    return { base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false }
+  }
+  let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
+  if (base === undefined) {
+    log('starting the embedded database')
+    const db = await startScript('db', '../embedded-mongo.ts', ['--port', '0'], process.env, /mongodb:\/\/\S+/)
+    base = db.match
+  }
+  const dbName = `modex_bench_${runId}`
+  const mongoUri = withDbName(base, dbName)
+  const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
+  const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
+  log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
+  const service = await startScript('service', './service.ts', [], {
+    ...process.env,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGODB_URI: mongoUri,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    HOLD_SECONDS: String(HOLD_SECONDS),
+    RATE_LIMIT: '0',
+    AUTH_RATE_LIMIT: '0',
+    LOG_LEVEL: 'warn'
+  }, /listening at (http:\/\/\S+)/, execArgv)
+  serviceChild = service.child
+  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true }
+}
+let serviceChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
+
+// ---- shows and users -------------------------------------------------------------------
+
+interface SeatView { id: string, label: string, status: string }
+interface ShowBody { id: string, holdSeconds: number }
+interface BookingBody { id: string, status: string, expiresAt: string, seats: Array<{ id: string, label: string }> }
+
+async function createShow (t: Target, token: string, name: string, seats: number, holdSeconds?: number): Promise<ShowBody> {
+  return await expect(call<ShowBody>(t.base, 'POST', '/api/admin/shows', {
+    name: `bench ${runId} ${name}`, type: 'EVENT', venue: 'Bench arena',
+    startTime: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    priceCents: 2500,
+    ...(holdSeconds !== undefined && { holdSeconds }),
+    seating: { totalSeats: seats, seatsPerRow: 20 }
+  }, token), 201, `create show ${name}`)
+}
+
+async function seatIdsOf (t: Target, showId: string): Promise<string[]> {
+  const map = await expect(call<{ seats: SeatView[] }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  return map.seats.map((s) => s.id)
+}
+
+async function registerUsers (t: Target, n: number): Promise<string[]> {
+  const t0 = Date.now()
+  const tokens = await mapLimit(Array.from({ length: n }, (_, i) => i), 8, async (i) => {
+    const body = await expect(call<{ token: string }>(t.base, 'POST', '/api/auth/register', {
+      email: `user-${runId}-${i}@bench.test`, password: PASSWORD, name: `Bench user ${i}`
+    }), 201, 'register')
+    return body.token
+  }, (done) => { if (done % 10 === 0 || done === n) progress(`  registering users ${done}/${n} (one scrypt hash each)`) })
+  log(`registered ${n} users in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  return tokens
+}
+
+/** 1–4 adjacent seats; 80 % of requests in the best 20 % of the house (the front rows). */
+function seatPicker (seatIds: string[], hotShare = 0.8): () => string[] {
+  const hotCount = Math.max(1, Math.ceil(seatIds.length * 0.2))
+  const hot = seatIds.slice(0, hotCount)
+  const cold = seatIds.length > hotCount ? seatIds.slice(hotCount) : hot
+  return () => {
+    const zone = Math.random() < hotShare ? hot : cold
+    const k = Math.min(zone.length, 1 + Math.floor(Math.random() * 4))
+    const start = Math.floor(Math.random() * (zone.length - k + 1))
+    return zone.slice(start, start + k)
+  }
+}
+
+// ---- measuring ---------------------------------------------------------------------------
+
+async function runCannon (options: Options, label: string, onResponse?: (client: Client, status: number, ms: number) => void): Promise<Result> {
+  return await new Promise<Result>((resolve, reject) => {
+    const t0 = Date.now()
+    let count = 0
+    const instance = autocannon(options, (error, result) => {
+      clearInterval(timer)
+      if (error !== null) reject(error)
+      else resolve(result)
+    })
+    instance.on('response', (client: Client, status: number, _bytes: number, ms: number) => {
+      count++
+      onResponse?.(client, status, ms)
+    })
+    const timer = setInterval(() => {
+      const s = (Date.now() - t0) / 1000
+      progress(`  ${label}: ${s.toFixed(0)}/${options.duration ?? '?'} s, ${count} responses (${Math.round(count / s)}/s)`)
+    }, 1000)
+  })
+}
+
+async function dbCommands (t: Target): Promise<{ total: number, by: Record<string, number> }> {
+  const res = await fetch(`${t.base}/metrics`)
+  return readCounter(await res.text(), 'modex_db_commands_total', 'command')
+}
+
+/** Phase 1: the service's claim, straight through the driver, at the same concurrency and pool size. */
+async function databaseFloor (db: Db, showId: string, concurrency: number, seconds: number): Promise<{ opsPerSec: number, misses: number }> {
+  const seats = db.collection('seats')
+  const show = new ObjectId(showId)
+  const ids = (await seats.find({ showId: show }, { projection: { _id: 1 } }).sort({ position: 1 }).toArray()).map((d) => d._id)
+  const callers = Math.min(concurrency, ids.length)
+  // Each caller owns its own seats and walks them; every pass flips them AVAILABLE → HELD and
+  // the next one back, with the same filter and update shape, so every operation succeeds.
+  const slices = Array.from({ length: callers }, (_, c) => ids.filter((_, i) => i % callers === c))
+  const state = new Map<string, 'AVAILABLE' | 'HELD'>(ids.map((id) => [id.toHexString(), 'AVAILABLE']))
+  let misses = 0
+  const run = async (ms: number): Promise<number> => {
+    const end = Date.now() + ms
+    let n = 0
+    await Promise.all(slices.map(async (mine) => {
+      for (let i = 0; Date.now() < end; i = (i + 1) % mine.length) {
+        const _id = mine[i]
+        const from = state.get(_id.toHexString()) ?? 'AVAILABLE'
+        const to = from === 'AVAILABLE' ? 'HELD' : 'AVAILABLE'
+        const seat = await seats.findOneAndUpdate(
+          { _id, showId: show, status: from },
+          { $set: to === 'HELD' ? { status: to, bookingId: new ObjectId(), heldUntil: new Date(Date.now() + 120_000) } : { status: to, bookingId: null, heldUntil: null } },
+          { returnDocument: 'after', projection: { label: 1 } }
+        )
+        if (seat === null) misses++
+        state.set(_id.toHexString(), to)
+        n++
+      }
+    }))
+    return n
+  }
+  await run(1000)
+  const t0 = performance.now()
+  const timer = setInterval(() => progress(`  database floor: ${((performance.now() - t0) / 1000).toFixed(0)}/${seconds} s`), 1000)
+  const n = await run(seconds * 1000)
+  clearInterval(timer)
+  const opsPerSec = n / ((performance.now() - t0) / 1000)
+  await seats.updateMany({ showId: show }, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })
+  return { opsPerSec, misses }
+}
+
+/** Database commands one successful hold sends: holds of 1–4 seats, minus an idle window as long. */
+async function calibrate (t: Target, tokens: string[]): Promise<{ perHold: number, by: Record<string, number>, seatsPerHold: number }> {
+  const admin = await adminToken(t)
+  const show = await createShow(t, admin, 'calibration', CALIBRATION_HOLDS * 4, 1800)
+  const ids = await seatIdsOf(t, show.id)
+  const blocks: string[][] = []
+  for (let i = 0; blocks.length < CALIBRATION_HOLDS && i < ids.length;) {
+    const k = 1 + (blocks.length % 4)
+    blocks.push(ids.slice(i, i + k))
+    i += k
+  }
+  await sleep(1500) // let start-up work and the show creation settle
+  const before = await dbCommands(t)
+  const t0 = Date.now()
+  const answers = await mapLimit(blocks, 8, async (seatIds, i) =>
+    (await call(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds }, tokens[i % tokens.length])).status)
+  const elapsed = Date.now() - t0
+  const mid = await dbCommands(t)
+  await sleep(elapsed)
+  const after = await dbCommands(t)
+  const ok = answers.filter((s) => s === 201).length
+  if (ok !== blocks.length) throw new Error(`calibration: ${blocks.length - ok} of ${blocks.length} holds failed (${[...new Set(answers)].join(', ')})`)
+  const by: Record<string, number> = {}
+  for (const name of new Set([...Object.keys(mid.by), ...Object.keys(after.by)])) {
+    const busy = (mid.by[name] ?? 0) - (before.by[name] ?? 0)
+    const idle = (after.by[name] ?? 0) - (mid.by[name] ?? 0)
+    const per = (busy - idle) / ok
+    if (Math.abs(per) >= 0.005) by[name] = Math.round(per * 100) / 100
+  }
+  const perHold = ((mid.total - before.total) - (after.total - mid.total)) / ok
+  return { perHold, by, seatsPerHold: blocks.reduce((n, b) => n + b.length, 0) / blocks.length }
+}
+
+let cachedAdminToken: string | undefined
+async function adminToken (t: Target): Promise<string> {
+  cachedAdminToken ??= (await expect(call<{ token: string }>(t.base, 'POST', '/api/auth/login', t.admin), 200, 'admin login')).token
+  return cachedAdminToken
+}
+
+// ---- audit -------------------------------------------------------------------------------
+
+async function readShowState (t: Target, db: Db | undefined, showId: string): Promise<{ seats: AuditSeat[], bookings: AuditBooking[] }> {
+  if (db !== undefined) {
+    const id = new ObjectId(showId)
+    const [seats, bookings] = await Promise.all([
+      db.collection('seats').find({ showId: id }, { projection: { status: 1, bookingId: 1, heldUntil: 1 } }).toArray(),
+      db.collection('bookings').find({ showId: id }, { projection: { status: 1, seats: 1, expiresAt: 1 } }).toArray()
+    ])
+    return {
+      seats: seats.map((s) => ({ id: String(s._id), status: String(s.status), bookingId: s.bookingId === null || s.bookingId === undefined ? null : String(s.bookingId), heldUntil: s.heldUntil instanceof Date ? s.heldUntil.getTime() : null })),
+      bookings: bookings.map((b) => ({ id: String(b._id), status: String(b.status), seatIds: (b.seats as Array<{ id: ObjectId }>).map((s) => String(s.id)), expiresAt: (b.expiresAt as Date).getTime() }))
+    }
+  }
+  // Through the API (the seat map has no booking ids: the audit infers owners from live bookings).
+  const admin = await adminToken(t)
+  const map = await expect(call<{ seats: SeatView[] }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  const bookings: AuditBooking[] = []
+  for (let offset = 0; ; offset += 100) {
+    const page = await expect(call<{ items: BookingBody[], total: number }>(t.base, 'GET', `/api/admin/shows/${showId}/bookings?limit=100&offset=${offset}`, undefined, admin), 200, 'show bookings')
+    bookings.push(...page.items.map((b) => ({ id: b.id, status: b.status, seatIds: b.seats.map((s) => s.id), expiresAt: Date.parse(b.expiresAt) })))
+    if (offset + 100 >= page.total) break
+  }
+  return { seats: map.seats.map((s) => ({ id: s.id, status: s.status })), bookings }
+}
+
+async function auditShow (t: Target, db: Db | undefined, showId: string, settled: boolean): Promise<AuditResult> {
+  const now = Date.now()
+  const { seats, bookings } = await readShowState(t, db, showId)
+  return audit(seats, bookings, settled, now)
+}
+
+// ---- the run -----------------------------------------------------------------------------
+
+interface Figures { [key: string]: number | string | null | Record<string, number | string> }
+
+async function main (): Promise<void> {
+  const t = await startTarget()
+  let mongo: MongoClient | undefined
+  if (t.mongoUri !== undefined) {
+    mongo = new MongoClient(t.mongoUri)
+    await mongo.connect()
+  }
+  const db = mongo?.db(t.dbName)
+  const figures: Figures = {}
+  try {
+    // Right after start-up the event loop is still busy compiling: /ready may shed load (503) for a moment.
+    for (let i = 0; ; i++) {
+      const ready = await call(t.base, 'GET', '/ready')
+      if (ready.status === 200) break
+      if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+      await sleep(250)
+    }
+    const admin = await adminToken(t)
+    const tokens = await registerUsers(t, USERS)
+
+    // -- 1. database floor
+    let dbFloorOpsPerSec: number | null = null
+    if (PHASES.has('1') && db !== undefined) {
+      log(`phase 1: database floor — claims through the driver, ${USERS} concurrent callers, ${SHORT_SECONDS} s`)
+      const show = await createShow(t, admin, 'floor', SEATS, 1800)
+      const floor = await databaseFloor(db, show.id, USERS, SHORT_SECONDS)
+      dbFloorOpsPerSec = floor.opsPerSec
+      figures.dbFloorOpsPerSec = round(floor.opsPerSec)
+      log(`  ${Math.round(floor.opsPerSec)} claims/s (${floor.misses} misses)`)
+    } else if (PHASES.has('1')) log('phase 1 skipped: no database URI (--mongodb-uri)')
+
+    // -- dbOpsPerHold, counted on the service's own command counter
+    let dbOpsPerHold: number | null = null
+    if (PHASES.has('1') || PHASES.has('2')) {
+      log(`calibration: ${CALIBRATION_HOLDS} successful holds of 1–4 seats, then an idle window as long`)
+      const cal = await calibrate(t, tokens)
+      dbOpsPerHold = Math.round(cal.perHold * 100) / 100
+      figures.dbCommandsPerHold = cal.by
+      figures.dbOpsPerHold = dbOpsPerHold
+      log(`  ${dbOpsPerHold} database commands per successful hold (${cal.seatsPerHold} seats each on average): ${JSON.stringify(cal.by)}`)
+    }
+
+    // -- 2. flash sale
+    if (PHASES.has('2')) {
+      const show = await createShow(t, admin, 'flash sale', SEATS)
+      const pick = seatPicker(await seatIdsOf(t, show.id))
+      log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+      const holdLatencies: number[] = []
+      const holdStatus: Record<string, number> = {}
+      const confirmStatus: Record<string, number> = {}
+      let nextUser = 0
+      const t0 = Date.now()
+      await runCannon({
+        url: t.base,
+        connections: USERS,
+        duration: SECONDS,
+        timeout: 30,
+        requests: [{
+          method: 'POST',
+          path: `/api/shows/${show.id}/bookings`,
+          setupRequest: (request, context) => {
+            if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
+            return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ seatIds: pick() }) }
+          },
+          onResponse: (status, body, context) => {
+            context.kind = 'hold'
+            holdStatus[status] = (holdStatus[status] ?? 0) + 1
+            context.confirm = status === 201 && Math.random() < 0.5 ? (JSON.parse(body) as BookingBody).id : undefined
+          }
+        }, {
+          method: 'POST',
+          path: '/api/bookings/confirm',
+          setupRequest: (request, context) => {
+            if (typeof context.confirm !== 'string' || typeof context.token !== 'string') return null
+            const path = `/api/bookings/${context.confirm}/confirm`
+            context.confirm = undefined
+            return { ...request, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: '{}' }
+          },
+          onResponse: (status, _body, context) => {
+            context.kind = 'confirm'
+            confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
+          }
+        }]
+      }, 'flash sale', (client, _status, ms) => {
+        if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
+      })
+      const elapsed = (Date.now() - t0) / 1000
+      const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
+      const holdsPerSec = answered / elapsed
+      Object.assign(figures, {
+        holdsPerSec: round(holdsPerSec),
+        holdP50Ms: round(percentile(holdLatencies, 50)),
+        holdP95Ms: round(percentile(holdLatencies, 95)),
+        holdP99Ms: round(percentile(holdLatencies, 99)),
+        holdStatus: holdStatus as Record<string, number>,
+        confirmStatus: confirmStatus as Record<string, number>
+      })
+      log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
+      const live = await auditShow(t, db, show.id, false)
+      log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
+      const wait = show.holdSeconds * 1000 + 3000
+      log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+      await sleep(wait)
+      const settled = await auditShow(t, db, show.id, true)
+      figures.oversold = Math.max(live.oversold, settled.oversold)
+      figures.stuckSeats = settled.stuckSeats
+      log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)
+      if (dbOpsPerHold !== null && dbFloorOpsPerSec !== null) figures.dbFloorRatio = round(holdsPerSec * dbOpsPerHold / dbFloorOpsPerSec, 3)
+    }
+
+    // -- 3. seat maps
+    if (PHASES.has('3')) {
+      const show = await createShow(t, admin, 'seat map', MAP_SEATS)
+      const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
+      const holders = Math.min(20, tokens.length)
+      log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
+      let nextUser = 0
+      let holdsMade = 0
+      const background = runCannon({
+        url: t.base,
+        connections: holders,
+        duration: SHORT_SECONDS * 2 + 2,
+        requests: [{
+          method: 'POST',
+          path: `/api/shows/${show.id}/bookings`,
+          setupRequest: (request, context) => {
+            if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
+            return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ seatIds: pick() }) }
+          },
+          onResponse: (status) => { if (status === 201) holdsMade++ }
+        }]
+      }, 'background holds')
+      await sleep(500)
+      const mapRun = await runCannon({ url: `${t.base}/api/shows/${show.id}/seats`, connections: 50, duration: SHORT_SECONDS }, 'seat map')
+      const floorRun = await runCannon({ url: `${t.base}/__bench/static?seats=${MAP_SEATS}`, connections: 50, duration: SHORT_SECONDS }, 'static floor')
+      await background
+      const floorOk = floorRun['2xx'] > 0 && floorRun.non2xx === 0
+      const bytes = (await fetch(`${t.base}/api/shows/${show.id}/seats`).then(async (r) => await r.text())).length
+      Object.assign(figures, {
+        seatMapReqPerSec: round(mapRun.requests.average),
+        seatMapP99Ms: mapRun.latency.p99,
+        seatMapFloorReqPerSec: floorOk ? round(floorRun.requests.average) : null,
+        seatMapFloorP99Ms: floorOk ? floorRun.latency.p99 : null,
+        seatMapBytes: bytes
+      })
+      log(`  seat map ${Math.round(mapRun.requests.average)} req/s (p99 ${mapRun.latency.p99} ms, ${mapRun.non2xx} non-2xx); static floor ${floorOk ? `${Math.round(floorRun.requests.average)} req/s (p99 ${floorRun.latency.p99} ms)` : 'unavailable'}; ${holdsMade} holds meanwhile`)
+    }
+
+    // -- 4. expiry lag
+    if (PHASES.has('4')) {
+      const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
+      if (show.holdSeconds > 10) {
+        log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
+      } else {
+        const ids = await seatIdsOf(t, show.id)
+        log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
+        const expiresAt = new Map<string, number>()
+        await mapLimit(ids, 50, async (seatId, i) => {
+          const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
+          if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
+        }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
+        const lags: number[] = []
+        const deadline = Math.max(...expiresAt.values()) + 15_000
+        const pending = new Set(expiresAt.keys())
+        while (pending.size > 0 && Date.now() < deadline) {
+          const free = await availableSeats(t, db, show.id)
+          const now = Date.now()
+          for (const id of free) {
+            const due = expiresAt.get(id)
+            if (due !== undefined && pending.delete(id)) lags.push(Math.max(0, now - due))
+          }
+          progress(`  released ${expiresAt.size - pending.size}/${expiresAt.size}`)
+          await sleep(50)
+        }
+        for (const _ of pending) lags.push(15_000)
+        Object.assign(figures, { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size })
+        log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
+      }
+    }
+  } finally {
+    if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
+    await mongo?.close()
+    if (serviceChild !== undefined) await stopChild(serviceChild)
+    await stopAll()
+  }
+  report(figures)
+}
+
+async function availableSeats (t: Target, db: Db | undefined, showId: string): Promise<string[]> {
+  if (db !== undefined) {
+    const docs = await db.collection('seats').find({ showId: new ObjectId(showId), status: 'AVAILABLE' }, { projection: { _id: 1 } }).toArray()
+    return docs.map((d) => String(d._id))
+  }
+  // Through the API the seat map may be up to its cache age late; the lag includes that.
+  const map = await expect(call<{ seats: SeatView[] }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  return map.seats.filter((s) => s.status === 'AVAILABLE').map((s) => s.id)
+}
+
+function round (n: number, digits = 1): number {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+function report (f: Figures): void {
+  const num = (k: string): number | null => typeof f[k] === 'number' ? f[k] : null
+  const seatMapRatio = num('seatMapReqPerSec') !== null && num('seatMapFloorReqPerSec') !== null
+    ? round((num('seatMapReqPerSec') ?? 0) / (num('seatMapFloorReqPerSec') ?? 1), 3) : null
+  const final = {
+    holdsPerSec: num('holdsPerSec'),
+    holdP50Ms: num('holdP50Ms'),
+    holdP95Ms: num('holdP95Ms'),
+    holdP99Ms: num('holdP99Ms'),
+    oversold: num('oversold'),
+    stuckSeats: num('stuckSeats'),
+    seatMapReqPerSec: num('seatMapReqPerSec'),
+    seatMapP99Ms: num('seatMapP99Ms'),
+    seatMapFloorReqPerSec: num('seatMapFloorReqPerSec'),
+    seatMapFloorP99Ms: num('seatMapFloorP99Ms'),
+    seatMapRatio,
+    seatMapBytes: num('seatMapBytes'),
+    expiryLagP50Ms: num('expiryLagP50Ms'),
+    expiryLagP99Ms: num('expiryLagP99Ms'),
+    expiryHolds: num('expiryHolds'),
+    dbFloorOpsPerSec: num('dbFloorOpsPerSec'),
+    dbOpsPerHold: num('dbOpsPerHold'),
+    dbFloorRatio: num('dbFloorRatio'),
+    dbCommandsPerHold: f.dbCommandsPerHold ?? null,
+    holdStatus: f.holdStatus ?? null,
+    confirmStatus: f.confirmStatus ?? null,
+    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
+    machine: { cpus: cpus().length, node: process.version }
+  }
+  const check = (ok: boolean | null): string => ok === null ? 'n/a' : ok ? 'ok' : 'MISSED'
+  const rows: Array<[string, string, string, string]> = [
+    ['1 database floor', 'claims/s through the driver', fmt(final.dbFloorOpsPerSec), ''],
+    ['  calibration', 'db commands per successful hold', fmt(final.dbOpsPerHold), ''],
+    ['2 flash sale', 'holds/s (201 + 409)', fmt(final.holdsPerSec), ''],
+    ['', 'hold latency p50 / p95 / p99 ms', `${fmt(final.holdP50Ms)} / ${fmt(final.holdP95Ms)} / ${fmt(final.holdP99Ms)}`, ''],
+    ['', 'dbFloorRatio (holds/s × commands ÷ floor)', fmt(final.dbFloorRatio), `≥ 0.5 ${check(final.dbFloorRatio === null ? null : final.dbFloorRatio >= 0.5)}`],
+    ['', 'oversold seats', fmt(final.oversold), `= 0 ${check(final.oversold === null ? null : final.oversold === 0)}`],
+    ['', 'stuck seats after the holds lapsed', fmt(final.stuckSeats), `= 0 ${check(final.stuckSeats === null ? null : final.stuckSeats === 0)}`],
+    ['3 seat maps', 'seat map req/s (p99 ms)', `${fmt(final.seatMapReqPerSec)} (${fmt(final.seatMapP99Ms)})`, ''],
+    ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
+    ['', 'seat map ÷ floor', fmt(seatMapRatio), `≥ 0.5 ${check(seatMapRatio === null ? null : seatMapRatio >= 0.5)}`],
+    ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`]
+  ]
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))
+  const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
+  console.log(`\nModex flash-sale benchmark — ${SEATS} seats, ${USERS} users, ${SECONDS} s; ${cpus().length} CPUs, Node ${process.version}\n`)
+  console.log(line(['phase', 'measure', 'value', 'target']))
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const r of rows) console.log(line(r))
+  console.log('')
+  console.log(JSON.stringify(final))
+}
+
+function fmt (n: number | null): string {
+  return n === null ? '–' : String(n)
+}
+
+try {
+  await main()
+  process.exit(0)
+} catch (error) {
+  console.error(`\nbench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  await stopAll()
+  process.exit(1)
+}

@@ -1,0 +1,61 @@
+// Small JSON-over-HTTP helpers for the benchmark's setup and checks (the load itself is autocannon).
+
+export interface Answer<T> { status: number, body: T, headers: Headers }
+
+export async function call<T = Record<string, unknown>> (base: string, method: string, path: string, body?: unknown, token?: string): Promise<Answer<T>> {
+  const headers: Record<string, string> = {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (token !== undefined) headers.authorization = `Bearer ${token}`
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  let parsed: unknown = text
+  try { parsed = JSON.parse(text) } catch { /* not JSON: keep the text */ }
+  return { status: res.status, body: parsed as T, headers: res.headers }
+}
+
+export async function expect<T> (answer: Promise<Answer<T>>, status: number, what: string): Promise<T> {
+  const a = await answer
+  if (a.status !== status) throw new Error(`${what}: expected ${status}, got ${a.status} ${JSON.stringify(a.body).slice(0, 300)}`)
+  return a.body
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; `onDone` after each. */
+export async function mapLimit<T, R> (items: T[], limit: number, fn: (item: T, index: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length)
+  let next = 0
+  let done = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i], i)
+      onDone?.(++done)
+    }
+  }))
+  return out
+}
+
+/** Sum of a Prometheus counter over all its label sets, and per value of `label`. */
+export function readCounter (text: string, name: string, label: string): { total: number, by: Record<string, number> } {
+  const by: Record<string, number> = {}
+  let total = 0
+  const line = new RegExp(`^${name}(?:\\{([^}]*)\\})? ([0-9.e+-]+)$`)
+  for (const l of text.split('\n')) {
+    const m = line.exec(l)
+    if (m === null) continue
+    const value = Number(m[2])
+    total += value
+    const key = new RegExp(`${label}="([^"]*)"`).exec(m[1] ?? '')?.[1] ?? ''
+    by[key] = (by[key] ?? 0) + value
+  }
+  return { total, by }
+}
+
+/** Nearest-rank percentile of an unsorted list (0 when empty). */
+export function percentile (values: number[], p: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]
+}
+
+export const progress = (text: string): void => { process.stderr.write(`\r\x1b[K${text}`) }
+export const progressDone = (text: string): void => { process.stderr.write(`\r\x1b[K${text}\n`) }

@@ -1,0 +1,32 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+// The benchmark is not a test (CI does not run it); this runs it once with tiny settings and
+// checks its contract: one final JSON line with every key, no oversold and no stuck seats.
+const script = fileURLToPath(new URL('../../scripts/bench.ts', import.meta.url))
+const KEYS = [
+  'holdsPerSec', 'holdP50Ms', 'holdP95Ms', 'holdP99Ms', 'oversold', 'stuckSeats', 'seatMapReqPerSec', 'seatMapP99Ms',
+  'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio'
+]
+
+t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 }, async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--seats', '50', '--users', '20', '--seconds', '3'], {
+    // Its own embedded database, not the test run's.
+    env: { ...process.env, MONGODB_URI: '' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
+  child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000) })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  t.equal(code, 0, `the bench exits 0 ${code === 0 ? '' : stderr}`)
+  const lines = stdout.trim().split('\n')
+  t.match(stdout, /\| phase +\| measure/, 'prints the table')
+  const result = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>
+  for (const key of KEYS) t.ok(key in result, `the JSON line has ${key}`)
+  for (const key of KEYS) t.type(result[key], 'number', `${key} is measured`)
+  t.equal(result.oversold, 0, 'no seat oversold')
+  t.equal(result.stuckSeats, 0, 'no seat stuck')
+})
