@@ -4,6 +4,7 @@ import { Types } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
 import type { BookingStatus } from '../models/booking.js'
+import type { SeatStatus } from '../models/seat.js'
 import { AppError, badRequest, conflict, notFound } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Page } from '../schemas/common.js'
@@ -53,6 +54,8 @@ export interface BookingServiceOptions {
   maxSeatsPerBooking: number
   /** Asks the scheduler to run `expire-hold` for this booking at `at` (an Agenda job). */
   scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
+  /** Told after this instance set seats of a show to `status` (no list: changed some), for the seat-map cache. */
+  seatsChanged?: (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus) => void
   /** Test-only: die (SIGKILL, no cleanup) at this step, to prove the sweep recovers. */
   crashAt?: 'after-claims' | 'after-confirm'
 }
@@ -62,7 +65,7 @@ function crash (): never {
   throw new Error('unreachable')
 }
 
-export function createBookingService ({ models, metrics, log, maxSeatsPerBooking, scheduleExpiry, crashAt }: BookingServiceOptions) {
+export function createBookingService ({ models, metrics, log, maxSeatsPerBooking, scheduleExpiry, crashAt, seatsChanged = () => undefined }: BookingServiceOptions) {
   const { Show, Seat, Booking, IdempotencyKey } = models
 
   /** Seats this booking holds go back to AVAILABLE; conditional on bookingId, so a seat someone else took since is untouched. */
@@ -81,8 +84,9 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     if (wanted.length > maxSeatsPerBooking) {
       throw badRequest('VALIDATION_ERROR', `body/${field} must NOT have more than ${maxSeatsPerBooking} items`)
     }
-    const show = await Show.findById(showId, { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1 })
-      .lean<{ _id: Types.ObjectId, status: string, startTime: Date, holdSeconds: number, priceCents: number }>()
+    // The hot path speaks to the driver directly (no query casting, no document hydration): the ids are cast here.
+    const show = await Show.collection.findOne<{ _id: Types.ObjectId, status: string, startTime: Date, holdSeconds: number, priceCents: number }>(
+      { _id: new Types.ObjectId(showId) }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1 } })
     if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     if (show.status !== 'SCHEDULED' || show.startTime.getTime() <= Date.now()) {
       throw conflict('SHOW_NOT_BOOKABLE', show.status !== 'SCHEDULED' ? 'the show is cancelled' : 'the show has started')
@@ -111,26 +115,33 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     try {
       for (const seatId of seatIds) {
         // Atomic on one document: only an AVAILABLE seat of this show can be taken.
-        const seat = await Seat.findOneAndUpdate(
+        const seat = await Seat.collection.findOneAndUpdate(
           { _id: seatId, showId: show._id, status: 'AVAILABLE' },
           { $set: { status: 'HELD', bookingId, heldUntil } },
-          { returnDocument: 'after', projection: { label: 1 }, lean: true }
-        )
+          { returnDocument: 'after', projection: { label: 1 } }
+        ) as { label: string } | null
         if (seat === null) break
         claimed.push({ id: seatId, label: seat.label })
       }
     } catch (error) {
-      // All-or-nothing even when the database fails mid-way (if this fails too, the sweep releases them at heldUntil).
-      await releaseHeldSeats(bookingId, claimed.map((s) => s.id)).catch((e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      // All-or-nothing even when the database fails mid-way. Not awaited: with the database gone
+      // it would only make the caller wait out server selection again, and if it fails the
+      // sweep releases these seats at heldUntil anyway (the booking was never written).
+      void releaseHeldSeats(bookingId, claimed.map((s) => s.id)).catch((e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      if (claimed.length > 0) seatsChanged(show._id)
       throw error
     }
     if (claimed.length < seatIds.length) {
-      // Compensate: give back exactly what this booking claimed, then say why.
-      await releaseHeldSeats(bookingId, claimed.map((s) => s.id))
+      // Compensate: give back exactly what this booking claimed (nothing to do when the first claim lost), then say why.
+      if (claimed.length > 0) {
+        await releaseHeldSeats(bookingId, claimed.map((s) => s.id))
+        seatsChanged(show._id, claimed.map((s) => s.id), 'AVAILABLE')
+      }
       metrics.conflicts.inc()
       throw await explainRefusal(show._id, seatIds)
     }
 
+    seatsChanged(show._id, seatIds, 'HELD')
     if (crashAt === 'after-claims') crash()
     // Written only once every seat is held: a PENDING booking always owns all its seats.
     const now = new Date()
@@ -147,7 +158,8 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       cancelledAt: null,
       failureReason: null
     }
-    await Booking.create(doc)
+    // The document the schema would write (timestamps, defaults), inserted without a mongoose document round.
+    await Booking.collection.insertOne({ ...doc, paymentReference: null, updatedAt: now })
     // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
     await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
     metrics.holds.inc()
@@ -156,8 +168,8 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
 
   /** Why a claim failed: unknown ids are the caller's mistake (400), taken seats a conflict (409). */
   async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[]): Promise<AppError> {
-    const seats = await Seat.find({ _id: { $in: seatIds }, showId }, { label: 1, status: 1 })
-      .lean<Array<{ _id: Types.ObjectId, label: string, status: string }>>()
+    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, status: string }>(
+      { _id: { $in: seatIds }, showId }, { projection: { label: 1, status: 1 } }).toArray()
     const known = new Set(seats.map((s) => s._id.toHexString()))
     const unknown = seatIds.map((id) => id.toHexString()).filter((id) => !known.has(id))
     if (unknown.length > 0) return badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
@@ -257,6 +269,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       if (crashAt === 'after-confirm') crash()
       // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
       await bookSeats(confirmed._id)
+      seatsChanged(confirmed.showId, confirmed.seats.map((s) => s.id), 'BOOKED')
       metrics.confirmations.inc()
       return toBooking(confirmed)
     }
@@ -265,6 +278,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       case 'CONFIRMED':
         // Confirming twice answers the same; finish the seats in case the first confirm died half-way.
         await bookSeats(current._id)
+        seatsChanged(current.showId, current.seats.map((s) => s.id), 'BOOKED')
         return toBooking(current)
       case 'PENDING':
         // Past expiresAt and its job has not run yet: settle it now rather than answer with a stale PENDING.
@@ -289,11 +303,12 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     const failed = await Booking.findOneAndUpdate(
       { _id: bookingId, status: 'PENDING', expiresAt: { $lte: new Date() } },
       { $set: { status: 'FAILED', failureReason: 'EXPIRED' } },
-      { projection: { _id: 1 }, lean: true }
+      { projection: { _id: 1, showId: 1, seats: 1 }, lean: true }
     )
     if (failed === null) return false
     // Only the winner of the booking's transition releases its seats.
     await releaseHeldSeats(bookingId)
+    seatsChanged(failed.showId, failed.seats.map((s) => s.id), 'AVAILABLE')
     metrics.expirations.inc()
     log.info({ bookingId: bookingId.toString() }, 'hold expired')
     return true
@@ -319,6 +334,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       ) as BookingDoc | null
       if (cancelled === null) continue
       await releaseHeldSeats(bookingId)
+      seatsChanged(cancelled.showId, cancelled.seats.map((s) => s.id), 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled
     }
@@ -366,8 +382,8 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     const overdue = await Booking.find({ status: 'PENDING', expiresAt: { $lte: now } }, { _id: 1 }).limit(SWEEP_BATCH).lean()
     for (const { _id } of overdue) if (await expireHold(_id)) expired++
 
-    const stale = await Seat.find({ status: 'HELD', heldUntil: { $lt: now } }, { _id: 1, bookingId: 1 })
-      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null }>>()
+    const stale = await Seat.find({ status: 'HELD', heldUntil: { $lt: now } }, { _id: 1, bookingId: 1, showId: 1 })
+      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null, showId: Types.ObjectId }>>()
     const byBooking = new Map<string, { bookingId: Types.ObjectId | null, seatIds: Types.ObjectId[] }>()
     for (const seat of stale) {
       const key = seat.bookingId?.toHexString() ?? 'none'
@@ -391,6 +407,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       }
     }
     if (settled > 0) {
+      for (const showId of new Set(stale.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
       metrics.recoveries.inc(settled)
       log.warn({ settled }, 'recovery sweep settled stale seats')
     }
