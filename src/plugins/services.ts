@@ -17,12 +17,19 @@ declare module 'fastify' {
 /** The business rules, wired to the models, metrics and scheduler; routes and jobs only call these. */
 export default fp(async function servicesPlugin (fastify: FastifyInstance, opts: { config: Config }) {
   const { models, metrics, log } = fastify
+  // Each needs the other: shows cancel bookings, bookings report seat changes to the shows' seat-map cache.
+  const shows: ShowService = createShowService({
+    models,
+    defaultHoldSeconds: opts.config.holdSeconds,
+    cancelShowBookings: async (showId) => await bookings.cancelShowBookings(showId)
+  })
   const bookings = createBookingService({
     models,
     metrics,
     log,
     maxSeatsPerBooking: opts.config.maxSeatsPerBooking,
     crashAt: opts.config.crashAt,
+    seatsChanged: (showId, seatIds, status) => { shows.seatsChanged(showId, seatIds, status) },
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
@@ -30,7 +37,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
   })
   fastify.decorate('services', {
     bookings,
-    shows: createShowService({ models, defaultHoldSeconds: opts.config.holdSeconds, cancelShowBookings: bookings.cancelShowBookings }),
+    shows,
     movies: createMovieService({ models }),
     users: createUserService({ models, log })
   })

@@ -5,6 +5,7 @@ import type { Page } from '../schemas/common.js'
 import type { AdminShowQuery, CreateShowBody, PublicShowQuery, SeatMap, Show, UpdateShowBody } from '../schemas/show.js'
 import type { SeatStatus } from '../models/seat.js'
 import { layoutSeats } from './seat-layout.js'
+import { createSeatMapCache, type CachedSeatMap } from './seat-map-cache.js'
 
 type Counts = Record<SeatStatus, number>
 const noSeats = (): Counts => ({ AVAILABLE: 0, HELD: 0, BOOKED: 0 })
@@ -162,8 +163,9 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
 
   async function getSeatMap (id: string): Promise<SeatMap> {
     const show = await findShow(id)
-    const seats = await Seat.find({ showId: show._id }, { label: 1, row: 1, number: 1, status: 1 })
-      .sort({ position: 1 }).lean<Array<{ _id: Types.ObjectId, label: string, row: string | null, number: number, status: SeatStatus }>>()
+    // Straight through the driver: up to 5,000 documents, no casting or hydration needed.
+    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, status: SeatStatus }>(
+      { showId: show._id }, { projection: { label: 1, row: 1, number: 1, status: 1 }, sort: { position: 1 } }).toArray()
     const counts = noSeats()
     const views = seats.map((s) => {
       counts[s.status]++
@@ -172,6 +174,20 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     return { showId: id, seats: views, counts }
   }
 
-  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMap, findShow }
+  // Seat maps as served: read at most every SEAT_MAP_MAX_AGE_MS, this instance's own changes applied at once (see seat-map-cache.ts).
+  const seatMaps = createSeatMapCache(getSeatMap)
+
+  /** The seat map's JSON body and ETag, from the per-instance cache. */
+  async function getSeatMapJson (id: string): Promise<CachedSeatMap> {
+    return await seatMaps.get(id)
+  }
+
+  /** This instance set these seats of the show to `status` (without a list: changed some; the next map is read afresh). */
+  function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
+    if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status)
+    else seatMaps.invalidate(showId.toHexString())
+  }
+
+  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMap, getSeatMapJson, seatsChanged, findShow }
 }
 export type ShowService = ReturnType<typeof createShowService>

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto'
+import type { SeatMap } from '../schemas/show.js'
+
+/** A seat map read from the database this long ago is read again (served meanwhile)... */
+export const SEAT_MAP_MAX_AGE_MS = 500
+/** ...and one this old is never served: readers wait for the fresh read. */
+export const SEAT_MAP_HARD_MAX_AGE_MS = 1000
+
+export type SeatState = SeatMap['seats'][number]['status']
+
+export interface CachedSeatMap {
+  /** The serialised JSON body, sent as is. */
+  body: string
+  /** A strong ETag, quoted: unique per body this instance serves (the same body keeps its tag across re-reads). */
+  etag: string
+}
+
+interface Patch { at: number, seatIds: string[], status: SeatState }
+
+interface Snapshot {
+  map: SeatMap
+  /** Seat id → its position in map.seats. */
+  index: Map<string, number>
+  /** Each seat's JSON, so a change re-serialises one seat, not the map. */
+  fragments: string[]
+  readAt: number
+  /** The serialised form, dropped when a patch changes the map. */
+  serialised?: CachedSeatMap
+}
+
+interface Entry {
+  /** Bumped when this instance changed seats in a way it cannot patch: the next read goes to the database. */
+  version: number
+  snapshot?: Snapshot & { version: number }
+  building?: { version: number, promise: Promise<Snapshot> }
+  /** This instance's own recent changes, re-applied onto a snapshot whose read began before them. */
+  patches: Patch[]
+}
+
+/**
+ * A short per-instance cache of seat maps, keyed by show.
+ *
+ * - A map is re-read from the database once it is SEAT_MAP_MAX_AGE_MS old (the old one is
+ *   served while that read runs, up to SEAT_MAP_HARD_MAX_AGE_MS), so changes made through
+ *   *other* instances show within about 500 ms and never more than 1 s.
+ * - Changes made through *this* instance (holds, compensation, confirm, expiry, cancel) are
+ *   applied to the cached map at once (`apply`), so whoever wrote through an instance reads
+ *   its own change there; changes it cannot describe seat by seat call `invalidate`.
+ * - Concurrent readers share one database read; the JSON body and its strong ETag are made
+ *   once per change, not once per request.
+ */
+export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, maxAgeMs = SEAT_MAP_MAX_AGE_MS, hardMaxAgeMs = SEAT_MAP_HARD_MAX_AGE_MS) {
+  const entries = new Map<string, Entry>()
+
+  function entryOf (showId: string): Entry {
+    let entry = entries.get(showId)
+    if (entry === undefined) {
+      if (entries.size >= 1000) {
+        for (const [id, e] of entries) {
+          if (e.building === undefined) {
+            entries.delete(id)
+            lastServed.delete(id)
+          }
+        }
+      }
+      entry = { version: 0, patches: [] }
+      entries.set(showId, entry)
+    }
+    return entry
+  }
+
+  function patch (snapshot: Snapshot, p: Patch): void {
+    for (const id of p.seatIds) {
+      const i = snapshot.index.get(id)
+      if (i === undefined) continue
+      const seat = snapshot.map.seats[i]
+      if (seat.status === p.status) continue
+      snapshot.map.counts[seat.status]--
+      snapshot.map.counts[p.status]++
+      seat.status = p.status
+      snapshot.fragments[i] = JSON.stringify(seat)
+      snapshot.serialised = undefined
+    }
+  }
+
+  function startRead (showId: string, entry: Entry): Promise<Snapshot> {
+    const version = entry.version
+    const promise = (async () => {
+      const readAt = Date.now()
+      const map = await read(showId)
+      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: map.seats.map((s) => JSON.stringify(s)), readAt }
+      // Own changes that may have landed after the read began are applied again (they are idempotent).
+      for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
+      if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
+        entry.snapshot = { ...snapshot, version }
+      }
+      return snapshot
+    })()
+    entry.building = { version, promise }
+    const clear = () => { if (entry.building?.promise === promise) entry.building = undefined }
+    promise.then(clear, clear)
+    return promise
+  }
+
+  // ETags: this instance's random prefix and a counter, so equal tags always mean equal bodies.
+  const tagPrefix = randomBytes(6).toString('base64url')
+  let tagCount = 0
+  const lastServed = new Map<string, CachedSeatMap>()
+
+  function serialise (showId: string, snapshot: Snapshot): CachedSeatMap {
+    if (snapshot.serialised === undefined) {
+      // The same text JSON.stringify(map) gives, from the per-seat pieces.
+      const { map } = snapshot
+      const body = `{"showId":${JSON.stringify(map.showId)},"seats":[${snapshot.fragments.join(',')}],"counts":${JSON.stringify(map.counts)}}`
+      const previous = lastServed.get(showId)
+      snapshot.serialised = previous?.body === body ? previous : { body, etag: `"${tagPrefix}.${(++tagCount).toString(36)}"` }
+      lastServed.set(showId, snapshot.serialised)
+    }
+    return snapshot.serialised
+  }
+
+  async function get (showId: string): Promise<CachedSeatMap> {
+    const entry = entryOf(showId)
+    const { snapshot, building } = entry
+    if (snapshot !== undefined && snapshot.version === entry.version) {
+      const age = Date.now() - snapshot.readAt
+      if (age < maxAgeMs) return serialise(showId, snapshot)
+      if (age < hardMaxAgeMs) {
+        // Still within bounds: answer now, refresh in the background (one read at a time).
+        if (building === undefined) startRead(showId, entry).catch(() => undefined)
+        return serialise(showId, snapshot)
+      }
+    }
+    // One read at a time per show; readers arriving meanwhile share it.
+    if (building !== undefined && building.version === entry.version) return serialise(showId, await building.promise)
+    if (building !== undefined) await building.promise.catch(() => undefined)
+    const current = entry.building
+    return serialise(showId, await (current !== undefined && current.version === entry.version ? current.promise : startRead(showId, entry)))
+  }
+
+  /** This instance set these seats of the show to `status`. */
+  function apply (showId: string, seatIds: string[], status: SeatState): void {
+    const entry = entries.get(showId)
+    if (entry === undefined) return
+    const now = Date.now()
+    const p = { at: now, seatIds, status }
+    // Keep the changes a read still in flight may have missed (reads are short; 2 × max age is ample).
+    while (entry.patches.length > 0 && entry.patches[0].at < now - 2 * maxAgeMs) entry.patches.shift()
+    entry.patches.push(p)
+    if (entry.snapshot !== undefined) patch(entry.snapshot, p)
+  }
+
+  /** This instance changed seats of the show in ways it does not list: the next read goes to the database. */
+  function invalidate (showId: string): void {
+    const entry = entries.get(showId)
+    if (entry !== undefined) entry.version++
+  }
+
+  return { get, apply, invalidate }
+}
+export type SeatMapCache = ReturnType<typeof createSeatMapCache>
