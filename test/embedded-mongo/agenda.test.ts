@@ -2,25 +2,12 @@
 import t from 'tap'
 import { Agenda } from 'agenda'
 import { MongoBackend } from '@agendajs/mongo-backend'
-import { MongoClient } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { useEmbeddedMongo } from './support.js'
 
-let server: EmbeddedMongo
-let client: MongoClient
-
-t.before(async () => {
-  server = await startEmbeddedMongo()
-  client = new MongoClient(server.uri)
-  await client.connect()
-})
-
-t.teardown(async () => {
-  await client.close()
-  await server.stop()
-})
+const mongo = useEmbeddedMongo('agenda_harness')
 
 t.test('a job scheduled 1 s ahead runs exactly once, and stop() leaves nothing running', async (t) => {
-  const db = client.db('agenda_test')
+  const db = mongo.client.db('agenda_test')
   // Intervals as numbers of ms: Agenda's string parser would read '100 milliseconds' differently.
   const agenda = new Agenda({ backend: new MongoBackend({ mongo: db }), processEvery: 100, defaultLockLifetime: 2000 })
   const runs: number[] = []
@@ -42,7 +29,7 @@ t.test('a job scheduled 1 s ahead runs exactly once, and stop() leaves nothing r
 })
 
 t.test('a recurring job via every() runs and unique jobs upsert', async (t) => {
-  const db = client.db('agenda_test2')
+  const db = mongo.client.db('agenda_test2')
   const agenda = new Agenda({ backend: new MongoBackend({ mongo: db }), processEvery: 100, defaultLockLifetime: 2000 })
   let n = 0
   agenda.define('sweep', async () => { n++ })

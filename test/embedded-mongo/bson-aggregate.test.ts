@@ -1,28 +1,13 @@
 // BSON round trips, sort by BSON type order, aggregation, and concurrent claims.
 import t from 'tap'
 import { Binary, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson'
-import { MongoClient, MongoServerError, type Db } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { MongoServerError } from 'mongodb'
+import { useEmbeddedMongo } from './support.js'
 
-let server: EmbeddedMongo
-let client: MongoClient
-let db: Db
-
-t.before(async () => {
-  server = await startEmbeddedMongo()
-  client = new MongoClient(server.uri)
-  await client.connect()
-  db = client.db('bson_test')
-})
-
-t.teardown(async () => {
-  await db.dropDatabase()
-  await client.close()
-  await server.stop()
-})
+const mongo = useEmbeddedMongo('bson_test')
 
 t.test('BSON types round-trip with their exact types', async (t) => {
-  const c = db.collection('types')
+  const c = mongo.db.collection('types')
   const oid = new ObjectId()
   const date = new Date('2024-05-06T07:08:09.123Z')
   const doc = {
@@ -92,7 +77,7 @@ t.test('BSON types round-trip with their exact types', async (t) => {
 
 t.test('sort follows BSON type order', async (t) => {
   // https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/
-  const c = db.collection('order')
+  const c = mongo.db.collection('order')
   const oid = new ObjectId()
   await c.insertMany([
     { k: 'maxkey', v: new MaxKey() },
@@ -121,15 +106,15 @@ t.test('sort follows BSON type order', async (t) => {
   const limited = (await c.find({ v: { $type: 'number' } }).sort({ v: -1 }).limit(2).toArray()).map((d) => d.k)
   t.same(limited, ['long', 'decimal'])
   // Arrays sort by their smallest element ascending, largest descending.
-  const a = db.collection('arrsort')
+  const a = mongo.db.collection('arrsort')
   await a.insertMany([{ k: 'x', v: [1, 10] }, { k: 'y', v: [5] }, { k: 'z', v: 3 }])
   t.same((await a.find().sort({ v: 1 }).toArray()).map((d) => d.k), ['x', 'z', 'y'])
   t.same((await a.find().sort({ v: -1 }).toArray()).map((d) => d.k), ['x', 'y', 'z'])
 })
 
 t.test('aggregate: $match (indexed), $group, $sort, $limit, $skip, $project, $count, $lookup', async (t) => {
-  const shows = db.collection('shows')
-  const bookings = db.collection('bookings')
+  const shows = mongo.db.collection('shows')
+  const bookings = mongo.db.collection('bookings')
   const s1 = new ObjectId()
   const s2 = new ObjectId()
   await shows.insertMany([{ _id: s1, name: 'Alien' }, { _id: s2, name: 'Brazil' }])
@@ -152,19 +137,19 @@ t.test('aggregate: $match (indexed), $group, $sort, $limit, $skip, $project, $co
   t.same(counted, [{ big: 3 }])
   const paged = await bookings.aggregate([{ $sort: { seats: 1 } }, { $skip: 1 }, { $limit: 2 }, { $project: { _id: 0, seats: 1 } }]).toArray()
   t.same(paged, [{ seats: 2 }, { seats: 3 }])
-  const many = db.collection('aggbatches')
+  const many = mongo.db.collection('aggbatches')
   await many.insertMany(Array.from({ length: 120 }, (_, i) => ({ i })))
   const all = await many.aggregate([{ $match: {} }], { batchSize: 25 }).toArray()
   t.equal(all.length, 120, 'aggregate cursors page with getMore')
-  t.same(await db.collection('none').aggregate([{ $match: { a: 1 } }]).toArray(), [])
-  const bad = await db.collection('bookings').aggregate([{ $nope: {} }]).toArray().then(() => undefined, (e: unknown) => e)
+  t.same(await mongo.db.collection('none').aggregate([{ $match: { a: 1 } }]).toArray(), [])
+  const bad = await mongo.db.collection('bookings').aggregate([{ $nope: {} }]).toArray().then(() => undefined, (e: unknown) => e)
   t.ok(bad instanceof MongoServerError)
-  const out = await db.collection('bookings').aggregate([{ $out: 'x' }]).toArray().then(() => undefined, (e: unknown) => e as MongoServerError)
+  const out = await mongo.db.collection('bookings').aggregate([{ $out: 'x' }]).toArray().then(() => undefined, (e: unknown) => e as MongoServerError)
   t.equal(out?.code, 115, '$out refused')
 })
 
 t.test('300 concurrent findOneAndUpdate claims on 100 documents: each claimed exactly once', async (t) => {
-  const seats = db.collection('seats')
+  const seats = mongo.db.collection('seats')
   const showId = new ObjectId()
   await seats.createIndex({ showId: 1, status: 1 })
   await seats.insertMany(Array.from({ length: 100 }, (_, i) => ({ showId, label: `S${i}`, status: 'AVAILABLE', bookingId: null })))
@@ -187,7 +172,7 @@ t.test('300 concurrent findOneAndUpdate claims on 100 documents: each claimed ex
 })
 
 t.test('upserts with $setOnInsert under concurrency create one document', async (t) => {
-  const c = db.collection('idem')
+  const c = mongo.db.collection('idem')
   await c.createIndex({ userId: 1, key: 1 }, { unique: true })
   const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => c.updateOne(
     { userId: 1, key: 'k' },

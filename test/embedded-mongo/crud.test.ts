@@ -1,37 +1,13 @@
 // insert / find / update / delete / findAndModify / count / distinct through the real driver.
 import t from 'tap'
-import { MongoClient, MongoServerError, type Db } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { MongoServerError } from 'mongodb'
+import { serverError, useEmbeddedMongo } from './support.js'
 
-let server: EmbeddedMongo
-let client: MongoClient
-let db: Db
+const mongo = useEmbeddedMongo('crud_test')
 
-t.before(async () => {
-  server = await startEmbeddedMongo()
-  client = new MongoClient(server.uri)
-  await client.connect()
-  db = client.db('crud_test')
-})
-
-t.teardown(async () => {
-  await client.db('crud_test').dropDatabase()
-  await client.close()
-  await server.stop()
-})
-
-async function serverError(p: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof MongoServerError) return e
-    throw e
-  }
-  throw new Error('expected a server error')
-}
 
 t.test('insert and find with query operators', async (t) => {
-  const c = db.collection('people')
+  const c = mongo.db.collection('people')
   const r = await c.insertMany([
     { _id: 1 as never, name: 'ann', age: 30, tags: ['a', 'b'], addr: { city: 'Oslo' } },
     { _id: 2 as never, name: 'bob', age: 25, tags: ['b'], addr: { city: 'Rome' } },
@@ -71,7 +47,7 @@ t.test('insert and find with query operators', async (t) => {
 })
 
 t.test('find: sort, projection, skip, limit', async (t) => {
-  const c = db.collection('people')
+  const c = mongo.db.collection('people')
   const docs = await c.find({}, { projection: { name: 1, _id: 0 } }).sort({ age: -1 }).skip(1).limit(2).toArray()
   t.same(docs, [{ name: 'ann' }, { name: 'bob' }])
   const ex = await c.findOne({ _id: 1 as never }, { projection: { tags: 0, addr: 0 } })
@@ -87,7 +63,7 @@ t.test('find: sort, projection, skip, limit', async (t) => {
 })
 
 t.test('cursors: batchSize across several getMore calls, killCursors', async (t) => {
-  const c = db.collection('many')
+  const c = mongo.db.collection('many')
   await c.insertMany(Array.from({ length: 250 }, (_, i) => ({ i })))
   const cursor = c.find({}).sort({ i: 1 }).batchSize(40)
   const seen: number[] = []
@@ -97,32 +73,32 @@ t.test('cursors: batchSize across several getMore calls, killCursors', async (t)
   t.equal(seen[249], 249)
 
   // Raw commands: firstBatch, then getMore batches, then killCursors.
-  const first = await db.command({ find: 'many', filter: {}, sort: { i: 1 }, batchSize: 100 }, { promoteLongs: false })
+  const first = await mongo.db.command({ find: 'many', filter: {}, sort: { i: 1 }, batchSize: 100 }, { promoteLongs: false })
   t.equal(first.cursor.firstBatch.length, 100)
   const id = first.cursor.id
   t.not(id.toString(), '0')
   t.equal(id._bsontype, 'Long', 'cursor ids are Longs')
-  const more = await db.command({ getMore: id, collection: 'many', batchSize: 100 })
+  const more = await mongo.db.command({ getMore: id, collection: 'many', batchSize: 100 })
   t.equal(more.cursor.nextBatch.length, 100)
   t.equal(more.cursor.nextBatch[0].i, 100)
-  const killed = await db.command({ killCursors: 'many', cursors: [id] })
+  const killed = await mongo.db.command({ killCursors: 'many', cursors: [id] })
   t.equal(killed.cursorsKilled.length, 1)
-  const gone = await serverError(db.command({ getMore: id, collection: 'many' }))
+  const gone = await serverError(mongo.db.command({ getMore: id, collection: 'many' }))
   t.equal(gone.code, 43)
   t.equal(gone.codeName, 'CursorNotFound')
 
   const early = c.find({}).batchSize(10)
   await early.next()
   await early.close() // the driver sends killCursors for an open cursor
-  const single = await db.command({ find: 'many', filter: {}, batchSize: 5, singleBatch: true })
+  const single = await mongo.db.command({ find: 'many', filter: {}, batchSize: 5, singleBatch: true })
   t.equal(single.cursor.id.toString(), '0')
-  const neg = await db.command({ find: 'many', filter: {}, limit: -3 })
+  const neg = await mongo.db.command({ find: 'many', filter: {}, limit: -3 })
   t.equal(neg.cursor.firstBatch.length, 3)
   t.equal(neg.cursor.id.toString(), '0')
 })
 
 t.test('update: operators, multi, upsert, positional, arrayFilters, replacement', async (t) => {
-  const c = db.collection('upd')
+  const c = mongo.db.collection('upd')
   await c.insertOne({ _id: 1 as never, a: 1, b: 'x', arr: [1, 2, 3], grades: [80, 90, 95], items: [{ k: 'p', q: 1 }, { k: 'r', q: 5 }], o: { x: 1 } })
   await c.updateOne({ _id: 1 as never }, {
     $set: { 'o.y': 2, b: 'y' }, $inc: { a: 4 }, $unset: { 'o.x': '' }, $push: { arr: 4 }, $currentDate: { at: true },
@@ -199,7 +175,7 @@ t.test('update: operators, multi, upsert, positional, arrayFilters, replacement'
 })
 
 t.test('update errors: _id change, unknown modifier, conflicts, type errors', async (t) => {
-  const c = db.collection('upd_err')
+  const c = mongo.db.collection('upd_err')
   await c.insertOne({ _id: 1 as never, s: 'str', n: 1 })
   const idChange = await serverError(c.updateOne({ _id: 1 as never }, { $set: { _id: 2 as never } }))
   t.equal(idChange.code, 66)
@@ -208,7 +184,7 @@ t.test('update errors: _id change, unknown modifier, conflicts, type errors', as
   const fam = await serverError(c.findOneAndUpdate({ _id: 1 as never }, { $set: { _id: 5 as never } }))
   t.equal(fam.code, 66)
   t.equal(fam.codeName, 'ImmutableField')
-  const unknown = await serverError(db.command({ update: 'upd_err', updates: [{ q: {}, u: { $foo: { a: 1 } } }] }).then((r) => {
+  const unknown = await serverError(mongo.db.command({ update: 'upd_err', updates: [{ q: {}, u: { $foo: { a: 1 } } }] }).then((r) => {
     if (r.writeErrors) throw new MongoServerError(r.writeErrors[0])
   }))
   t.equal(unknown.code, 9)
@@ -232,18 +208,18 @@ t.test('update errors: _id change, unknown modifier, conflicts, type errors', as
 })
 
 t.test('delete with limit 0 and 1', async (t) => {
-  const c = db.collection('del')
+  const c = mongo.db.collection('del')
   await c.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }])
   t.equal((await c.deleteOne({ k: 1 })).deletedCount, 1)
   t.equal((await c.deleteMany({ k: 1 })).deletedCount, 2)
   t.equal((await c.deleteMany({ k: 9 })).deletedCount, 0)
   t.equal(await c.countDocuments(), 1)
-  const raw = await db.command({ delete: 'del', deletes: [{ q: {}, limit: 0 }] })
+  const raw = await mongo.db.command({ delete: 'del', deletes: [{ q: {}, limit: 0 }] })
   t.equal(raw.n, 1)
 })
 
 t.test('findAndModify: sort, new, upsert, remove, fields', async (t) => {
-  const c = db.collection('fam')
+  const c = mongo.db.collection('fam')
   await c.insertMany([{ _id: 1 as never, p: 3, s: 'a' }, { _id: 2 as never, p: 1, s: 'a' }, { _id: 3 as never, p: 2, s: 'a' }])
   const before = await c.findOneAndUpdate({ s: 'a' }, { $set: { s: 'b' } }, { sort: { p: 1 } })
   t.same(before, { _id: 2, p: 1, s: 'a' }, 'returns the document before by default')
@@ -251,12 +227,12 @@ t.test('findAndModify: sort, new, upsert, remove, fields', async (t) => {
   t.same(after, { _id: 1, s: 'b' })
   const none = await c.findOneAndUpdate({ s: 'zzz' }, { $set: { s: 'b' } })
   t.equal(none, null)
-  const raw = await db.command({ findAndModify: 'fam', query: { _id: 9 }, update: { $set: { s: 'new' }, $setOnInsert: { p: 0 } }, upsert: true, new: true })
+  const raw = await mongo.db.command({ findAndModify: 'fam', query: { _id: 9 }, update: { $set: { s: 'new' }, $setOnInsert: { p: 0 } }, upsert: true, new: true })
   t.same(raw.value, { _id: 9, s: 'new', p: 0 })
   t.equal(raw.lastErrorObject.n, 1)
   t.equal(raw.lastErrorObject.updatedExisting, false)
   t.equal(raw.lastErrorObject.upserted, 9)
-  const raw2 = await db.command({ findAndModify: 'fam', query: { _id: 9 }, update: { $inc: { p: 1 } } })
+  const raw2 = await mongo.db.command({ findAndModify: 'fam', query: { _id: 9 }, update: { $inc: { p: 1 } } })
   t.equal(raw2.lastErrorObject.updatedExisting, true)
   t.same(raw2.value, { _id: 9, s: 'new', p: 0 })
   const removed = await c.findOneAndDelete({ _id: 3 as never })
@@ -266,25 +242,25 @@ t.test('findAndModify: sort, new, upsert, remove, fields', async (t) => {
   t.same(replaced, { _id: 9, s: 'rep' })
   const pipe = await c.findOneAndUpdate({ _id: 9 as never }, [{ $set: { t: { $concat: ['$s', '!'] } } }], { returnDocument: 'after' })
   t.equal(pipe?.t, 'rep!')
-  const bad = await serverError(db.command({ findAndModify: 'fam', query: {} }))
+  const bad = await serverError(mongo.db.command({ findAndModify: 'fam', query: {} }))
   t.equal(bad.code, 9)
 })
 
 t.test('count and distinct', async (t) => {
-  const c = db.collection('cd')
+  const c = mongo.db.collection('cd')
   await c.insertMany([{ t: ['x', 'y'], n: 1 }, { t: 'x', n: 2 }, { t: 'z', n: 2 }, { n: 3 }])
   t.equal(await c.countDocuments({ n: 2 }), 2)
   t.equal(await c.estimatedDocumentCount(), 4)
-  t.equal((await db.command({ count: 'cd', query: { n: { $gte: 2 } }, skip: 1 })).n, 2)
-  t.equal((await db.command({ count: 'cd', limit: 2 })).n, 2)
-  t.equal((await db.command({ count: 'nope' })).n, 0)
+  t.equal((await mongo.db.command({ count: 'cd', query: { n: { $gte: 2 } }, skip: 1 })).n, 2)
+  t.equal((await mongo.db.command({ count: 'cd', limit: 2 })).n, 2)
+  t.equal((await mongo.db.command({ count: 'nope' })).n, 0)
   t.same((await c.distinct('t')).sort(), ['x', 'y', 'z'], 'arrays are unwound')
   t.same(await c.distinct('n', { n: { $gt: 1 } }), [2, 3])
-  t.same(await db.collection('nope').distinct('a'), [])
+  t.same(await mongo.db.collection('nope').distinct('a'), [])
 })
 
 t.test('write concern 0 (moreToCome) is accepted without a reply', async (t) => {
-  const c = db.collection('w0')
+  const c = mongo.db.collection('w0')
   await c.insertOne({ a: 1 }, { writeConcern: { w: 0 } })
   // The next command on the pool is processed after the unacknowledged one.
   t.equal(await c.countDocuments({ a: 1 }), 1)

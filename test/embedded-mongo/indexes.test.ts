@@ -1,43 +1,19 @@
 // createIndexes / listIndexes / dropIndexes, unique constraints (E11000 shapes), sparse,
 // partial and TTL indexes, and that indexed lookups do not scan.
 import t from 'tap'
-import { MongoBulkWriteError, MongoClient, MongoServerError, type Db } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { MongoBulkWriteError } from 'mongodb'
 import { Collection } from '../../src/embedded-mongo/collection.js'
 import { topK } from '../../src/embedded-mongo/query-exec.js'
+import { serverError, useEmbeddedMongo } from './support.js'
 
-let server: EmbeddedMongo
-let client: MongoClient
-let db: Db
+const mongo = useEmbeddedMongo('index_test')
 
-t.before(async () => {
-  server = await startEmbeddedMongo()
-  client = new MongoClient(server.uri)
-  await client.connect()
-  db = client.db('index_test')
-})
-
-t.teardown(async () => {
-  await db.dropDatabase()
-  await client.close()
-  await server.stop()
-})
-
-async function serverError(p: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof MongoServerError) return e
-    throw e
-  }
-  throw new Error('expected a server error')
-}
 
 t.test('createIndexes names, no-op repeats, conflicts; listIndexes; dropIndexes', async (t) => {
-  const c = db.collection('ix')
+  const c = mongo.db.collection('ix')
   t.equal(await c.createIndex({ a: 1, b: -1 }), 'a_1_b_-1', 'default name like MongoDB')
   t.equal(await c.createIndex({ a: 1, b: -1 }), 'a_1_b_-1', 'same index again is a no-op')
-  const raw = await db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1, b: -1 }, name: 'a_1_b_-1' }] })
+  const raw = await mongo.db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1, b: -1 }, name: 'a_1_b_-1' }] })
   t.equal(raw.note, 'all indexes already exist')
   t.equal(await c.createIndex({ s: 1 }, { name: 'custom', sparse: true }), 'custom')
   const sameNameOtherKey = await serverError(c.createIndex({ z: 1 }, { name: 'custom' }))
@@ -51,7 +27,7 @@ t.test('createIndexes names, no-op repeats, conflicts; listIndexes; dropIndexes'
   t.same(list[1].key, { a: 1, b: -1 })
   t.equal(list[2].sparse, true)
   t.ok(await c.indexExists('custom'))
-  const missing = await serverError(db.collection('nope').listIndexes().toArray())
+  const missing = await serverError(mongo.db.collection('nope').listIndexes().toArray())
   t.equal(missing.code, 26)
   await c.dropIndex('custom')
   await c.dropIndex({ a: 1, b: -1 } as never)
@@ -69,7 +45,7 @@ t.test('createIndexes names, no-op repeats, conflicts; listIndexes; dropIndexes'
 })
 
 t.test('E11000 on insert, update, upsert and findAndModify', async (t) => {
-  const c = db.collection('users')
+  const c = mongo.db.collection('users')
   await c.createIndex({ email: 1 }, { unique: true })
   await c.insertOne({ email: 'x@y.z', n: 1 })
 
@@ -118,7 +94,7 @@ t.test('E11000 on insert, update, upsert and findAndModify', async (t) => {
 
   t.equal(await c.countDocuments({ email: 'x@y.z' }), 1, 'nothing was written by the failing operations')
 
-  const dupBuild = await serverError(db.collection('users').createIndex({ n: 1 }, { unique: true }).then(async () => {
+  const dupBuild = await serverError(mongo.db.collection('users').createIndex({ n: 1 }, { unique: true }).then(async () => {
     await c.insertOne({ n: 1 })
   }))
   t.equal(dupBuild.code, 11000)
@@ -128,7 +104,7 @@ t.test('E11000 on insert, update, upsert and findAndModify', async (t) => {
 })
 
 t.test('compound unique, sparse and partial unique indexes', async (t) => {
-  const c = db.collection('seats')
+  const c = mongo.db.collection('seats')
   await c.createIndex({ showId: 1, label: 1 }, { unique: true })
   await c.insertMany([{ showId: 1, label: 'A1' }, { showId: 2, label: 'A1' }])
   const e = await serverError(c.insertOne({ showId: 1, label: 'A1' }))
@@ -136,12 +112,12 @@ t.test('compound unique, sparse and partial unique indexes', async (t) => {
   t.same(e.keyValue, { showId: 1, label: 'A1' })
   t.match(e.message, /dup key: \{ showId: 1, label: "A1" \}/)
 
-  const s = db.collection('sparse')
+  const s = mongo.db.collection('sparse')
   await s.createIndex({ code: 1 }, { unique: true, sparse: true })
   await s.insertMany([{ x: 1 }, { x: 2 }, { code: 'a' }])
   t.equal((await serverError(s.insertOne({ code: 'a' }))).code, 11000)
 
-  const p = db.collection('partial')
+  const p = mongo.db.collection('partial')
   await p.createIndex({ userId: 1, key: 1 }, { unique: true, partialFilterExpression: { key: { $exists: true } } })
   await p.insertMany([{ userId: 1 }, { userId: 1 }, { userId: 1, key: 'k' }])
   t.equal((await serverError(p.insertOne({ userId: 1, key: 'k' }))).code, 11000)
@@ -149,7 +125,7 @@ t.test('compound unique, sparse and partial unique indexes', async (t) => {
 })
 
 t.test('TTL index removes expired documents', async (t) => {
-  const c = db.collection('ttl')
+  const c = mongo.db.collection('ttl')
   await c.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 })
   await c.insertMany([
     { name: 'old', expiresAt: new Date(Date.now() - 1000) },
@@ -186,7 +162,7 @@ t.test('indexed lookups use the index; sort+limit selects without sorting everyt
   t.same(top, [0, 1, 2, 3, 4])
   t.ok(comparisons < 10_000 * 8, `bounded heap: ${comparisons} comparisons`)
 
-  const coll = db.collection('sorted')
+  const coll = mongo.db.collection('sorted')
   await coll.createIndex({ n: 1 })
   await coll.insertMany(Array.from({ length: 500 }, (_, i) => ({ n: (i * 37) % 500 })))
   t.same((await coll.find().sort({ n: -1 }).limit(3).toArray()).map((d) => d.n), [499, 498, 497])

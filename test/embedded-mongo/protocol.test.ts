@@ -2,34 +2,12 @@
 import t from 'tap'
 import net from 'node:net'
 import { deserialize, serialize, type Document } from 'bson'
-import { MongoClient, MongoServerError, type Db } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { MongoClient, MongoServerError } from 'mongodb'
+import { startEmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { serverError, useEmbeddedMongo } from './support.js'
 
-let server: EmbeddedMongo
-let client: MongoClient
-let db: Db
+const mongo = useEmbeddedMongo('proto_test')
 
-t.before(async () => {
-  server = await startEmbeddedMongo()
-  client = new MongoClient(server.uri)
-  await client.connect()
-  db = client.db('proto_test')
-})
-
-t.teardown(async () => {
-  await client.close()
-  await server.stop()
-})
-
-async function serverError(p: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof MongoServerError) return e
-    throw e
-  }
-  throw new Error('expected a server error')
-}
 
 function opMsg(body: Document, requestId: number, flags = 0): Buffer {
   const doc = serialize(body)
@@ -81,7 +59,7 @@ function readReplies(sock: net.Socket, n: number): Promise<Array<{ opCode: numbe
 }
 
 t.test('raw wire: legacy OP_QUERY handshake, split and merged OP_MSG frames, moreToCome', async (t) => {
-  const sock = net.connect(server.port, '127.0.0.1')
+  const sock = net.connect(mongo.server.port, '127.0.0.1')
   await new Promise((r) => sock.once('connect', r))
   const replies = readReplies(sock, 3)
   sock.write(opQuery('admin.$cmd', { isMaster: 1, helloOk: true }, 1))
@@ -114,7 +92,7 @@ t.test('raw wire: legacy OP_QUERY handshake, split and merged OP_MSG frames, mor
 })
 
 t.test('checksum flag: trailer ignored', async (t) => {
-  const sock = net.connect(server.port, '127.0.0.1')
+  const sock = net.connect(mongo.server.port, '127.0.0.1')
   await new Promise((r) => sock.once('connect', r))
   const replies = readReplies(sock, 1)
   const m = opMsg({ ping: 1, $db: 'admin' }, 9, 1)
@@ -127,7 +105,7 @@ t.test('checksum flag: trailer ignored', async (t) => {
 })
 
 t.test('admin commands', async (t) => {
-  const admin = client.db('admin')
+  const admin = mongo.client.db('admin')
   t.same(await admin.command({ ping: 1 }), { ok: 1 })
   const bi = await admin.command({ buildInfo: 1 })
   t.equal(bi.version, '7.0.0')
@@ -151,38 +129,38 @@ t.test('admin commands', async (t) => {
 })
 
 t.test('databases and collections: create, list, drop, rename, stats', async (t) => {
-  await db.createCollection('alpha')
-  const exists = await serverError(db.createCollection('alpha'))
+  await mongo.db.createCollection('alpha')
+  const exists = await serverError(mongo.db.createCollection('alpha'))
   t.equal(exists.code, 48)
   t.equal(exists.codeName, 'NamespaceExists')
-  await db.collection('beta').insertOne({ x: 1 })
-  await db.collection('gamma').insertOne({ x: 1 })
-  const all = await db.listCollections().toArray()
+  await mongo.db.collection('beta').insertOne({ x: 1 })
+  await mongo.db.collection('gamma').insertOne({ x: 1 })
+  const all = await mongo.db.listCollections().toArray()
   t.same(all.map((c) => c.name).sort(), ['alpha', 'beta', 'gamma'])
   t.equal(all[0].type, 'collection')
-  const filtered = await db.listCollections({ name: 'beta' }, { nameOnly: true }).toArray()
+  const filtered = await mongo.db.listCollections({ name: 'beta' }, { nameOnly: true }).toArray()
   t.same(filtered, [{ name: 'beta', type: 'collection' }])
-  const dbs = await client.db('admin').admin().listDatabases()
+  const dbs = await mongo.client.db('admin').admin().listDatabases()
   t.ok(dbs.databases.some((d) => d.name === 'proto_test'))
-  const cs = await db.command({ collStats: 'beta' })
+  const cs = await mongo.db.command({ collStats: 'beta' })
   t.equal(cs.count, 1)
-  const ds = await db.stats()
+  const ds = await mongo.db.stats()
   t.equal(ds.collections, 3)
-  await db.renameCollection('gamma', 'delta')
-  t.same((await db.listCollections().toArray()).map((c) => c.name).sort(), ['alpha', 'beta', 'delta'])
-  t.equal(await db.collection('delta').countDocuments(), 1)
-  t.ok(await db.collection('alpha').drop())
-  t.ok(await db.collection('never-existed').drop(), 'dropping a missing collection is ok (MongoDB 7)')
-  await db.dropDatabase()
-  t.same(await db.listCollections().toArray(), [])
-  const badName = await serverError(db.createCollection('bad$name'))
+  await mongo.db.renameCollection('gamma', 'delta')
+  t.same((await mongo.db.listCollections().toArray()).map((c) => c.name).sort(), ['alpha', 'beta', 'delta'])
+  t.equal(await mongo.db.collection('delta').countDocuments(), 1)
+  t.ok(await mongo.db.collection('alpha').drop())
+  t.ok(await mongo.db.collection('never-existed').drop(), 'dropping a missing collection is ok (MongoDB 7)')
+  await mongo.db.dropDatabase()
+  t.same(await mongo.db.listCollections().toArray(), [])
+  const badName = await serverError(mongo.db.createCollection('bad$name'))
   t.equal(badName.code, 73)
 })
 
 t.test('transactions are refused as a standalone refuses them (code 20)', async (t) => {
-  const session = client.startSession()
+  const session = mongo.client.startSession()
   const err = await serverError(session.withTransaction(async () => {
-    await db.collection('tx').insertOne({ a: 1 }, { session })
+    await mongo.db.collection('tx').insertOne({ a: 1 }, { session })
   }))
   await session.endSession()
   // Against a real standalone the driver wraps code 20 in its "does not support retryable
@@ -192,16 +170,16 @@ t.test('transactions are refused as a standalone refuses them (code 20)', async 
   t.equal(original?.code, 20)
   t.equal(original?.codeName, 'IllegalOperation')
   t.equal(original?.message, 'Transaction numbers are only allowed on a replica set member or mongos')
-  t.equal(await db.collection('tx').countDocuments(), 0)
-  const raw = await serverError(db.command({ find: 'tx', txnNumber: 1 }))
+  t.equal(await mongo.db.collection('tx').countDocuments(), 0)
+  const raw = await serverError(mongo.db.command({ find: 'tx', txnNumber: 1 }))
   t.equal(raw.code, 20)
-  const commit = await serverError(client.db('admin').command({ commitTransaction: 1 }))
+  const commit = await serverError(mongo.client.db('admin').command({ commitTransaction: 1 }))
   t.equal(commit.code, 20)
   // Sessions without transactions work (lsid is accepted).
-  const s2 = client.startSession()
-  await db.collection('tx').insertOne({ a: 2 }, { session: s2 })
+  const s2 = mongo.client.startSession()
+  await mongo.db.collection('tx').insertOne({ a: 2 }, { session: s2 })
   await s2.endSession()
-  t.equal(await db.collection('tx').countDocuments(), 1)
+  t.equal(await mongo.db.collection('tx').countDocuments(), 1)
 })
 
 t.test('stop() closes client sockets', async (t) => {

@@ -14,7 +14,7 @@ import { Types } from 'mongoose'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { adminAuth, buildTestApp, json, signUp } from '../helper.js'
 import type { Booking } from '../../src/schemas/booking.js'
-import { check, decoration, errorBodyProblem, injectPatiently, overloads } from './support.js'
+import { check, errorBodyProblem, injectPatiently, overloads } from './support.js'
 
 const RUNS_PER_ROUTE = Number(process.env.MODEX_FUZZ_RUNS ?? 40)
 
@@ -142,7 +142,7 @@ interface Request { id: string, query: string, body: Body, authorization: string
 
 t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a failed request changes nothing', async (t) => {
   const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600' })
-  const models = decoration(app, 'models')
+  const models = app.models
   const admin = (await adminAuth(app)).authorization
   const user = await signUp(app, 'fuzz')
   const other = await signUp(app, 'other')

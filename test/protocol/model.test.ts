@@ -17,7 +17,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { adminAuth, buildTestApp, json, signUp } from '../helper.js'
 import type { Booking } from '../../src/schemas/booking.js'
 import type { SeatMap } from '../../src/schemas/show.js'
-import { check, decoration, errorBodyProblem, injectPatiently, overloads } from './support.js'
+import { check, errorBodyProblem, injectPatiently, overloads } from './support.js'
 
 const NUM_RUNS = Number(process.env.MODEX_PROPERTY_RUNS ?? 200)
 const LABELS = ['A1', 'A2', 'A3', 'B1', 'B2', 'B3'] as const
@@ -56,13 +56,13 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
   // Holds last 30 min and the background sweep waits an hour: only the sequence's own steps
   // move time, so the model is exact.
   const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600' })
-  const models = decoration(app, 'models')
-  const bookingService = decoration(app, 'services').bookings
+  const models = app.models
+  const bookingService = app.services.bookings
   const admin = await adminAuth(app)
   const users = [await signUp(app, 'u0'), await signUp(app, 'u1'), await signUp(app, 'u2')]
 
   // The recurring sweep runs once when the scheduler starts; let that pass so it cannot race a run.
-  const jobs = decoration(app, 'db').collection('agendaJobs')
+  const jobs = app.db.collection('agendaJobs')
   for (let i = 0; i < 100; i++) {
     const sweep = await jobs.findOne({ name: 'sweep-stale-holds' })
     if (sweep?.lastFinishedAt instanceof Date) break

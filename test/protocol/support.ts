@@ -1,33 +1,6 @@
 // Shared by the property-based protocol tests (not a test file itself).
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 
-type Decorated = Pick<FastifyInstance, 'models' | 'services' | 'db'>
-
-/**
- * One of the app's decorations. Works whether or not the app plugin is registered with
- * fastify-plugin (if it is not, its decorations live on a child context of the instance).
- */
-export function decoration<K extends keyof Decorated> (app: FastifyInstance, key: K): FastifyInstance[K] {
-  const seen = new Set<object>()
-  const search = (instance: object): FastifyInstance[K] | undefined => {
-    if (seen.has(instance)) return undefined
-    seen.add(instance)
-    const own = (instance as Partial<Decorated>)[key]
-    if (own !== undefined) return own as FastifyInstance[K]
-    for (const symbol of Object.getOwnPropertySymbols(instance)) {
-      if (symbol.description !== 'fastify.children') continue
-      for (const child of (instance as Record<symbol, object[]>)[symbol]) {
-        const found = search(child)
-        if (found !== undefined) return found
-      }
-    }
-    return undefined
-  }
-  const found = search(app)
-  if (found === undefined) throw new Error(`the app has no ${key}`)
-  return found
-}
-
 /** Throws (fails the property) with a message when a check does not hold. */
 export function check (condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message)

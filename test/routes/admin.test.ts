@@ -3,7 +3,7 @@ import t from 'tap'
 import { adminAuth, buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
 import {
   cancel, confirm, createMovie, DAY, expectError, expectValidationError, getBooking, holdOk, inFuture, MISSING_ID,
-  modelsOf, type Booking, type Movie, type Page, type SeatMap, type Show
+  type Booking, type Movie, type Page, type SeatMap, type Show
 } from './contract.js'
 
 t.test('admin', async (t) => {
@@ -98,7 +98,7 @@ t.test('admin', async (t) => {
   })
 
   t.test('POST /api/admin/shows refuses what the contract refuses', async (t) => {
-    const before = await modelsOf(app).Show.countDocuments()
+    const before = await app.models.Show.countDocuments()
     expectValidationError(t, await post('/api/admin/shows', showBody({ startTime: new Date(Date.now() - 60_000).toISOString() })), /startTime/, 'startTime in the past')
     expectValidationError(t, await post('/api/admin/shows', showBody({ startTime: 'tomorrow' })), /startTime/, 'startTime not a time')
     expectError(t, await post('/api/admin/shows', showBody({ seating: { totalSeats: 10, labels: ['A'] } })), 400, 'VALIDATION_ERROR', 'both seating forms')
@@ -110,9 +110,9 @@ t.test('admin', async (t) => {
     expectValidationError(t, await post('/api/admin/shows', showBody({ name: undefined })), /name/, 'missing name')
     expectValidationError(t, await post('/api/admin/shows', showBody({ movieId: 'not-an-id' })), /movieId/, 'malformed movieId')
     expectError(t, await post('/api/admin/shows', showBody({ movieId: MISSING_ID })), 404, 'MOVIE_NOT_FOUND', 'unknown movieId')
-    t.equal(await modelsOf(app).Show.countDocuments(), before, 'no show was made')
-    const showIds = (await modelsOf(app).Show.find({}, { _id: 1 }).lean()).map((s) => s._id)
-    t.equal(await modelsOf(app).Seat.countDocuments({ showId: { $nin: showIds } }), 0, 'no seats without a show')
+    t.equal(await app.models.Show.countDocuments(), before, 'no show was made')
+    const showIds = (await app.models.Show.find({}, { _id: 1 }).lean()).map((s) => s._id)
+    t.equal(await app.models.Seat.countDocuments({ showId: { $nin: showIds } }), 0, 'no seats without a show')
 
     const big = await post('/api/admin/shows', showBody({ seating: { totalSeats: 5000, seatsPerRow: 50 } }))
     t.equal(big.statusCode, 201, '5000 seats is allowed')
@@ -127,7 +127,7 @@ t.test('admin', async (t) => {
     const event = await make({ type: 'EVENT', startTime: inFuture(2 * DAY) })
     const movie = await make({ type: 'MOVIE', startTime: inFuture(4 * DAY) })
     const past = await make({ type: 'MOVIE', startTime: inFuture(5 * DAY) })
-    await modelsOf(own).Show.updateOne({ _id: past.id }, { $set: { startTime: new Date(Date.now() - DAY) } })
+    await own.models.Show.updateOne({ _id: past.id }, { $set: { startTime: new Date(Date.now() - DAY) } })
     const cancelled = await make({ type: 'BUS', startTime: inFuture(DAY) })
     t.equal((await own.inject({ method: 'POST', url: `/api/admin/shows/${cancelled.id}/cancel`, headers: auth })).statusCode, 200)
     const list = async (qs: string) => own.inject({ method: 'GET', url: `/api/admin/shows${qs}`, headers: auth })
@@ -243,16 +243,16 @@ t.test('admin', async (t) => {
       { method: 'POST', url: `/api/admin/shows/${show.id}/cancel` },
       { method: 'GET', url: `/api/admin/shows/${show.id}/bookings` }
     ]
-    const movies = await modelsOf(app).Movie.countDocuments()
-    const shows = await modelsOf(app).Show.countDocuments()
+    const movies = await app.models.Movie.countDocuments()
+    const shows = await app.models.Show.countDocuments()
     for (const route of routes) {
       const what = `${route.method} ${route.url}`
       expectError(t, await app.inject({ ...route }), 401, 'UNAUTHORIZED', `${what} without a token`)
       expectError(t, await app.inject({ ...route, headers: { authorization: 'Bearer junk' } }), 401, 'UNAUTHORIZED', `${what} with a junk token`)
       expectError(t, await app.inject({ ...route, headers: { authorization: user.authorization } }), 403, 'FORBIDDEN', `${what} as USER`)
     }
-    t.equal(await modelsOf(app).Movie.countDocuments(), movies, 'no movie was made')
-    t.equal(await modelsOf(app).Show.countDocuments(), shows, 'no show was made')
+    t.equal(await app.models.Movie.countDocuments(), movies, 'no movie was made')
+    t.equal(await app.models.Show.countDocuments(), shows, 'no show was made')
     t.match(json(await get(`/api/admin/shows/${show.id}`)), { name: 'Test show', status: 'SCHEDULED' }, 'the show is untouched')
   })
 })

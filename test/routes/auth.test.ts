@@ -1,7 +1,7 @@
 // API.md § Auth: register, login, me, and the admin account from the environment.
 import t from 'tap'
 import { ADMIN, buildTestApp, json } from '../helper.js'
-import { expectError, expectValidationError, modelsOf, type User } from './contract.js'
+import { expectError, expectValidationError, type User } from './contract.js'
 
 interface Session { token: string, user: User }
 
@@ -28,7 +28,7 @@ t.test('auth', async (t) => {
     const res = await register({ email: 'Grace.Hopper@Example.COM', password: 'password-123', name: 'Grace' })
     t.equal(res.statusCode, 201)
     t.equal(json<Session>(res).user.email, 'grace.hopper@example.com')
-    const stored = await modelsOf(app).User.findOne({ _id: json<Session>(res).user.id }).lean()
+    const stored = await app.models.User.findOne({ _id: json<Session>(res).user.id }).lean()
     t.equal(stored?.email, 'grace.hopper@example.com')
     t.notMatch(stored?.passwordHash ?? '', /password-123/, 'the password is not stored as given')
     t.not(stored?.passwordHash, undefined)
@@ -37,7 +37,7 @@ t.test('auth', async (t) => {
     expectError(t, again, 409, 'EMAIL_TAKEN', 'same email, other case')
     const exact = await register({ email: 'Grace.Hopper@Example.COM', password: 'password-456', name: 'Other' })
     expectError(t, exact, 409, 'EMAIL_TAKEN', 'same email, same case')
-    t.equal(await modelsOf(app).User.countDocuments({ email: 'grace.hopper@example.com' }), 1)
+    t.equal(await app.models.User.countDocuments({ email: 'grace.hopper@example.com' }), 1)
 
     const upper = await login({ email: 'GRACE.HOPPER@EXAMPLE.COM', password: 'password-123' })
     t.equal(upper.statusCode, 200, 'login with another case works')
@@ -45,14 +45,14 @@ t.test('auth', async (t) => {
   })
 
   t.test('register validation names the field', async (t) => {
-    const before = await modelsOf(app).User.countDocuments()
+    const before = await app.models.User.countDocuments()
     expectValidationError(t, await register({ email: 'short@example.com', password: 'short', name: 'S' }), /password/, 'password under 8 chars')
     expectValidationError(t, await register({ email: 'long@example.com', password: 'x'.repeat(129), name: 'L' }), /password/, 'password over 128 chars')
     expectValidationError(t, await register({ email: 'not-an-email', password: 'password-123', name: 'B' }), /email/, 'bad email')
     expectValidationError(t, await register({ email: 'noname@example.com', password: 'password-123' }), /name/, 'missing name')
     expectValidationError(t, await register({ password: 'password-123', name: 'N' }), /email/, 'missing email')
     expectValidationError(t, await register({ email: 'role@example.com', password: 'password-123', name: 'R', role: 'ADMIN' }), /role/, 'a role cannot be chosen')
-    t.equal(await modelsOf(app).User.countDocuments(), before, 'no account was made')
+    t.equal(await app.models.User.countDocuments(), before, 'no account was made')
     // 8 and 128 are the bounds, both allowed.
     t.equal((await register({ email: 'eight@example.com', password: '12345678', name: 'E' })).statusCode, 201)
     t.equal((await register({ email: 'max@example.com', password: 'y'.repeat(128), name: 'M' })).statusCode, 201)

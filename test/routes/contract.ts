@@ -101,37 +101,10 @@ export async function createMovie (app: FastifyInstance, payload: Record<string,
   return json<Movie>(res)
 }
 
-/**
- * The app's mongoose models. `buildApp` registers the service without fastify-plugin, so its
- * decorations (`models`, `agenda`, …) live on a child context and `app.models` is undefined on
- * the instance tests hold; until that is fixed, find the context that has them.
- */
-export function decorationOf<K extends 'models' | 'agenda' | 'db'> (app: FastifyInstance, key: K): FastifyInstance[K] {
-  const seen: object[] = []
-  const search = (instance: object): FastifyInstance[K] | undefined => {
-    if (seen.includes(instance)) return undefined
-    seen.push(instance)
-    const own = (instance as Partial<FastifyInstance>)[key]
-    if (own !== undefined) return own as FastifyInstance[K]
-    for (const symbol of Object.getOwnPropertySymbols(instance)) {
-      if (symbol.description !== 'fastify.children') continue
-      for (const child of (instance as Record<symbol, object[]>)[symbol]) {
-        const found = search(child)
-        if (found !== undefined) return found
-      }
-    }
-    return undefined
-  }
-  const found = search(app)
-  if (found === undefined) throw new Error(`the app has no ${key}`)
-  return found
-}
-
-export const modelsOf = (app: FastifyInstance): FastifyInstance['models'] => decorationOf(app, 'models')
 
 /** Moves a show's start into the past behind the API's back (the API refuses past start times). */
 export async function startShow (app: FastifyInstance, showId: string): Promise<void> {
-  await modelsOf(app).Show.updateOne({ _id: showId }, { $set: { startTime: new Date(Date.now() - 60_000) } })
+  await app.models.Show.updateOne({ _id: showId }, { $set: { startTime: new Date(Date.now() - 60_000) } })
 }
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }

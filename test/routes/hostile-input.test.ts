@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { ADMIN, adminAuth, buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
-import { expectError, modelsOf, type Tap } from './contract.js'
+import { expectError, type Tap } from './contract.js'
 
 t.test('hostile input', async (t) => {
   const app = await buildTestApp(t)
@@ -11,7 +11,7 @@ t.test('hostile input', async (t) => {
   const admin = await adminAuth(app)
   const show = await createShow(app)
   const seatIds = (await seatMap(app, show.id)).seats.map((s) => s.id)
-  const { User, Booking, Seat, Show, Movie } = modelsOf(app)
+  const { User, Booking, Seat, Show, Movie } = app.models
 
   const snapshot = async () => ({
     users: await User.countDocuments(),

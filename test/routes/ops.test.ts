@@ -1,7 +1,7 @@
 // API.md § Operations and Conventions: health, readiness, metrics, unknown routes.
 import t from 'tap'
 import { buildTestApp, createShow, json, signUp } from '../helper.js'
-import { cancel, confirm, decorationOf, expectError, hold, holdOk } from './contract.js'
+import { cancel, confirm, expectError, hold, holdOk } from './contract.js'
 
 /** The value of one un-labelled sample in Prometheus text format. */
 function sample (text: string, name: string): number {
@@ -65,7 +65,7 @@ t.test('operations', async (t) => {
 
   t.test('GET /ready answers 503 when the scheduler has stopped', async (t) => {
     const own = await buildTestApp(t)
-    await decorationOf(own, 'agenda').stop()
+    await own.agenda.stop()
     const res = await own.inject({ method: 'GET', url: '/ready' })
     // The contract only pins the status; the body is the usual error body.
     t.equal(res.statusCode, 503)
@@ -77,8 +77,8 @@ t.test('operations', async (t) => {
 
   t.test('with the database gone: /ready and data routes answer 503 DATABASE_UNAVAILABLE with Retry-After, at once', async (t) => {
     const own = await buildTestApp(t)
-    await decorationOf(own, 'agenda').stop()
-    await decorationOf(own, 'db').close()
+    await own.agenda.stop()
+    await own.db.close()
     const ready = await own.inject({ method: 'GET', url: '/ready' })
     t.equal(ready.statusCode, 503)
     t.match(json(ready), { statusCode: 503, code: 'DATABASE_UNAVAILABLE', error: 'Service Unavailable' })
