@@ -258,36 +258,49 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   }
 
   async function confirmBooking (userId: string, bookingId: string, paymentReference?: string): Promise<Booking> {
-    const now = new Date()
-    // Decided on the booking alone: it races expiry on this one document, so exactly one wins.
-    const confirmed = await Booking.findOneAndUpdate(
-      { _id: bookingId, userId, status: 'PENDING', expiresAt: { $gt: now } },
-      { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference: paymentReference ?? null } },
-      { returnDocument: 'after', lean: true }
-    ) as BookingDoc | null
-    if (confirmed !== null) {
-      if (crashAt === 'after-confirm') crash()
-      // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
-      await bookSeats(confirmed._id)
-      seatsChanged(confirmed.showId, confirmed.seats.map((s) => s.id), 'BOOKED')
-      metrics.confirmations.inc()
-      return toBooking(confirmed)
-    }
+    // A hold in flight while an admin cancelled its show can land after the show's bookings were
+    // cancelled; such a booking must never be confirmed. (Checked before deciding: once the show
+    // is CANCELLED, no booking of it can turn CONFIRMED, and the show-cancel sweep of bookings
+    // catches every booking that existed before the show turned.)
     const current = await findOwnBooking(userId, bookingId)
-    switch (current.status) {
+    if (current.status === 'PENDING') {
+      const show = await Show.findById(current.showId, { status: 1 }).lean<{ status: string }>()
+      if (show === null || show.status === 'CANCELLED') {
+        await cancelLiveBooking(current._id)
+        throw conflict('INVALID_STATE', 'the show was cancelled; so is this booking')
+      }
+      const now = new Date()
+      // Decided on the booking alone: it races expiry on this one document, so exactly one wins.
+      const confirmed = await Booking.findOneAndUpdate(
+        { _id: current._id, status: 'PENDING', expiresAt: { $gt: now } },
+        { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference: paymentReference ?? null } },
+        { returnDocument: 'after', lean: true }
+      ) as BookingDoc | null
+      if (confirmed !== null) {
+        if (crashAt === 'after-confirm') crash()
+        // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
+        await bookSeats(confirmed._id)
+        seatsChanged(confirmed.showId, confirmed.seats.map((s) => s.id), 'BOOKED')
+        metrics.confirmations.inc()
+        return toBooking(confirmed)
+      }
+    }
+    // Lost (or was never PENDING): answer by what the booking is now.
+    const latest = current.status === 'PENDING' ? await findOwnBooking(userId, bookingId) : current
+    switch (latest.status) {
       case 'CONFIRMED':
         // Confirming twice answers the same; finish the seats in case the first confirm died half-way.
-        await bookSeats(current._id)
-        seatsChanged(current.showId, current.seats.map((s) => s.id), 'BOOKED')
-        return toBooking(current)
+        await bookSeats(latest._id)
+        seatsChanged(latest.showId, latest.seats.map((s) => s.id), 'BOOKED')
+        return toBooking(latest)
       case 'PENDING':
         // Past expiresAt and its job has not run yet: settle it now rather than answer with a stale PENDING.
-        await expireHold(current._id)
+        await expireHold(latest._id)
         throw conflict('HOLD_EXPIRED', 'the hold expired before it was confirmed; the booking has failed')
       case 'FAILED':
         throw conflict('HOLD_EXPIRED', 'the hold expired before it was confirmed; the booking has failed')
       default:
-        throw conflict('INVALID_STATE', `a ${current.status.toLowerCase()} booking cannot be confirmed`)
+        throw conflict('INVALID_STATE', `a ${latest.status.toLowerCase()} booking cannot be confirmed`)
     }
   }
 

@@ -209,3 +209,19 @@ t.test('Idempotency-Key: 20 concurrent repeats make one booking with identical a
   t.equal(other.statusCode, 422)
   t.equal(json(other).code, 'IDEMPOTENCY_KEY_REUSED')
 })
+
+t.test('a hold that lands after its show was cancelled can never be confirmed', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }))
+  // The admin's cancel ran while this hold was in flight: the show is CANCELLED, yet the
+  // booking (written after the show's bookings were cancelled) is still PENDING.
+  await app.models.Show.updateOne({ _id: show.id }, { $set: { status: 'CANCELLED' } })
+  const res = await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/confirm`, headers: { authorization: user.authorization } })
+  t.equal(res.statusCode, 409)
+  t.equal(json(res).code, 'INVALID_STATE')
+  t.equal((await app.models.Booking.findById(booking.id).lean())?.status, 'CANCELLED', 'the booking is cancelled')
+  t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'its seats are free')
+  t.same(await auditSeats(app.models, show.id), [])
+})
