@@ -20,7 +20,7 @@ export interface MongoPluginOptions { uri: string, dbName?: string }
 
 const PROBE_MS = 1000
 
-// No request value may become a query operator: filters are cast to the schema (strictQuery).
+// Filters name only schema paths (strictQuery); values cannot become operators (sanitizeFilter below).
 mongoose.set('strictQuery', true)
 
 /** A mongoose connection of its own per app (tests build many apps in one process). */
@@ -33,6 +33,9 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     // A dead database is noticed within a second or two, not the driver's default 10 s.
     heartbeatFrequencyMS: 1000,
     autoIndex: true,
+    // Defence in depth behind request validation: a `$`-object in a filter value is compared
+    // as a value ($eq), never run as an operator; the services mark their own with trusted().
+    sanitizeFilter: true,
     // Every command the driver sends is counted (modex_db_commands_total): round trips per request are measured, not assumed.
     monitorCommands: true
   })

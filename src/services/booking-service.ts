@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Types } from 'mongoose'
+import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
 import type { BookingStatus } from '../models/booking.js'
@@ -71,7 +71,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   /** Seats this booking holds go back to AVAILABLE; conditional on bookingId, so a seat someone else took since is untouched. */
   async function releaseHeldSeats (bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
     const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
-    if (only !== undefined) filter._id = { $in: only }
+    if (only !== undefined) filter._id = trusted({ $in: only })
     const result = await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })
     return result.modifiedCount
   }
@@ -96,7 +96,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     if ('seatIds' in request) {
       seatIds = request.seatIds.map((id) => new Types.ObjectId(id))
     } else {
-      const found = await Seat.find({ showId: show._id, label: { $in: request.seatLabels } }, { _id: 1, label: 1 })
+      const found = await Seat.find({ showId: show._id, label: trusted({ $in: request.seatLabels }) }, { _id: 1, label: 1 })
         .lean<Array<{ _id: Types.ObjectId, label: string }>>()
       const known = new Set(found.map((s) => s.label))
       const unknown = request.seatLabels.filter((l) => !known.has(l))
@@ -272,7 +272,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       const now = new Date()
       // Decided on the booking alone: it races expiry on this one document, so exactly one wins.
       const confirmed = await Booking.findOneAndUpdate(
-        { _id: current._id, status: 'PENDING', expiresAt: { $gt: now } },
+        { _id: current._id, status: 'PENDING', expiresAt: trusted({ $gt: now }) },
         { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference: paymentReference ?? null } },
         { returnDocument: 'after', lean: true }
       ) as BookingDoc | null
@@ -314,7 +314,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   /** Fails a PENDING booking whose hold has passed and releases its seats; false if it was not due (or already settled). */
   async function expireHold (bookingId: Types.ObjectId): Promise<boolean> {
     const failed = await Booking.findOneAndUpdate(
-      { _id: bookingId, status: 'PENDING', expiresAt: { $lte: new Date() } },
+      { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $lte: new Date() }) },
       { $set: { status: 'FAILED', failureReason: 'EXPIRED' } },
       { projection: { _id: 1, showId: 1, seats: 1 }, lean: true }
     )
@@ -375,7 +375,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   async function cancelShowBookings (showId: Types.ObjectId): Promise<number> {
     let count = 0
     for (;;) {
-      const live = await Booking.find({ showId, status: { $in: ['PENDING', 'CONFIRMED'] } }, { _id: 1 }).limit(500).lean()
+      const live = await Booking.find({ showId, status: trusted({ $in: ['PENDING', 'CONFIRMED'] }) }, { _id: 1 }).limit(500).lean()
       if (live.length === 0) return count
       for (const { _id } of live) if (await cancelLiveBooking(_id) !== null) count++
     }
@@ -392,10 +392,10 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     let expired = 0
-    const overdue = await Booking.find({ status: 'PENDING', expiresAt: { $lte: now } }, { _id: 1 }).limit(SWEEP_BATCH).lean()
+    const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 }).limit(SWEEP_BATCH).lean()
     for (const { _id } of overdue) if (await expireHold(_id)) expired++
 
-    const stale = await Seat.find({ status: 'HELD', heldUntil: { $lt: now } }, { _id: 1, bookingId: 1, showId: 1 })
+    const stale = await Seat.find({ status: 'HELD', heldUntil: trusted({ $lt: now }) }, { _id: 1, bookingId: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null, showId: Types.ObjectId }>>()
     const byBooking = new Map<string, { bookingId: Types.ObjectId | null, seatIds: Types.ObjectId[] }>()
     for (const seat of stale) {
@@ -404,7 +404,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       group.seatIds.push(seat._id)
       byBooking.set(key, group)
     }
-    const owners = await Booking.find({ _id: { $in: [...byBooking.values()].flatMap((g) => g.bookingId ?? []) } }, { status: 1 })
+    const owners = await Booking.find({ _id: trusted({ $in: [...byBooking.values()].flatMap((g) => g.bookingId ?? []) }) }, { status: 1 })
       .lean<Array<{ _id: Types.ObjectId, status: BookingStatus }>>()
     const statusOf = new Map(owners.map((b) => [b._id.toHexString(), b.status]))
 
@@ -412,7 +412,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     for (const [key, { bookingId, seatIds }] of byBooking) {
       const status = statusOf.get(key)
       // Same conditions as the protocol's own steps, plus heldUntil: a newer hold is never touched.
-      const filter = { _id: { $in: seatIds }, bookingId, status: 'HELD' as const, heldUntil: { $lt: now } }
+      const filter = { _id: trusted({ $in: seatIds }), bookingId, status: 'HELD' as const, heldUntil: trusted({ $lt: now }) }
       if (status === 'CONFIRMED') {
         settled += (await Seat.updateMany(filter, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
       } else if (status !== 'PENDING') {

@@ -1,4 +1,4 @@
-import { Types } from 'mongoose'
+import { Types, trusted } from 'mongoose'
 import type { Models } from '../models/index.js'
 import { badRequest, notFound } from '../errors.js'
 import type { Page } from '../schemas/common.js'
@@ -126,7 +126,7 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     const from = query.from !== undefined && new Date(query.from) > now ? new Date(query.from) : now
     const startTime: Record<string, Date> = { $gt: from }
     if (query.to !== undefined) startTime.$lte = new Date(query.to)
-    const filter: Record<string, unknown> = { status: 'SCHEDULED', startTime }
+    const filter: Record<string, unknown> = { status: 'SCHEDULED', startTime: trusted(startTime) }
     if (query.type !== undefined) filter.type = query.type
     if (query.movieId !== undefined) filter.movieId = new Types.ObjectId(query.movieId)
     return page(filter, { startTime: 1, _id: 1 }, query.limit, query.offset)

@@ -151,6 +151,18 @@ t.test('no request value can become a query operator', async (t) => {
   t.equal(await app.models.Booking.countDocuments({}), 0, 'no hold went through')
 })
 
+t.test('behind validation, the models refuse a $-object where a value belongs, never run it (sanitizeFilter)', async (t) => {
+  const app = await buildTestApp(t)
+  const user = await signUp(app)
+  // Had a value like this ever slipped past the schemas, it would have matched every account
+  // (without sanitizeFilter, findOne returns the user).
+  const injected = { $gt: '' } as unknown as string
+  // sanitizeFilter turns it into { $eq: { $gt: '' } }, which the schema's string cast refuses.
+  await t.rejects(app.models.User.findOne({ email: injected }).lean(), { name: 'CastError' }, 'refused, not run')
+  await t.rejects(app.models.User.countDocuments({ email: injected }), { name: 'CastError' })
+  t.equal((await app.models.User.findOne({ email: user.email }).lean())?.email, user.email, 'plain values still match')
+})
+
 t.test('login failure says nothing about which of email or password was wrong', async (t) => {
   const app = await buildTestApp(t)
   const user = await signUp(app)

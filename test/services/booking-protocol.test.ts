@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Types } from 'mongoose'
+import { Types, trusted } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
 import { auditSeats } from '../audit.js'
@@ -165,7 +165,7 @@ t.test('recovery: the sweep settles what crashes leave behind', async (t) => {
   const [s1, s2, s3, s4] = map.seats
 
   // A crash after the claims: seats HELD by a booking that was never written.
-  await app.models.Seat.updateMany({ _id: { $in: [s1.id, s2.id] } }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: past } })
+  await app.models.Seat.updateMany({ _id: trusted({ $in: [s1.id, s2.id] }) }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: past } })
   // A crash after the confirm: the booking is CONFIRMED, its seats still HELD.
   const confirmed = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatIds: [s3.id, s4.id] }))
   await app.models.Booking.updateOne({ _id: confirmed.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
