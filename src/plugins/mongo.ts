@@ -33,8 +33,9 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     // A dead database is noticed within a second or two, not the driver's default 10 s.
     heartbeatFrequencyMS: 1000,
     autoIndex: true,
-    // Defence in depth behind request validation: a `$`-object in a filter value is compared
-    // as a value ($eq), never run as an operator; the services mark their own with trusted().
+    // Defence in depth behind request validation: a `$`-object in a filter value is wrapped in
+    // $eq (and then refused by the schema's cast), never run as an operator; the services mark
+    // their own operator filters with trusted().
     sanitizeFilter: true,
     // Every command the driver sends is counted (modex_db_commands_total): round trips per request are measured, not assumed.
     monitorCommands: true
