@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
@@ -59,6 +60,26 @@ export default fp(app, { name: 'modex' })
 
 export const BODY_LIMIT = 256 * 1024
 
+/**
+ * Query strings, params and headers arrive as text, so their numbers and lists are coerced;
+ * a JSON body already has types, and a wrong one is the client's mistake to hear about
+ * (`"seatLabels": "A1"` or `"priceCents": "1e309"` is a 400, not silently converted).
+ * Fastify's own ajv compiler, built twice: with coercion, and without it for bodies.
+ */
+function buildValidator (): ReturnType<typeof AjvCompiler> {
+  const factory = AjvCompiler()
+  // At run time Fastify hands each compiler the route's definition ({ schema, httpPart, … });
+  // the package's types describe a bare ajv compile, hence the narrow casts here.
+  type RouteCompiler = (route: { schema: unknown, httpPart?: string }) => unknown
+  return (externalSchemas, options) => {
+    const customOptions = options?.customOptions ?? {}
+    const coercing = factory(externalSchemas, options) as unknown as RouteCompiler
+    const strict = factory(externalSchemas, { ...options, mode: undefined, customOptions: { ...customOptions, coerceTypes: false } }) as unknown as RouteCompiler
+    const compile: RouteCompiler = (route) => route.httpPart === 'body' ? strict(route) : coercing(route)
+    return compile as unknown as ReturnType<ReturnType<typeof AjvCompiler>>
+  }
+}
+
 /** The Fastify instance with the service registered: what production runs and tests inject into. */
 export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger'] = { level: opts.config.logLevel }): FastifyInstance {
   const fastify = Fastify({
@@ -80,7 +101,8 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
         useDefaults: true,
         allErrors: false
       }
-    }
+    },
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify

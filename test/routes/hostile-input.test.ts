@@ -156,6 +156,19 @@ t.test('hostile input', async (t) => {
     refused(t, await raw('/api/auth/login', deep, 'application/json'), 'deeply nested JSON', 400)
   })
 
+  t.test('JSON bodies are taken as typed: a wrong type is refused, not converted', async (t) => {
+    const h = async (payload: unknown) => send('POST', `/api/shows/${show.id}/bookings`, payload, { authorization: user.authorization })
+    refused(t, await h({ seatLabels: 'A1' }), 'a string where a list belongs', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ seatIds: seatIds[0] }), 'an id where a list belongs', 400, 'VALIDATION_ERROR')
+    const numbers = { name: 'typed', type: 'EVENT', venue: 'v', startTime: new Date(Date.now() + 86_400_000).toISOString(), seating: { totalSeats: 5 } }
+    refused(t, await send('POST', '/api/admin/shows', { ...numbers, priceCents: '1250' }, admin), 'a numeric string where a number belongs', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...numbers, seating: { totalSeats: true } }, admin), 'a boolean where a number belongs', 400, 'VALIDATION_ERROR')
+    // JSON's 1e400 parses to Infinity: not an integer.
+    const huge = await app.inject({ method: 'POST', url: '/api/admin/shows', headers: { ...admin, 'content-type': 'application/json' }, payload: JSON.stringify(numbers).replace('"totalSeats":5', '"totalSeats":1e400') })
+    refused(t, huge, 'a number too large to be finite', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/auth/register', { email: 'typed@example.com', password: 12345678, name: 'x' }), 'a number where a string belongs', 400, 'VALIDATION_ERROR')
+  })
+
   t.test('hostile headers', async (t) => {
     const h = async (headers: Record<string, string>) => app.inject({ method: 'POST', url: `/api/shows/${show.id}/bookings`, headers, payload: { seatLabels: ['A1'] } })
     refused(t, await h({ authorization: 'Bearer {"$ne":null}' }), 'an operator as token', 401, 'UNAUTHORIZED')
