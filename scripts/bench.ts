@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import autocannon, { type Client, type Options, type Result } from 'autocannon'
+import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
 import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
@@ -157,6 +157,19 @@ async function registerUsers (t: Target, n: number): Promise<string[]> {
   }, (done) => { if (done % 10 === 0 || done === n) progress(`  registering users ${done}/${n} (one scrypt hash each)`) })
   log(`registered ${n} users in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   return tokens
+}
+
+/** An autocannon hold request: each connection signs in as the next user and asks for picked seats. */
+function holdRequest (showId: string, tokens: string[], pick: () => string[]): Pick<RequestSpec, 'method' | 'path' | 'setupRequest'> {
+  let nextUser = 0
+  return {
+    method: 'POST',
+    path: `/api/shows/${showId}/bookings`,
+    setupRequest: (request, context) => {
+      if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
+      return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ seatIds: pick() }) }
+    }
+  }
 }
 
 /** 1–4 adjacent seats; 80 % of requests in the best 20 % of the house (the front rows). */
@@ -365,7 +378,6 @@ async function main (): Promise<void> {
       const holdLatencies: number[] = []
       const holdStatus: Record<string, number> = {}
       const confirmStatus: Record<string, number> = {}
-      let nextUser = 0
       const commandsBefore = await dbCommands(t)
       const t0 = Date.now()
       await runCannon({
@@ -374,12 +386,7 @@ async function main (): Promise<void> {
         duration: SECONDS,
         timeout: 30,
         requests: [{
-          method: 'POST',
-          path: `/api/shows/${show.id}/bookings`,
-          setupRequest: (request, context) => {
-            if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
-            return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ seatIds: pick() }) }
-          },
+          ...holdRequest(show.id, tokens, pick),
           onResponse: (status, body, context) => {
             context.kind = 'hold'
             holdStatus[status] = (holdStatus[status] ?? 0) + 1
@@ -436,19 +443,13 @@ async function main (): Promise<void> {
       const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
       const holders = Math.min(20, tokens.length)
       log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
-      let nextUser = 0
       let holdsMade = 0
       const background = runCannon({
         url: t.base,
         connections: holders,
         duration: SHORT_SECONDS * 2 + 2,
         requests: [{
-          method: 'POST',
-          path: `/api/shows/${show.id}/bookings`,
-          setupRequest: (request, context) => {
-            if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
-            return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ seatIds: pick() }) }
-          },
+          ...holdRequest(show.id, tokens, pick),
           onResponse: (status) => { if (status === 201) holdsMade++ }
         }]
       }, 'background holds')
