@@ -159,6 +159,9 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       failureReason: null
     }
     // The document the schema would write (timestamps, defaults), inserted without a mongoose document round.
+    // No compensation if this fails: a write whose reply was lost may have landed, and freeing its
+    // seats would leave a PENDING booking without them. They stay HELD and the sweep settles them
+    // at heldUntil by whether the booking exists.
     await Booking.collection.insertOne({ ...doc, paymentReference: null, updatedAt: now })
     // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
     await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
