@@ -20,7 +20,10 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
         title: 'Modex API',
         version: '1.0.0',
         description: 'Seats for anything with a fixed inventory at a time: shows, trips, appointment slots. ' +
-          'Every error answers `{ statusCode, code, error, message, details? }` with a stable `code`.'
+          'Every error answers `{ statusCode, code, error, message, details? }` with a stable `code`. Besides the codes each ' +
+          'route lists: 400 VALIDATION_ERROR (names the field; unknown fields and wrongly typed JSON are refused), 400 INVALID_JSON, ' +
+          '413 PAYLOAD_TOO_LARGE (over 256 KiB), 415 UNSUPPORTED_MEDIA_TYPE, 429 RATE_LIMITED, and 503 with Retry-After: ' +
+          'OVERLOADED, DATABASE_UNAVAILABLE, SHUTTING_DOWN (this instance is closing; retry, another will answer).'
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }

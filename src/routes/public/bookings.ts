@@ -14,7 +14,9 @@ const bookingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Hold seats: all of them or none',
       description: 'Seats are held for the show\'s holdSeconds; confirm before expiresAt or the booking fails and the seats free. ' +
-        'With an Idempotency-Key, repeats of the same request get the first answer again; the same key with another body is 422.',
+        'With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); ' +
+        'the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits ' +
+        'for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.',
       params: IdParams,
       headers: HoldHeaders,
       body: HoldBody,
