@@ -8,7 +8,12 @@ const idempotencyKeySchema = new Schema({
   userId: { type: Schema.Types.ObjectId, required: true },
   key: { type: String, required: true },
   requestHash: { type: String, required: true },
-  state: { type: String, enum: ['IN_PROGRESS', 'DONE'], required: true },
+  // IN_PROGRESS: an attempt is running; DONE: answered (statusCode, response); RETRY: the attempt
+  // ended without an answer (a 5xx), so the next repeat settles it.
+  state: { type: String, enum: ['IN_PROGRESS', 'DONE', 'RETRY'], required: true },
+  // The booking the current attempt makes (its id is chosen before any seat is claimed), so a
+  // repeat can tell whether an attempt that gave no answer made its booking after all.
+  bookingId: { type: Schema.Types.ObjectId, required: true },
   statusCode: { type: Number, default: null },
   response: { type: Schema.Types.Mixed, default: null },
   createdAt: { type: Date, required: true }

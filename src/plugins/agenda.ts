@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Agenda } from 'agenda'
 import { MongoBackend } from '@agendajs/mongo-backend'
@@ -18,8 +19,10 @@ const SCAN_MS = 500
 export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: { config: Config }) {
   const db = fastify.db.db
   if (db === undefined) throw new Error('the database connection has no Db')
+  // Unique per process: job locks record it (lastModifiedBy), and shutdown releases its own.
+  const instanceName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const agenda = new Agenda({
-    name: `${hostname()}-${process.pid}`,
+    name: instanceName,
     backend: new MongoBackend({ mongo: db, collection: 'agendaJobs' }),
     // Numbers, not strings: Agenda's parser reads '200 milliseconds' as 200 s.
     // Jobs due before the next scan are locked and run on a timer, so expiry lag stays
@@ -41,9 +44,13 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   // preClose runs before any onClose hook, so jobs finish while the database is still open.
   fastify.addHook('preClose', async () => {
     running = false
-    // Let running jobs finish (bounded), then release this instance's remaining locks so
-    // another instance picks those jobs up at once instead of after the lock lifetime.
+    // Let running jobs finish (bounded), then release the locks this instance still holds on jobs
+    // it had queued ahead, so another instance takes them at once instead of after the lock
+    // lifetime. (After drain, Agenda's own stop() has no processor left and unlocks nothing.)
     await agenda.drain({ timeout: 5000 })
-    await agenda.stop()
+    await db.collection('agendaJobs').updateMany(
+      { lastModifiedBy: instanceName, lockedAt: { $ne: null } },
+      { $set: { lockedAt: null } }
+    ).catch((error: unknown) => fastify.log.warn({ err: error }, 'could not release job locks'))
   })
 }, { name: 'agenda', dependencies: ['mongo', 'services'] })

@@ -78,7 +78,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
 
   // ---- 1. Hold -------------------------------------------------------------------------
 
-  async function holdSeatsNow (userId: string, showId: string, request: HoldBody): Promise<Booking> {
+  async function holdSeatsNow (userId: string, showId: string, request: HoldBody, bookingId = new Types.ObjectId()): Promise<Booking> {
     const wanted = 'seatIds' in request ? request.seatIds : request.seatLabels
     const field = 'seatIds' in request ? 'seatIds' : 'seatLabels'
     if (wanted.length > maxSeatsPerBooking) {
@@ -95,6 +95,10 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     let seatIds: Types.ObjectId[]
     if ('seatIds' in request) {
       seatIds = request.seatIds.map((id) => new Types.ObjectId(id))
+      // Ids are hex, case-insensitively: the schema's uniqueItems compares the text.
+      if (new Set(seatIds.map((id) => id.toHexString())).size < seatIds.length) {
+        throw badRequest('VALIDATION_ERROR', 'body/seatIds must NOT have duplicate items')
+      }
     } else {
       const found = await Seat.find({ showId: show._id, label: trusted({ $in: request.seatLabels }) }, { _id: 1, label: 1 })
         .lean<Array<{ _id: Types.ObjectId, label: string }>>()
@@ -107,9 +111,8 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     // shared seat, so the loser gives up before taking more.
     seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
 
-    // The booking id exists before any claim, so every claimed seat names its owner
+    // The booking id exists before any claim (bookingId), so every claimed seat names its owner
     // and the sweep can settle it by that booking even if this process dies here.
-    const bookingId = new Types.ObjectId()
     const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
     const claimed: Array<{ id: Types.ObjectId, label: string }> = []
     try {
@@ -193,7 +196,9 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   // ---- Idempotency-Key -----------------------------------------------------------------
 
   function hashRequest (showId: string, request: HoldBody): string {
-    return createHash('sha256').update(JSON.stringify([showId, request])).digest('hex')
+    // Ids in canonical (lower-case) form, so the same request in another case is the same request.
+    const canonical = 'seatIds' in request ? { seatIds: request.seatIds.map((id) => id.toLowerCase()) } : request
+    return createHash('sha256').update(JSON.stringify([showId.toLowerCase(), canonical])).digest('hex')
   }
 
   async function holdSeatsIdempotently (userId: string, showId: string, request: HoldBody, key: string): Promise<Booking> {
@@ -201,10 +206,11 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     const owner = new Types.ObjectId(userId)
     const deadline = Date.now() + IDEMPOTENCY_WAIT_MS
     for (;;) {
+      const bookingId = new Types.ObjectId()
       try {
         // The unique (userId, key) index decides which of concurrent repeats does the work.
-        const entry = await IdempotencyKey.create({ userId: owner, key, requestHash, state: 'IN_PROGRESS', createdAt: new Date() })
-        return await answerOnce(entry._id, () => holdSeatsNow(userId, showId, request))
+        const entry = await IdempotencyKey.create({ userId: owner, key, requestHash, state: 'IN_PROGRESS', bookingId, createdAt: new Date() })
+        return await answerOnce(entry._id, () => holdSeatsNow(userId, showId, request, bookingId))
       } catch (error) {
         if (!isDuplicateKey(error)) throw error
       }
@@ -214,35 +220,56 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
         throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request')
       }
       if (existing.state === 'DONE') return replay(existing.statusCode ?? 500, existing.response)
-      if (Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_STALE_MS) {
-        // Its first request died with its instance; whoever takes the key over answers it now.
+      if (existing.state === 'RETRY' || Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_STALE_MS) {
+        // The attempt ended without an answer (an error, or its instance died). If it made its
+        // booking after all, that booking is the answer: never a second one.
+        const made = await Booking.findById(existing.bookingId).lean<BookingDoc>()
+        if (made !== null) {
+          const booking = toBooking(made)
+          await recordAnswer(existing._id, 201, booking)
+          return booking
+        }
+        // Else whoever takes the key over tries again, first giving back what the attempt claimed.
+        const retryId = new Types.ObjectId()
         const taken = await IdempotencyKey.findOneAndUpdate(
-          { _id: existing._id, state: 'IN_PROGRESS', createdAt: existing.createdAt },
-          { $set: { createdAt: new Date() } }
+          { _id: existing._id, state: existing.state, bookingId: existing.bookingId },
+          { $set: { state: 'IN_PROGRESS', bookingId: retryId, createdAt: new Date() } }
         ).lean()
-        if (taken !== null) return await answerOnce(existing._id, () => holdSeatsNow(userId, showId, request))
-        continue
+        if (taken === null) continue
+        await releaseHeldSeats(existing.bookingId)
+        return await answerOnce(existing._id, () => holdSeatsNow(userId, showId, request, retryId))
       }
       if (Date.now() > deadline) throw conflict('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed; retry shortly')
       await sleep(20)
     }
   }
 
-  /** Runs the hold and records its answer (success or a 4xx) for repeats; a failure that is not an answer frees the key. */
+  /**
+   * Runs the hold and records its answer (success or a 4xx) for repeats. A failure that is no
+   * answer (5xx) marks the entry RETRY. A failure to record only logs: the entry stays
+   * IN_PROGRESS and, once stale, a repeat finds the booking by its id.
+   */
   async function answerOnce (entryId: Types.ObjectId, hold: () => Promise<Booking>): Promise<Booking> {
+    let booking: Booking
     try {
-      const booking = await hold()
-      await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode: 201, response: booking } })
-      return booking
+      booking = await hold()
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) {
         const body: ErrorBody = { statusCode: error.statusCode, code: error.code, error: error.error, message: error.message, ...(error.details !== undefined && { details: error.details }) }
-        await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode: error.statusCode, response: body } })
+        await recordAnswer(entryId, error.statusCode, body)
       } else {
-        await IdempotencyKey.deleteOne({ _id: entryId }).catch(() => undefined)
+        await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS' }, { $set: { state: 'RETRY' } })
+          .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not marked for retry; it will be once stale'))
       }
       throw error
     }
+    await recordAnswer(entryId, 201, booking)
+    return booking
+  }
+
+  async function recordAnswer (entryId: Types.ObjectId, statusCode: number, response: Booking | ErrorBody): Promise<void> {
+    await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode, response } })
+      .catch((error: unknown) => log.warn({ err: error }, 'idempotent answer not recorded; a repeat will find the booking'))
   }
 
   function replay (statusCode: number, response: unknown): Booking {
@@ -349,7 +376,10 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
         { returnDocument: 'after', lean: true }
       ) as BookingDoc | null
       if (cancelled === null) continue
-      await releaseHeldSeats(bookingId)
+      // CANCELLED is final, so every seat it still owns goes back, HELD or BOOKED: a confirm that
+      // won just before this cancel may have moved its seats HELD → BOOKED after the step above.
+      // Once a seat's bookingId is cleared, a late HELD → BOOKED (conditional on it) matches nothing.
+      await Seat.updateMany({ bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })
       seatsChanged(cancelled.showId, cancelled.seats.map((s) => s.id), 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled

@@ -225,3 +225,89 @@ t.test('a hold that lands after its show was cancelled can never be confirmed', 
   t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'its seats are free')
   t.same(await auditSeats(app.models, show.id), [])
 })
+
+t.test('a cancel racing a confirm that books its seats late still frees them', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }))
+  // The confirm has won on the booking but not yet moved its seats HELD → BOOKED ...
+  await app.models.Booking.updateOne({ _id: booking.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
+  // ... and does so right after the cancel's own BOOKED → HELD step (which then found nothing to move).
+  const Seat = app.models.Seat
+  const updateMany = Seat.updateMany.bind(Seat)
+  let interleaved = false
+  Seat.updateMany = ((filter: Record<string, unknown>, update: Record<string, unknown>) => {
+    const step = updateMany(filter, update)
+    if (interleaved || filter.status !== 'BOOKED') return step
+    interleaved = true
+    return step.then(async (result) => {
+      await updateMany({ bookingId: booking.id, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })
+      return result
+    })
+  }) as never
+  const res = await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/cancel`, headers: { authorization: user.authorization } })
+  Seat.updateMany = updateMany
+  t.ok(interleaved, 'the late booking step ran inside the cancel')
+  t.equal(res.statusCode, 200)
+  t.equal(json(res).status, 'CANCELLED')
+  t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'no seat stays BOOKED by a cancelled booking')
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('Idempotency-Key: an answer that could not be recorded is still the answer a repeat gets', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const Keys = app.models.IdempotencyKey
+  const updateOne = Keys.updateOne.bind(Keys)
+  let lost = false
+  Keys.updateOne = ((...args: Parameters<typeof updateOne>) => {
+    if (lost) return updateOne(...args)
+    lost = true
+    return Promise.reject(new Error('simulated: the write recording the answer was lost'))
+  }) as never
+  const first = await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
+  Keys.updateOne = updateOne
+  t.ok(lost, 'recording the answer failed')
+  t.equal(first.statusCode, 201, 'the hold itself succeeded')
+  // Once the attempt counts as abandoned, a repeat finds the booking it made.
+  await Keys.updateOne({ userId: user.id, key: 'lost-answer' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+  const repeat = await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
+  t.equal(repeat.statusCode, 201)
+  t.equal(json(repeat).id, json(first).id, 'the same booking')
+  t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'never a second booking')
+})
+
+t.test('Idempotency-Key: an attempt that failed mid-claims is retried cleanly by a repeat', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const seats = app.models.Seat.collection
+  const claim = seats.findOneAndUpdate.bind(seats)
+  let claims = 0
+  seats.findOneAndUpdate = ((...args: Parameters<typeof claim>) => {
+    // The first claim lands, the second fails as if the database had hiccupped.
+    if (++claims === 2) return Promise.reject(new Error('simulated failure mid-claims'))
+    return claim(...args)
+  }) as never
+  const first = await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
+  seats.findOneAndUpdate = claim
+  t.equal(first.statusCode, 500, 'the attempt failed without an answer')
+  const repeat = await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
+  t.equal(repeat.statusCode, 201, 'the repeat holds the seats (the attempt\'s own claim is not in its way)')
+  t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'one booking')
+  t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 18, HELD: 2, BOOKED: 0 })
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('the same seat id twice, in different letter case, is a duplicate (400), not a conflict', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const [seat] = (await seatMap(app, show.id)).seats
+  const res = await hold(app, show.id, user.authorization, { seatIds: [seat.id, seat.id.toUpperCase()] })
+  t.equal(res.statusCode, 400)
+  t.equal(json(res).code, 'VALIDATION_ERROR')
+  t.same((await seatMap(app, show.id)).counts.HELD, 0, 'nothing held')
+})
