@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { childEnv } from '../setup/child-env.js'
 
 // The benchmark is not a test (CI does not run it); this runs it once with tiny settings and
 // checks its contract: one final JSON line with every key, no oversold and no stuck seats.
@@ -13,7 +14,7 @@ const KEYS = [
 t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 }, async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', script, '--seats', '50', '--users', '20', '--seconds', '3'], {
     // Its own embedded database, not the test run's.
-    env: { ...process.env, MONGODB_URI: '' },
+    env: childEnv({ MONGODB_URI: '' }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''

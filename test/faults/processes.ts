@@ -10,6 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { childEnv } from '../setup/child-env.js'
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -82,7 +83,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 
 /** Starts a child, registers it for clean-up in t.teardown, and prints its output if the test fails. */
 function startChild (t: TestLike, name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: childEnv({}, env), stdio: ['ignore', 'pipe', 'pipe'] })
   const child = new Child(name, proc)
   live.add(child)
   void child.exited.then(() => live.delete(child))

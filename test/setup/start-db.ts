@@ -5,6 +5,7 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { childEnv } from './child-env.js'
 import { LOG_FILE, STATE_FILE, type DatabaseState } from './state.js'
 
 mkdirSync(dirname(STATE_FILE), { recursive: true })
@@ -14,7 +15,7 @@ if (process.env.MONGODB_URI !== undefined && process.env.MONGODB_URI !== '') {
 } else {
   const out = openSync(LOG_FILE, 'w')
   const script = fileURLToPath(new URL('./database-process.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { detached: true, stdio: ['ignore', out, out] })
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { detached: true, env: childEnv(), stdio: ['ignore', out, out] })
   child.unref()
   const deadline = Date.now() + 60_000
   let match: RegExpMatchArray | null = null
