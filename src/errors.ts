@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import type { ErrorBody } from './schemas/common.js'
 
 /**
  * The one error type of the service: carries the HTTP status and the contract's
@@ -18,6 +19,11 @@ export class AppError extends Error {
 
   get error (): string {
     return STATUS_CODES[this.statusCode] ?? 'Error'
+  }
+
+  /** The contract's one error body. */
+  toBody (): ErrorBody {
+    return { statusCode: this.statusCode, code: this.code, error: this.error, message: this.message, ...(this.details !== undefined && { details: this.details }) }
   }
 }
 

@@ -14,6 +14,8 @@ declare module '@fastify/jwt' {
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest) => Promise<void>
+    /** The request's bearer token's claims if it verifies, else null; verified once per request. */
+    tokenClaims: (request: FastifyRequest) => TokenClaims | null
     requireAdmin: (request: FastifyRequest) => Promise<void>
     issueToken: (user: User) => string
   }
@@ -26,12 +28,27 @@ export default fp(async function authPlugin (fastify: FastifyInstance, opts: { c
 
   fastify.decorate('issueToken', (user: User) => fastify.jwt.sign({ sub: user.id, role: user.role }))
 
-  fastify.decorate('authenticate', async (request: FastifyRequest) => {
-    try {
-      await request.jwtVerify()
-    } catch {
-      throw unauthorized('UNAUTHORIZED', 'a valid bearer token is required')
+  // The rate limiter keys signed-in requests by user, and authentication needs the same claims:
+  // one HMAC verification per request serves both.
+  const verified = new WeakMap<FastifyRequest, TokenClaims | null>()
+  fastify.decorate('tokenClaims', (request: FastifyRequest) => {
+    let claims = verified.get(request)
+    if (claims === undefined) {
+      const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+      try {
+        claims = token === undefined ? null : fastify.jwt.verify<TokenClaims>(token)
+      } catch {
+        claims = null
+      }
+      verified.set(request, claims)
     }
+    return claims
+  })
+
+  fastify.decorate('authenticate', async (request: FastifyRequest) => {
+    const claims = fastify.tokenClaims(request)
+    if (claims === null) throw unauthorized('UNAUTHORIZED', 'a valid bearer token is required')
+    request.user = claims
   })
 
   fastify.decorate('requireAdmin', async (request: FastifyRequest) => {

@@ -35,10 +35,8 @@ const FASTIFY_CODES: Record<string, string> = {
 
 export function toErrorBody (error: unknown): { body: ErrorBody, headers: Record<string, string> } {
   const make = (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorBody =>
-    ({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(details !== undefined && { details }) })
-  if (error instanceof AppError) {
-    return { body: make(error.statusCode, error.code, error.message, error.details), headers: error.headers ?? {} }
-  }
+    new AppError(statusCode, code, message, details).toBody()
+  if (error instanceof AppError) return { body: error.toBody(), headers: error.headers ?? {} }
   const e = (error ?? {}) as FastifyError & { validation?: ValidationIssue[], validationContext?: string }
   if (Array.isArray(e.validation) && e.validation.length > 0) {
     const { message, field } = describeValidation(e.validation, e.validationContext ?? 'body')

@@ -26,13 +26,8 @@ export default fp(async function securityPlugin (fastify: FastifyInstance, opts:
 
   // Keyed by the signed-in user when the token verifies, else by address: a forged token gets no key of its own.
   const clientKey = (request: FastifyRequest): string => {
-    const header = request.headers.authorization
-    if (header?.startsWith('Bearer ') === true) {
-      try {
-        return `user:${fastify.jwt.verify<{ sub: string }>(header.slice(7)).sub}`
-      } catch { /* fall through to the address */ }
-    }
-    return `ip:${request.ip}`
+    const claims = fastify.tokenClaims(request)
+    return claims === null ? `ip:${request.ip}` : `user:${claims.sub}`
   }
   await fastify.register(rateLimit, {
     global: config.rateLimit > 0,

@@ -255,8 +255,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
       booking = await hold()
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) {
-        const body: ErrorBody = { statusCode: error.statusCode, code: error.code, error: error.error, message: error.message, ...(error.details !== undefined && { details: error.details }) }
-        await recordAnswer(entryId, error.statusCode, body)
+        await recordAnswer(entryId, error.statusCode, error.toBody())
       } else {
         await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS' }, { $set: { state: 'RETRY' } })
           .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not marked for retry; it will be once stale'))
@@ -296,7 +295,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     if (current.status === 'PENDING') {
       const show = await Show.findById(current.showId, { status: 1 }).lean<{ status: string }>()
       if (show === null || show.status === 'CANCELLED') {
-        await cancelLiveBooking(current._id)
+        await cancelLiveBooking(current._id, current.status)
         throw conflict('INVALID_STATE', 'the show was cancelled; so is this booking')
       }
       const now = new Date()
@@ -360,10 +359,13 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
   // ---- 4. Cancel -----------------------------------------------------------------------
 
   /** Cancels a PENDING or CONFIRMED booking; null if it was in neither state. */
-  async function cancelLiveBooking (bookingId: Types.ObjectId): Promise<BookingDoc | null> {
+  async function cancelLiveBooking (bookingId: Types.ObjectId, knownStatus?: BookingStatus): Promise<BookingDoc | null> {
     // A few rounds: the booking may be confirmed or expire between reading and deciding.
+    // A status the caller just read saves the first round's read.
     for (let round = 0; round < 3; round++) {
-      const current = await Booking.findById(bookingId, { status: 1 }).lean<{ status: BookingStatus }>()
+      const current = round === 0 && knownStatus !== undefined
+        ? { status: knownStatus }
+        : await Booking.findById(bookingId, { status: 1 }).lean<{ status: BookingStatus }>()
       if (current === null || (current.status !== 'PENDING' && current.status !== 'CONFIRMED')) return null
       if (current.status === 'CONFIRMED') {
         // Seats first to HELD (with a short grace): if this process dies now, the sweep puts them
@@ -396,7 +398,7 @@ export function createBookingService ({ models, metrics, log, maxSeatsPerBooking
     if (show !== null && show.startTime.getTime() <= Date.now()) {
       throw conflict('INVALID_STATE', 'the show has started; its bookings can no longer be cancelled')
     }
-    const cancelled = await cancelLiveBooking(current._id)
+    const cancelled = await cancelLiveBooking(current._id, current.status)
     if (cancelled === null) {
       const now = await findOwnBooking(userId, bookingId)
       throw conflict('INVALID_STATE', `a ${now.status.toLowerCase()} booking cannot be cancelled`)

@@ -188,6 +188,6 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     else seatMaps.invalidate(showId.toHexString())
   }
 
-  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMap, getSeatMapJson, seatsChanged, findShow }
+  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMapJson, seatsChanged, findShow }
 }
 export type ShowService = ReturnType<typeof createShowService>
