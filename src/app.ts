@@ -15,8 +15,8 @@ import agenda from './plugins/agenda.js'
 import opsRoutes from './routes/ops/index.js'
 import authRoutes from './routes/auth/index.js'
 import adminRoutes from './routes/admin/index.js'
-import catalogueRoutes from './routes/public/catalogue.js'
-import bookingRoutes from './routes/public/bookings.js'
+import publicRoutes from './routes/public/index.js'
+import bookingRoutes from './routes/bookings/index.js'
 
 export interface AppOptions {
   config: Config
@@ -51,8 +51,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(opsRoutes)
   await fastify.register(authRoutes, { prefix: '/api/auth' })
   await fastify.register(adminRoutes, { prefix: '/api/admin' })
-  await fastify.register(catalogueRoutes, { prefix: '/api' })
-  await fastify.register(bookingRoutes, { prefix: '/api' })
+  await fastify.register(publicRoutes, { prefix: '/api' })
+  await fastify.register(bookingRoutes, { prefix: '/api', maxSeatsPerBooking: opts.config.maxSeatsPerBooking })
 }
 
 // Not encapsulated: whoever registers the app (server.ts, tests) sees its decorators (models, services, agenda).

@@ -11,9 +11,9 @@ const idempotencyKeySchema = new Schema({
   // IN_PROGRESS: an attempt is running; DONE: answered (statusCode, response); RETRY: the attempt
   // ended without an answer (a 5xx), so the next repeat settles it.
   state: { type: String, enum: ['IN_PROGRESS', 'DONE', 'RETRY'], required: true },
-  // The booking the current attempt makes (its id is chosen before any seat is claimed), so a
-  // repeat can tell whether an attempt that gave no answer made its booking after all.
-  bookingId: { type: Schema.Types.ObjectId, required: true },
+  // The current attempt's id, fixed before it starts (a hold uses it as its booking id), so a
+  // repeat can tell whether an attempt that gave no answer made its result after all.
+  attemptId: { type: Schema.Types.ObjectId, required: true },
   statusCode: { type: Number, default: null },
   response: { type: Schema.Types.Mixed, default: null },
   createdAt: { type: Date, required: true }

@@ -11,6 +11,7 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { childEnv } from '../setup/child-env.js'
+import type { FaultPoint } from '../../src/services/fault-points.js'
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -21,6 +22,7 @@ export interface TestLike {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+const CRASH_AT = fileURLToPath(new URL('./crash-at.ts', import.meta.url))
 const DB_SCRIPT = fileURLToPath(new URL('../../scripts/embedded-mongo.ts', import.meta.url))
 
 /** Shared by every instance of a test, so a token issued by one is accepted by all (and the test can mint its own). */
@@ -150,7 +152,8 @@ export interface InstanceOptions {
   uri: string
   holdSeconds?: number
   sweepSeconds?: number
-  crashAt?: 'after-claims' | 'after-confirm'
+  /** The instance kills itself at this fault point (test/faults/crash-at.ts installs the hook). */
+  crashAt?: FaultPoint
   env?: Record<string, string>
 }
 
@@ -174,9 +177,10 @@ export async function startInstance (t: TestLike, opts: InstanceOptions): Promis
     ...opts.crashAt !== undefined && { MODEX_CRASH_AT: opts.crashAt },
     ...opts.env
   }
-  // Not blank: src/config.ts does not treat a blank variable as unset (env-schema re-reads process.env).
+  // Not inherited from the test's own environment.
   if (opts.crashAt === undefined) delete env.MODEX_CRASH_AT
-  const child = startChild(t, opts.name, ['--import', 'tsx', SERVER], env)
+  const preload = opts.crashAt !== undefined ? ['--import', CRASH_AT] : []
+  const child = startChild(t, opts.name, ['--import', 'tsx', ...preload, SERVER], env)
   return { name: opts.name, url: `http://127.0.0.1:${port}`, port, child }
 }
 
