@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import { AppError } from './errors.js'
+import { unavailable } from './errors.js'
 import errors from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import swagger from './plugins/swagger.js'
@@ -33,7 +33,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   let closing = false
   fastify.addHook('preClose', async () => { closing = true })
   fastify.addHook('onRequest', async () => {
-    if (closing) throw new AppError(503, 'SHUTTING_DOWN', 'this instance is shutting down; retry', undefined, { 'retry-after': '1' })
+    if (closing) throw unavailable('SHUTTING_DOWN', 'this instance is shutting down; retry', 1)
   })
   fastify.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
@@ -54,9 +54,6 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(publicRoutes, { prefix: '/api' })
   await fastify.register(bookingRoutes, { prefix: '/api', maxSeatsPerBooking: opts.config.maxSeatsPerBooking })
 }
-
-// Not encapsulated: whoever registers the app (server.ts, tests) sees its decorators (models, services, agenda).
-export default fp(app, { name: 'modex' })
 
 export const BODY_LIMIT = 256 * 1024
 
@@ -104,6 +101,7 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Not encapsulated: whoever holds the instance (server.ts, tests) sees its decorators (models, services, agenda).
   fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify
 }

@@ -31,7 +31,7 @@ bookingSchema.index({ showId: 1, status: 1, createdAt: -1 })
 /** A booking as stored. */
 export type BookingRecord = InferRawDocTypeFromSchema<typeof bookingSchema> & { _id: Types.ObjectId, createdAt: Date, updatedAt: Date }
 export const bookingModel = (db: Connection) => db.model('Booking', bookingSchema, 'bookings')
-export type BookingModel = ReturnType<typeof bookingModel>
+type BookingModel = ReturnType<typeof bookingModel>
 
 // ---- The booking protocol's booking transitions, each decided on this one document (DESIGN.md) ----
 

@@ -1,6 +1,6 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, type Connection } from 'mongoose'
 
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 
 // One document per (user, Idempotency-Key): the request's hash and, once answered,
 // the answer itself, replayed to repeats. Kept for 24 h by a TTL index.
@@ -21,5 +21,4 @@ const idempotencyKeySchema = new Schema({
 idempotencyKeySchema.index({ userId: 1, key: 1 }, { unique: true })
 idempotencyKeySchema.index({ createdAt: 1 }, { expireAfterSeconds: IDEMPOTENCY_TTL_SECONDS })
 
-export type IdempotencyKey = InferSchemaType<typeof idempotencyKeySchema>
 export const idempotencyKeyModel = (db: Connection) => db.model('IdempotencyKey', idempotencyKeySchema, 'idempotency_keys')

@@ -1,4 +1,4 @@
-import { Schema, trusted, type Connection, type InferSchemaType, type Types } from 'mongoose'
+import { Schema, trusted, type Connection, type Types } from 'mongoose'
 
 export const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'BOOKED'] as const
 export type SeatStatus = typeof SEAT_STATUSES[number]
@@ -25,9 +25,8 @@ seatSchema.index({ showId: 1, position: 1 })
 seatSchema.index({ status: 1, heldUntil: 1 })
 seatSchema.index({ bookingId: 1 }, { sparse: true })
 
-export type Seat = InferSchemaType<typeof seatSchema>
 export const seatModel = (db: Connection) => db.model('Seat', seatSchema, 'seats')
-export type SeatModel = ReturnType<typeof seatModel>
+type SeatModel = ReturnType<typeof seatModel>
 
 // ---- The booking protocol's seat transitions, each conditional on the state it expects (DESIGN.md) ----
 

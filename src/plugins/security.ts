@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
-import { AppError } from '../errors.js'
+import { AppError, unavailable } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance { authRateLimit: { max: number, timeWindow: number } | false, holdRateLimit: { max: number, timeWindow: number } | false }
@@ -49,7 +49,7 @@ export default fp(async function securityPlugin (fastify: FastifyInstance, opts:
     retryAfter: 5,
     exposeStatusRoute: false,
     pressureHandler: (_request, _reply, type, value) => {
-      throw new AppError(503, 'OVERLOADED', `the service is overloaded (${type} ${String(value)}); retry shortly`, undefined, { 'retry-after': '5' })
+      throw unavailable('OVERLOADED', `the service is overloaded (${type} ${String(value)}); retry shortly`, 5)
     }
   })
 }, { name: 'security', dependencies: ['auth'] })

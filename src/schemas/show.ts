@@ -33,7 +33,7 @@ const Name = Type.String({ minLength: 1, maxLength: 200 })
 const Venue = Type.String({ minLength: 1, maxLength: 200 })
 const Description = Type.String({ maxLength: 5000 })
 
-export const MAX_SEATS_PER_SHOW = 5000
+const MAX_SEATS_PER_SHOW = 5000
 export const Seating = Type.Union([
   Type.Object({
     totalSeats: Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW }),

@@ -29,7 +29,7 @@ import type { Idempotency } from './idempotency.js'
 import type { SeatMapCache } from './seat-map-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
 
-export function toBooking (doc: BookingRecord): Booking {
+function toBooking (doc: BookingRecord): Booking {
   return {
     id: doc._id.toString(),
     showId: doc.showId.toString(),

@@ -8,7 +8,7 @@ import type { SeatMap } from '../schemas/show.js'
 /** A seat map read from the database this long ago is read again (served meanwhile)... */
 export const SEAT_MAP_MAX_AGE_MS = 500
 /** ...and one this old is never served: readers wait for the fresh read. */
-export const SEAT_MAP_HARD_MAX_AGE_MS = 1000
+const SEAT_MAP_HARD_MAX_AGE_MS = 1000
 
 export interface CachedSeatMap {
   /** The serialised JSON body, sent as is. */
