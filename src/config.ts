@@ -18,7 +18,8 @@ const EnvSchema = Type.Object({
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
-  AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 })
+  AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -38,6 +39,8 @@ export interface Config {
   logLevel: string
   rateLimit: number
   authRateLimit: number
+  /** Load shedding: 503 OVERLOADED while the event loop lags more than this; 0 = never shed. */
+  overloadEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +84,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     corsOrigin: cors === '*' ? true : cors.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,
-    authRateLimit: env.AUTH_RATE_LIMIT
+    authRateLimit: env.AUTH_RATE_LIMIT,
+    overloadEventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS
   }
 }

@@ -173,6 +173,8 @@ export async function startInstance (t: TestLike, opts: InstanceOptions): Promis
     SWEEP_SECONDS: String(opts.sweepSeconds ?? 1),
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
+    // No load shedding on a saturated test machine (the protection test covers it in-process).
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     LOG_LEVEL: 'warn',
     ...opts.crashAt !== undefined && { MODEX_CRASH_AT: opts.crashAt },
     ...opts.env
