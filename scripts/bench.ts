@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
-import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
+import { audit, type AuditBooking, type AuditMoment, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
 
@@ -318,10 +318,10 @@ async function readShowState (t: Target, db: Db | undefined, showId: string): Pr
   return { seats: map.seats.map((s) => ({ id: s.id, status: s.status })), bookings }
 }
 
-async function auditShow (t: Target, db: Db | undefined, showId: string, settled: boolean): Promise<AuditResult> {
+async function auditShow (t: Target, db: Db | undefined, showId: string, moment: AuditMoment): Promise<AuditResult> {
   const now = Date.now()
   const { seats, bookings } = await readShowState(t, db, showId)
-  return audit(seats, bookings, settled, now)
+  return audit(seats, bookings, moment, now)
 }
 
 // ---- the run -----------------------------------------------------------------------------
@@ -424,12 +424,12 @@ async function main (): Promise<void> {
         confirmStatus: confirmStatus as Record<string, number>
       })
       log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
-      const live = await auditShow(t, db, show.id, false)
+      const live = await auditShow(t, db, show.id, 'running')
       log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
       const wait = show.holdSeconds * 1000 + 3000
       log(`  waiting ${wait / 1000} s for the last holds to lapse`)
       await sleep(wait)
-      const settled = await auditShow(t, db, show.id, true)
+      const settled = await auditShow(t, db, show.id, 'lapsed')
       figures.oversold = Math.max(live.oversold, settled.oversold)
       figures.stuckSeats = settled.stuckSeats
       log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)

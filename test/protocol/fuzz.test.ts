@@ -15,6 +15,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { adminAuth, buildTestApp, json, signUp } from '../helper.js'
 import type { Booking } from '../../src/schemas/booking.js'
 import { check, errorBodyProblem } from './support.js'
+import { auditSeats } from '../audit.js'
 
 const RUNS_PER_ROUTE = Number(process.env.MODEX_FUZZ_RUNS ?? 40)
 
@@ -269,25 +270,7 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
 
   t.test('afterwards: nothing polluted, the seat promise holds, the app still serves', async (t) => {
     t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is not polluted')
-    const [seats, bookings] = await Promise.all([
-      models.Seat.find({}).lean<Array<{ _id: Types.ObjectId, status: string, bookingId: Types.ObjectId | null }>>(),
-      models.Booking.find({}).lean<Array<{ _id: Types.ObjectId, status: string, seats: Array<{ id: Types.ObjectId }> }>>()
-    ])
-    const liveOwner = new Map<string, string[]>()
-    for (const b of bookings) {
-      if (b.status !== 'PENDING' && b.status !== 'CONFIRMED') continue
-      for (const s of b.seats) liveOwner.set(s.id.toHexString(), [...(liveOwner.get(s.id.toHexString()) ?? []), b._id.toHexString()])
-    }
-    const statusOf = new Map(bookings.map((b) => [b._id.toHexString(), b.status]))
-    const problems: string[] = []
-    for (const seat of seats) {
-      const owners = liveOwner.get(seat._id.toHexString()) ?? []
-      const ownerStatus = seat.bookingId === null ? undefined : statusOf.get(seat.bookingId.toHexString())
-      if (owners.length > 1) problems.push(`seat ${seat._id.toHexString()} in ${owners.length} live bookings`)
-      const expected = owners.length === 0 ? 'AVAILABLE' : statusOf.get(owners[0]) === 'PENDING' ? 'HELD' : 'BOOKED'
-      if (seat.status !== expected) problems.push(`seat ${seat._id.toHexString()} is ${seat.status}, its bookings say ${expected}`)
-      if (seat.status !== 'AVAILABLE' && (ownerStatus === undefined || !owners.includes(seat.bookingId?.toHexString() ?? ''))) problems.push(`seat ${seat._id.toHexString()} names the wrong booking`)
-    }
+    const problems = await auditSeats(models)
     t.same(problems, [], 'every seat agrees with its bookings')
     t.equal((await app.inject({ method: 'GET', url: `/api/shows/${showId}/seats` })).statusCode, 200)
     t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
