@@ -138,11 +138,19 @@ export async function startShow (app: FastifyInstance, showId: string): Promise<
   await app.models.Show.updateOne({ _id: showId }, { $set: { startTime: new Date(Date.now() - 60_000) } })
 }
 
-/** Polls until `condition` holds (a test waits for what it needs, never for a fixed time); throws after `ms`. */
-export async function waitUntil (condition: () => boolean | Promise<boolean>, what: string, ms = 10_000, every = 50): Promise<void> {
+/** Thrown by a waitFor check to stop waiting at once (other errors count as "not yet"). */
+export class GiveUp extends Error {}
+
+/** Polls `check` until it returns a value other than undefined, or throws after `ms`. */
+export async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>, every = 100): Promise<T> {
   const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${ms} ms`)
+  for (;;) {
+    const value = await check().catch((error: unknown) => {
+      if (error instanceof GiveUp) throw error
+      return undefined
+    })
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await sleep(every)
   }
 }

@@ -11,6 +11,7 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { childEnv } from '../setup/child-env.js'
+import { GiveUp, waitFor } from '../helper.js'
 import type { FaultPoint } from '../../src/services/fault-points.js'
 
 /** The parts of a tap Test these helpers use. */
@@ -112,23 +113,6 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Thrown by a waitFor check to stop waiting at once (other errors count as "not yet"). */
-export class GiveUp extends Error {}
-
-/** Polls `check` until it returns a value other than undefined, or throws after `ms`. */
-export async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>, every = 100): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check().catch((error: unknown) => {
-      if (error instanceof GiveUp) throw error
-      return undefined
-    })
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(every)
-  }
-}
-
 // ---- the database ----------------------------------------------------------------------
 
 export interface Database { uri: string, port: number, child: Child }
@@ -142,6 +126,8 @@ export async function startDatabase (t: TestLike, port = 0, name = 'db'): Promis
   })
   return { uri, port: Number(new URL(uri).port), child }
 }
+
+export { GiveUp, waitFor }
 
 // ---- service instances -----------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Types, trusted } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, waitUntil } from '../helper.js'
+import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, waitFor } from '../helper.js'
 import { auditSeats } from '../audit.js'
 import { hashPassword } from '../../src/services/passwords.js'
 
@@ -79,8 +79,8 @@ t.test('a hold lapses: FAILED/EXPIRED and seats AVAILABLE within SWEEP_SECONDS +
   const res = await hold(app, user.authorization, show.id, { seatLabels: ['B1', 'B2'] })
   t.equal(res.statusCode, 201)
   const booking = json<{ id: string, expiresAt: string }>(res)
-  await waitUntil(async () => json<{ status: string }>(await getBooking(app, user.authorization, booking.id)).status !== 'PENDING',
-    'the hold to expire', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), 100)
+  await waitFor('the hold to expire', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), async () =>
+    json<{ status: string }>(await getBooking(app, user.authorization, booking.id)).status !== 'PENDING' ? true : undefined)
   const final = json<{ status: string, failureReason: string }>(await app.inject({ method: 'GET', url: `/api/bookings/${booking.id}`, headers: { authorization: user.authorization } }))
   t.equal(final.status, 'FAILED')
   t.equal(final.failureReason, 'EXPIRED')
@@ -93,11 +93,10 @@ t.test('a hold whose expire-hold job was lost is expired by the sweep', async (t
   const user = await signUp(app)
   const booking = json<{ id: string, expiresAt: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }))
   await app.agenda.cancel({ name: 'expire-hold' })
-  let doc = await app.models.Booking.findById(booking.id).lean()
-  await waitUntil(async () => {
-    doc = await app.models.Booking.findById(booking.id).lean()
-    return doc?.status !== 'PENDING'
-  }, 'the sweep to expire the hold', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), 100)
+  const doc = await waitFor('the sweep to expire the hold', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), async () => {
+    const now = await app.models.Booking.findById(booking.id).lean()
+    return now?.status !== 'PENDING' ? now : undefined
+  })
   t.equal(doc?.status, 'FAILED')
   t.same((await seatMap(app, show.id)).counts.HELD, 0)
 })
