@@ -19,8 +19,7 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
-  // Fault injection for the crash tests only: the process SIGKILLs itself at this step of the protocol.
-  MODEX_CRASH_AT: Type.Optional(Type.Union([Type.Literal('after-claims'), Type.Literal('after-confirm')]))
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -40,8 +39,8 @@ export interface Config {
   logLevel: string
   rateLimit: number
   authRateLimit: number
-  /** Test-only fault injection (refused unless NODE_ENV=test). */
-  crashAt: 'after-claims' | 'after-confirm' | undefined
+  /** Load shedding: 503 OVERLOADED while the event loop lags more than this; 0 = never shed. */
+  overloadEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {}
@@ -68,7 +67,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('invalid setting: ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   }
-  if (env.MODEX_CRASH_AT !== undefined && env.NODE_ENV !== 'test') throw new ConfigError('invalid setting: MODEX_CRASH_AT is only for NODE_ENV=test')
   if (production && env.CORS_ORIGIN === '*') throw new ConfigError('invalid setting: CORS_ORIGIN must name origins in production, not *')
   const cors = env.CORS_ORIGIN ?? (production ? '' : '*')
   return {
@@ -87,6 +85,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,
     authRateLimit: env.AUTH_RATE_LIMIT,
-    crashAt: env.MODEX_CRASH_AT
+    overloadEventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS
   }
 }
