@@ -6,9 +6,10 @@ import { createBookingService, type BookingService } from '../services/booking-s
 import { createMovieService, type MovieService } from '../services/movie-service.js'
 import { createShowService, type ShowService } from '../services/show-service.js'
 import { createUserService, type UserService } from '../services/user-service.js'
+import { createSessionService, type SessionService } from '../services/session-service.js'
 import { EXPIRE_HOLD, type ExpireHoldData } from '../jobs/expire-hold.js'
 
-export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService }
+export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, sessions: SessionService }
 
 declare module 'fastify' {
   interface FastifyInstance { services: Services }
@@ -35,10 +36,18 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
     }
   })
+  const sessions = createSessionService({
+    models,
+    log,
+    refreshTokenDays: opts.config.refreshTokenDays,
+    // fastify.signAccessToken is decorated by the auth plugin, registered after this one.
+    signAccessToken: (user) => fastify.signAccessToken(user)
+  })
   fastify.decorate('services', {
     bookings,
     shows,
     movies: createMovieService({ models }),
-    users: createUserService({ models, log })
+    users: createUserService({ models, log, endUserSessions: sessions.endUserSessions }),
+    sessions
   })
 }, { name: 'services', dependencies: ['mongo', 'metrics'] })
