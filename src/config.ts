@@ -10,6 +10,8 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   MONGODB_URI: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  ACCESS_TOKEN_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 14 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
@@ -30,6 +32,10 @@ export interface Config {
   /** undefined: start an embedded database (never in production) */
   mongodbUri: string | undefined
   jwtSecret: string
+  /** Lifetime of an access token (a JWT). */
+  accessTokenSeconds: number
+  /** Lifetime of each refresh token, counted from when it was issued. */
+  refreshTokenDays: number
   admin: { email: string, password: string } | undefined
   holdSeconds: number
   sweepSeconds: number
@@ -75,6 +81,8 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST,
     mongodbUri: env.MONGODB_URI,
     jwtSecret: env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    accessTokenSeconds: env.ACCESS_TOKEN_SECONDS,
+    refreshTokenDays: env.REFRESH_TOKEN_DAYS,
     admin: env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined
       ? { email: env.ADMIN_EMAIL.toLowerCase(), password: env.ADMIN_PASSWORD }
       : undefined,
