@@ -13,6 +13,11 @@ declare module 'fastify' {
     databaseDown: () => boolean
     /** Says an operation just failed for want of the database: fail fast until a probe gets through. */
     suspectDatabaseDown: () => void
+    /**
+     * Says one connection just failed (reset, timed out): pings, and only if the database does
+     * not answer twice in a row does the instance fail fast (one reset socket is not an outage).
+     */
+    checkDatabase: () => void
   }
 }
 
@@ -71,7 +76,23 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     suspect = true
     probing ??= probeUntilUp()
   })
-  db.on('disconnected', () => fastify.log.warn('database disconnected'))
+  let checking = false
+  fastify.decorate('checkDatabase', () => {
+    if (suspect || checking) return
+    checking = true
+    void (async () => {
+      try {
+        if (await ping()) return
+        await sleep(100)
+        if (!(await ping())) fastify.suspectDatabaseDown()
+      } finally {
+        checking = false
+      }
+    })()
+  })
+  // Closing the app disconnects on purpose: only an unplanned disconnect is worth a warning.
+  let closing = false
+  db.on('disconnected', () => { if (!closing) fastify.log.warn('database disconnected') })
   db.on('reconnected', () => {
     fastify.log.info('database reconnected')
     // A database that came back empty (restored, or a throwaway one restarted) must get the
@@ -88,6 +109,7 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     }
   })
   fastify.addHook('onClose', async () => {
+    closing = true
     suspect = false
     await db.close()
     await probing

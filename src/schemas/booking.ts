@@ -19,17 +19,20 @@ export const Booking = Type.Object({
 export type Booking = Static<typeof Booking>
 export const BookingList = ListOf(Type.Ref(Booking), 'Booking')
 
-// The contract caps a booking at MAX_SEATS_PER_BOOKING (a setting); the schema's
-// bound is the setting's own ceiling, and the service enforces the configured one.
-const MAX_LIST = 100
 // ObjectIdString without its `examples`: OpenAPI 3.0 schema objects have no `examples`, and
 // @fastify/swagger rewrites it to `example` on properties but not inside array items, which
 // made /docs/json invalid (swagger-parser refused the hold's request body).
 const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: ObjectIdString.description })
-export const HoldBody = Type.Union([
-  Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
-  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
-], { description: 'exactly one of seatIds or seatLabels' })
+/**
+ * The hold's body with the limit the running service enforces (MAX_SEATS_PER_BOOKING), so the
+ * OpenAPI document states it and an oversized list is refused by validation, naming the field.
+ */
+export const holdBodySchema = (maxSeats: number) => Type.Union([
+  Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
+  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
+], { description: `exactly one of seatIds or seatLabels, 1–${maxSeats} distinct entries (MAX_SEATS_PER_BOOKING)` })
+// The type is the same whatever the limit; 100 is the setting's ceiling.
+export const HoldBody = holdBodySchema(100)
 export type HoldBody = Static<typeof HoldBody>
 
 export const HoldHeaders = Type.Object({
