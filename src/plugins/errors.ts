@@ -55,6 +55,10 @@ export function databaseFault (error: unknown): 'unreachable' | 'network' | unde
       /buffering timed out|Client must be connected|Topology is closed/i.test(message)) return 'unreachable'
     if (/^(Mongo(Network|NetworkTimeout|PoolCleared|WaitQueueTimeout|ServerClosed)Error|PoolClearedOnNetworkError)$/.test(name) ||
       /^connection .* closed/i.test(message)) return 'network'
+    // The driver lets a socket's own write error through unwrapped (`write ECONNRESET` from
+    // Connection.writeCommand); the database is the only peer this service writes to.
+    const code = (e as { code?: unknown, syscall?: unknown }).code
+    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ECONNABORTED|ETIMEDOUT)$/.test(code) && typeof (e as { syscall?: unknown }).syscall === 'string') return 'network'
   }
   return undefined
 }

@@ -24,6 +24,8 @@ declare module 'fastify' {
 export interface MongoPluginOptions { uri: string, dbName?: string }
 
 const PROBE_MS = 1000
+/** How long a ping after one failed connection may take before the database counts as away. */
+const CHECK_MS = 2500
 
 // Filters name only schema paths (strictQuery); values cannot become operators (sanitizeFilter below).
 mongoose.set('strictQuery', true)
@@ -57,9 +59,9 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // failed readiness ping) marks it suspect at once, and a probe clears the mark when it answers.
   let suspect = false
   let probing: Promise<void> | undefined
-  const ping = async (): Promise<boolean> => await Promise.race([
+  const ping = async (ms = PROBE_MS): Promise<boolean> => await Promise.race([
     db.db?.admin().ping().then(() => true, () => false) ?? false,
-    sleep(PROBE_MS).then(() => false)
+    sleep(ms).then(() => false)
   ])
   const probeUntilUp = async (): Promise<void> => {
     while (suspect && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
@@ -70,7 +72,10 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   }
   fastify.decorate('db', db)
   fastify.decorate('models', models)
-  fastify.decorate('databaseDown', () => suspect || db.readyState !== mongoose.ConnectionStates.connected)
+  // Not the connection's readyState: the driver reports "disconnected" whenever its one server is
+  // marked unknown, which a single reset connection does (and the next heartbeat undoes). Only a
+  // failed ping or server selection says the database is away.
+  fastify.decorate('databaseDown', () => suspect)
   fastify.decorate('suspectDatabaseDown', () => {
     if (!suspect) fastify.log.warn('database unreachable: answering 503 until it is back')
     suspect = true
@@ -82,9 +87,11 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     checking = true
     void (async () => {
       try {
-        if (await ping()) return
-        await sleep(100)
-        if (!(await ping())) fastify.suspectDatabaseDown()
+        // Generous deadlines: after a reset the driver re-checks its server before the ping can
+        // run, and on a loaded machine that alone can take a second.
+        if (await ping(CHECK_MS)) return
+        await sleep(250)
+        if (!(await ping(CHECK_MS))) fastify.suspectDatabaseDown()
       } finally {
         checking = false
       }
@@ -92,7 +99,11 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   })
   // Closing the app disconnects on purpose: only an unplanned disconnect is worth a warning.
   let closing = false
-  db.on('disconnected', () => { if (!closing) fastify.log.warn('database disconnected') })
+  db.on('disconnected', () => {
+    if (closing) return
+    fastify.log.warn('database disconnected')
+    fastify.checkDatabase()
+  })
   db.on('reconnected', () => {
     fastify.log.info('database reconnected')
     // A database that came back empty (restored, or a throwaway one restarted) must get the
