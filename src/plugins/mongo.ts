@@ -59,12 +59,15 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // failed readiness ping) marks it suspect at once, and a probe clears the mark when it answers.
   let suspect = false
   let probing: Promise<void> | undefined
-  const ping = async (ms = PROBE_MS): Promise<boolean> => await Promise.race([
+  // A connection closed on purpose (shutdown, or a test taking the database away) is down for
+  // good, and is never pinged: the driver would open the closed client again.
+  const closedOnPurpose = (): boolean => (db as unknown as { _closeCalled?: boolean })._closeCalled === true
+  const ping = async (ms = PROBE_MS): Promise<boolean> => closedOnPurpose() ? false : await Promise.race([
     db.db?.admin().ping().then(() => true, () => false) ?? false,
     sleep(ms).then(() => false)
   ])
   const probeUntilUp = async (): Promise<void> => {
-    while (suspect && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
+    while (suspect && !closedOnPurpose() && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
       if (await ping()) suspect = false
       else await sleep(PROBE_MS)
     }
@@ -75,7 +78,7 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // Not the connection's readyState: the driver reports "disconnected" whenever its one server is
   // marked unknown, which a single reset connection does (and the next heartbeat undoes). Only a
   // failed ping or server selection says the database is away.
-  fastify.decorate('databaseDown', () => suspect)
+  fastify.decorate('databaseDown', () => suspect || closedOnPurpose())
   fastify.decorate('suspectDatabaseDown', () => {
     if (!suspect) fastify.log.warn('database unreachable: answering 503 until it is back')
     suspect = true
@@ -100,7 +103,7 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // Closing the app disconnects on purpose: only an unplanned disconnect is worth a warning.
   let closing = false
   db.on('disconnected', () => {
-    if (closing) return
+    if (closing || closedOnPurpose()) return
     fastify.log.warn('database disconnected')
     fastify.checkDatabase()
   })
