@@ -3,11 +3,10 @@
 import net from 'node:net'
 import { Engine } from './commands.js'
 import { fault } from './errors.js'
-import { decodeMessage, encodeReply, readHeader } from './wire.js'
+import type { Document as Doc } from 'bson'
+import { decodeMessage, encodeReply, FrameReader, readHeader, type Header } from './wire.js'
 
 export interface EmbeddedMongo { uri: string; port: number; stop(): Promise<void> }
-
-const MAX_MESSAGE = 48000000
 
 export async function startEmbeddedMongo(opts: { port?: number; host?: string } = {}): Promise<EmbeddedMongo> {
   const host = opts.host ?? '127.0.0.1'
@@ -20,32 +19,48 @@ export async function startEmbeddedMongo(opts: { port?: number; host?: string } 
     engine.connections++
     socket.setNoDelay(true)
     const conn = { id: nextConnId++ }
-    let pending: Buffer = Buffer.alloc(0)
-    socket.on('data', (chunk: Buffer) => {
-      // Frames may be split across or merged within TCP chunks.
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-      const replies: Buffer[] = []
-      while (pending.length >= 16) {
-        const len = pending.readInt32LE(0)
-        if (len < 16 || len > MAX_MESSAGE) { socket.destroy(); return }
-        if (pending.length < len) break
-        const msg = pending.subarray(0, len)
-        pending = pending.subarray(len)
-        const h = readHeader(msg)
-        let out: Buffer | undefined
-        try {
-          const cmd = decodeMessage(msg, h)
-          const reply = cmd.body.$legacyQueryUnsupported !== undefined
-            ? fault(352, 'Unsupported OP_QUERY command').toReply()
-            : engine.run(cmd.db, cmd.body, conn)
-          if (!cmd.moreToCome) out = encodeReply(reply, h.requestId, cmd.legacy)
-        } catch (e) {
-          const errmsg = e instanceof Error ? e.message : String(e)
-          out = encodeReply({ ok: 0, errmsg, code: 2, codeName: 'BadValue' }, h.requestId, h.opCode !== 2013)
-        }
-        if (out !== undefined) replies.push(out)
+    const frames = new FrameReader()
+    // Replies leave in request order: once one command waits (an awaiting getMore), the
+    // frames after it on this connection queue behind it.
+    let queue: Promise<void> | undefined
+    const reply = (h: Header, legacy: boolean, moreToCome: boolean, r: Doc): Buffer | undefined =>
+      moreToCome ? undefined : encodeReply(r, h.requestId, legacy)
+    const handle = (msg: Buffer): Buffer | undefined | Promise<Buffer | undefined> => {
+      const h = readHeader(msg)
+      try {
+        const cmd = decodeMessage(msg, h)
+        const r = cmd.body.$legacyQueryUnsupported !== undefined
+          ? fault(352, 'Unsupported OP_QUERY command').toReply()
+          : engine.run(cmd.db, cmd.body, conn)
+        if (r instanceof Promise) return r.then((d) => reply(h, cmd.legacy, cmd.moreToCome, d))
+        return reply(h, cmd.legacy, cmd.moreToCome, r)
+      } catch (e) {
+        const errmsg = e instanceof Error ? e.message : String(e)
+        return encodeReply({ ok: 0, errmsg, code: 2, codeName: 'BadValue' }, h.requestId, h.opCode !== 2013)
       }
-      if (pending.length > 0 && pending.byteOffset !== 0) pending = Buffer.from(pending) // release the big chunk
+    }
+    const send = (out: Buffer | undefined): void => {
+      if (out !== undefined && !socket.destroyed) socket.write(out)
+    }
+    const enqueue = (p: Promise<void>): void => {
+      queue = p
+      // The queue empties itself once its last command has answered.
+      void p.then(() => { if (queue === p) queue = undefined })
+    }
+    socket.on('data', (chunk: Buffer) => {
+      const msgs = frames.push(chunk)
+      if (msgs === undefined) { socket.destroy(); return }
+      const replies: Buffer[] = []
+      for (const msg of msgs) {
+        if (queue !== undefined) {
+          const copy = Buffer.from(msg)
+          enqueue(queue.then(async () => send(await handle(copy))))
+          continue
+        }
+        const out = handle(msg)
+        if (out instanceof Promise) enqueue(out.then(send))
+        else if (out !== undefined) replies.push(out)
+      }
       if (replies.length === 1) socket.write(replies[0])
       else if (replies.length > 1) socket.write(Buffer.concat(replies))
     })

@@ -12,6 +12,35 @@ export const OP_MSG = 2013
 const FLAG_CHECKSUM = 1
 const FLAG_MORE_TO_COME = 2
 
+/** The largest message either side may send (hello's maxMessageSizeBytes). */
+export const MAX_MESSAGE = 48000000
+/** The largest document (hello's maxBsonObjectSize). */
+export const MAX_BSON = 16 * 1024 * 1024
+
+/**
+ * Reassembles frames from a TCP stream: a frame may be split across chunks, and one chunk
+ * may hold several frames. A length outside 16..MAX_MESSAGE means a broken or hostile peer.
+ */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0)
+
+  /** The complete frames this chunk finishes, or undefined if a frame's length is invalid. */
+  push(chunk: Buffer): Buffer[] | undefined {
+    let pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    const frames: Buffer[] = []
+    while (pending.length >= 16) {
+      const len = pending.readInt32LE(0)
+      if (len < 16 || len > MAX_MESSAGE) return undefined
+      if (pending.length < len) break
+      frames.push(pending.subarray(0, len))
+      pending = pending.subarray(len)
+    }
+    // Copy a leftover partial frame so the (possibly large) chunk it came from can be released.
+    this.pending = pending.length > 0 && pending.byteOffset !== 0 ? Buffer.from(pending) : pending
+    return frames
+  }
+}
+
 export interface Header { length: number; requestId: number; responseTo: number; opCode: number }
 
 export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean }
