@@ -15,7 +15,10 @@ import { findHandlers } from './handlers/find.js'
 import { indexHandlers } from './handlers/indexes.js'
 import { insertHandlers } from './handlers/insert.js'
 import { updateHandlers } from './handlers/update.js'
-import type { Doc } from './values.js'
+import { ObjectId } from 'bson'
+import { ChangeLog, Clock, clusterTimeDoc, fromTimestamp, RetryRecords, toTimestamp, type ChangeOp } from './replication.js'
+import type { StreamCursor } from './streams.js'
+import { isPlainObject, toNumber, type Doc } from './values.js'
 
 export type { ConnectionInfo } from './handlers/common.js'
 
@@ -31,52 +34,189 @@ const COMMANDS: Record<string, Handler> = {
   ...indexHandlers,
 }
 
+/** Replica-set mode unless `replSet` is undefined (standalone). */
+export interface EngineOptions {
+  replSet?: string
+  /** How many changes the history keeps for change streams (replica-set mode). */
+  historySize?: number
+}
+
+export const DEFAULT_HISTORY_SIZE = 100_000
+
+const TXN_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify'])
+const WRITE_COMMANDS = new Set([...TXN_COMMANDS, 'create', 'drop', 'dropDatabase', 'renameCollection', 'createIndexes', 'dropIndexes', 'deleteIndexes'])
+const READ_CONCERN_COMMANDS = new Set(['find', 'aggregate', 'count', 'distinct', 'listCollections', 'listIndexes'])
+
 export class Engine {
   readonly catalogue = new Catalogue()
   readonly cursors = new Cursors()
   readonly startedAt = Date.now()
+  readonly replSet: string | undefined
+  /** The logical clock (cluster time); ticks only in replica-set mode. */
+  readonly clock = new Clock()
+  /** The change history change streams read; undefined for a standalone. */
+  readonly history: ChangeLog | undefined
+  readonly retries = new RetryRecords()
+  readonly streams = new Map<string, StreamCursor>()
+  /** Change-stream getMores waiting for a write (each re-checks its stream when woken). */
+  readonly waiters = new Set<() => void>()
+  /** Awaitable hellos and other timed waits, ended early by stop(). */
+  private readonly sleepers = new Set<() => void>()
+  /** `host:port` of this member (hello's me/primary/hosts), set once listening. */
+  me = ''
+  readonly processId = new ObjectId()
+  readonly electionId = new ObjectId('7fffffff0000000000000001')
   private ttlTimer: NodeJS.Timeout | undefined
+  private wakeScheduled = false
+  stopped = false
   connections = 0
+
+  constructor(opts: EngineOptions = {}) {
+    this.replSet = opts.replSet
+    this.history = opts.replSet === undefined ? undefined : new ChangeLog(opts.historySize ?? DEFAULT_HISTORY_SIZE)
+  }
 
   startTtlMonitor(intervalMs = 1000): void {
     // MongoDB's TTL monitor runs every 60 s; checking every second keeps tests and holds snappy.
     this.ttlTimer = setInterval(() => {
       this.expireTtl()
       this.cursors.expire()
+      this.expireStreams()
+      this.retries.expire()
     }, intervalMs)
     this.ttlTimer.unref()
   }
 
   stop(): void {
+    this.stopped = true
     if (this.ttlTimer !== undefined) clearInterval(this.ttlTimer)
     this.ttlTimer = undefined
+    for (const wake of [...this.sleepers]) wake()
+  }
+
+  /** Resolves after `ms`, or at once when the server stops. */
+  sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve()
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        this.sleepers.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      this.sleepers.add(wake)
+    })
   }
 
   /** Deletes documents whose TTL-indexed date is older than expireAfterSeconds. */
   expireTtl(now = Date.now()): number {
-    return this.catalogue.expireTtl(now)
+    const n = this.catalogue.expireTtl(now, (c, r) => this.record('delete', c.db, c.name, r.doc._id))
+    if (n > 0) this.wake()
+    return n
+  }
+
+  private expireStreams(now = Date.now()): void {
+    for (const [k, c] of this.streams) if (now - c.lastUsed > 10 * 60 * 1000) this.streams.delete(k)
+  }
+
+  /** Records one change (replica-set mode); each gets its own cluster time, in commit order. */
+  record(op: ChangeOp, db: string, coll: string | undefined, id?: unknown, before?: Doc, after?: Doc, to?: { db: string; coll: string }): void {
+    if (this.history === undefined) return
+    this.history.append({ ts: this.clock.tick(), wall: new Date(), op, db, coll, id, before, after, to })
   }
 
   killCursor(id: string): boolean {
+    if (this.streams.delete(id)) return true
     return this.cursors.kill(id)
   }
 
+  /** Lets waiting change-stream getMores look at what was just written (once per turn). */
+  private wake(): void {
+    if (this.wakeScheduled || this.waiters.size === 0) return
+    this.wakeScheduled = true
+    setImmediate(() => {
+      this.wakeScheduled = false
+      for (const w of [...this.waiters]) w()
+    })
+  }
+
   run(db: string, cmd: Doc, conn: ConnectionInfo): Doc | Promise<Doc> {
+    const before = this.clock.current
+    let retry: ReturnType<RetryRecords['check']> | undefined
+    let reply: Doc | Promise<Doc>
+    let name: string | undefined
     try {
-      const name = Object.keys(cmd)[0]
+      name = Object.keys(cmd)[0]
       if (name === undefined) throw fault(59, 'no such command: \'\'')
-      if ('txnNumber' in cmd || 'startTransaction' in cmd || 'autocommit' in cmd) {
-        // What a real standalone mongod answers: https://www.mongodb.com/docs/manual/core/transactions/
-        throw fault(20, 'Transaction numbers are only allowed on a replica set member or mongos')
+      if (this.replSet === undefined) {
+        if ('txnNumber' in cmd || 'startTransaction' in cmd || 'autocommit' in cmd) {
+          // What a real standalone mongod answers: https://www.mongodb.com/docs/manual/core/transactions/
+          throw fault(20, 'Transaction numbers are only allowed on a replica set member or mongos')
+        }
+      } else {
+        if ('startTransaction' in cmd || 'autocommit' in cmd) throw fault(20, TXN_REFUSED)
+        if ('txnNumber' in cmd) {
+          if (!TXN_COMMANDS.has(name)) throw fault(50768, `txnNumber may only be provided for multi-document transactions and retryable write commands. autocommit:false was not provided, and ${name} is not a retryable write command.`)
+          retry = this.retries.check(cmd.lsid, cmd.txnNumber)
+          if (retry.replay !== undefined) return this.decorate(retry.replay)
+        }
       }
+      if (READ_CONCERN_COMMANDS.has(name) && cmd.readConcern !== undefined) this.checkReadConcern(cmd.readConcern)
       const h = COMMANDS[name] ?? COMMANDS[name.toLowerCase()]
       if (h === undefined) throw fault(59, `no such command: '${name}'`)
-      return h(this, db, cmd, conn)
+      reply = h(this, db, cmd, conn)
     } catch (e) {
-      return errorReply(e)
+      reply = errorReply(e)
+    }
+    if (this.clock.current !== before) this.wake()
+    if (reply instanceof Promise) return reply.then((r) => this.decorate(r))
+    if (name !== undefined && WRITE_COMMANDS.has(name) && cmd.writeConcern !== undefined && reply.ok === 1) {
+      const wce = this.writeConcernError(cmd.writeConcern)
+      if (wce !== undefined) reply.writeConcernError = wce
+    }
+    retry?.save(reply)
+    return this.decorate(reply)
+  }
+
+  /** A replica-set member's replies carry the cluster time and the operation's time. */
+  private decorate(reply: Doc): Doc {
+    if (this.replSet === undefined) return reply
+    const t = this.clock.current
+    return { ...reply, $clusterTime: clusterTimeDoc(t), operationTime: toTimestamp(t) }
+  }
+
+  /** https://www.mongodb.com/docs/manual/reference/read-concern/ (one node: majority is local). */
+  private checkReadConcern(rc: unknown): void {
+    if (!isPlainObject(rc)) throw fault(14, "BSON field 'readConcern' is the wrong type, expected type 'object'")
+    const level = rc.level
+    if (level !== undefined && !['local', 'majority', 'available', 'linearizable', 'snapshot'].includes(String(level))) {
+      throw fault(9, `No enum value for readConcern level: ${String(level)}`)
+    }
+    if (level === 'snapshot') throw fault(72, 'readConcern level snapshot is not supported by the embedded server')
+    if (rc.afterClusterTime !== undefined) {
+      if (this.replSet === undefined) throw fault(72, 'afterClusterTime is not allowed for this command without replication enabled')
+      const t = fromTimestamp(rc.afterClusterTime)
+      if (t === undefined) throw fault(14, "BSON field 'afterClusterTime' is the wrong type, expected type 'timestamp'")
+      if (t > this.clock.current) throw fault(72, 'readConcern afterClusterTime value must not be greater than the current clusterTime')
     }
   }
+
+  /** w:1/majority and j are met on one node once the write is applied; more members cannot be. */
+  private writeConcernError(wc: unknown): Doc | undefined {
+    if (!isPlainObject(wc)) return undefined
+    const w = wc.w
+    if (typeof w === 'string' && w !== 'majority') {
+      return { code: 79, codeName: 'UnknownReplWriteConcern', errmsg: `No write concern mode named '${w}' found in replica set configuration` }
+    }
+    const n = toNumber(w)
+    if (n !== undefined && n > 1 && this.replSet !== undefined) {
+      return { code: 100, codeName: 'UnsatisfiableWriteConcern', errmsg: 'Not enough data-bearing nodes' }
+    }
+    return undefined
+  }
 }
+
+const TXN_REFUSED = 'Multi-document transactions are not supported by the embedded server (retryable writes are)'
 
 export function errorReply(e: unknown): Doc {
   if (e instanceof MongoServerFault) return e.toReply()

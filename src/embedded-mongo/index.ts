@@ -1,16 +1,38 @@
 // An in-process server that speaks enough of the MongoDB wire protocol for the official driver,
 // mongoose and Agenda to run unchanged. See README.md in this folder for what it supports.
 import net from 'node:net'
+import os from 'node:os'
 import { Engine } from './commands.js'
 import { fault } from './errors.js'
 import type { Document as Doc } from 'bson'
+import { isPlainObject } from './values.js'
 import { decodeMessage, encodeReply, FrameReader, readHeader, type Header } from './wire.js'
 
-export interface EmbeddedMongo { uri: string; port: number; stop(): Promise<void> }
+export interface EmbeddedMongo {
+  uri: string
+  port: number
+  /** The replica set's name, or undefined for a standalone. */
+  replSet: string | undefined
+  stop(): Promise<void>
+}
 
-export async function startEmbeddedMongo(opts: { port?: number; host?: string } = {}): Promise<EmbeddedMongo> {
+export interface EmbeddedMongoOptions {
+  port?: number
+  host?: string
+  /** Present itself as a standalone mongod (no replica set, no change streams, no retryable writes). */
+  standalone?: boolean
+  /** The replica set's name (default `rs0`). */
+  replSet?: string
+  /** Changes kept for change streams to resume from (default 100,000). */
+  historySize?: number
+  /** host:port that hello gives as this member (default: the address it listens on). */
+  advertise?: string
+}
+
+export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const host = opts.host ?? '127.0.0.1'
-  const engine = new Engine()
+  const replSet = opts.standalone === true ? undefined : opts.replSet ?? 'rs0'
+  const engine = new Engine({ replSet, historySize: opts.historySize })
   const sockets = new Set<net.Socket>()
   let nextConnId = 1
 
@@ -29,6 +51,9 @@ export async function startEmbeddedMongo(opts: { port?: number; host?: string } 
       const h = readHeader(msg)
       try {
         const cmd = decodeMessage(msg, h)
+        if (cmd.exhaustAllowed === true && engine.replSet !== undefined && isPlainObject(cmd.body.topologyVersion)) {
+          return exhaust(h, cmd.db, cmd.body)
+        }
         const r = cmd.body.$legacyQueryUnsupported !== undefined
           ? fault(352, 'Unsupported OP_QUERY command').toReply()
           : engine.run(cmd.db, cmd.body, conn)
@@ -38,6 +63,19 @@ export async function startEmbeddedMongo(opts: { port?: number; host?: string } 
         const errmsg = e instanceof Error ? e.message : String(e)
         return encodeReply({ ok: 0, errmsg, code: 2, codeName: 'BadValue' }, h.requestId, h.opCode !== 2013)
       }
+    }
+    // The driver's streaming monitor: an awaitable hello with exhaustAllowed gets a reply every
+    // maxAwaitTimeMS, each flagged moreToCome and answering the previous one, until the socket closes.
+    const exhaust = async (h: Header, db: string, body: Doc): Promise<undefined> => {
+      let responseTo = h.requestId
+      while (!socket.destroyed && !engine.stopped) {
+        const d = await engine.run(db, body, conn)
+        if (socket.destroyed || engine.stopped) break
+        const out = encodeReply(d, responseTo, false, true)
+        responseTo = out.readInt32LE(4)
+        socket.write(out)
+      }
+      return undefined
     }
     const send = (out: Buffer | undefined): void => {
       if (out !== undefined && !socket.destroyed) socket.write(out)
@@ -82,11 +120,15 @@ export async function startEmbeddedMongo(opts: { port?: number; host?: string } 
   const addr = server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0
   const uriHost = host.includes(':') ? `[${host}]` : host
+  // A wildcard address is no address to give clients: name the machine instead, as rs.initiate() does.
+  const wildcard = host === '0.0.0.0' || host === '::'
+  engine.me = opts.advertise ?? `${wildcard ? os.hostname() : uriHost}:${port}`
   let stopped: Promise<void> | undefined
 
   return {
     uri: `mongodb://${uriHost}:${port}/`,
     port,
+    replSet,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         engine.stop()

@@ -11,6 +11,7 @@ export const OP_MSG = 2013
 
 const FLAG_CHECKSUM = 1
 const FLAG_MORE_TO_COME = 2
+const FLAG_EXHAUST_ALLOWED = 1 << 16
 
 /** The largest message either side may send (hello's maxMessageSizeBytes). */
 export const MAX_MESSAGE = 48000000
@@ -43,7 +44,7 @@ export class FrameReader {
 
 export interface Header { length: number; requestId: number; responseTo: number; opCode: number }
 
-export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean }
+export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean; exhaustAllowed?: boolean }
 
 const DESER = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false } as const
 
@@ -100,7 +101,7 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
     // Kind-1 sequences are fields of the command (e.g. `documents` of insert).
     for (const s of seqs) body[s.id] = s.docs
     const db = typeof body.$db === 'string' ? body.$db : 'admin'
-    return { db, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, legacy: false }
+    return { db, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, legacy: false, exhaustAllowed: (flags & FLAG_EXHAUST_ALLOWED) !== 0 }
   }
   if (h.opCode === OP_QUERY) {
     const ns = readCString(msg, 20)
@@ -121,7 +122,8 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
 const SER = { ignoreUndefined: true } as const
 let nextRequestId = 1
 
-export function encodeReply(reply: Document, responseTo: number, legacy: boolean): Buffer {
+/** One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. */
+export function encodeReply(reply: Document, responseTo: number, legacy: boolean, moreToCome = false): Buffer {
   const body = serialize(reply, SER)
   const requestId = nextRequestId++ & 0x7fffffff
   if (legacy) {
@@ -142,7 +144,7 @@ export function encodeReply(reply: Document, responseTo: number, legacy: boolean
   out.writeInt32LE(requestId, 4)
   out.writeInt32LE(responseTo, 8)
   out.writeInt32LE(OP_MSG, 12)
-  out.writeUInt32LE(0, 16) // no checksum, no moreToCome
+  out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
   out[20] = 0
   out.set(body, 21)
   return out

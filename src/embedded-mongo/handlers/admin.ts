@@ -2,7 +2,8 @@
 import { Long } from 'bson'
 import { fault } from '../errors.js'
 import { MAX_BSON, MAX_MESSAGE } from '../wire.js'
-import type { Doc } from '../values.js'
+import { toTimestamp } from '../replication.js'
+import { isPlainObject, toNumber, type Doc } from '../values.js'
 import type { ConnectionInfo, Handler } from './common.js'
 import type { Engine } from '../commands.js'
 
@@ -25,17 +26,82 @@ function hello(e: Engine, cmd: Doc, conn: ConnectionInfo, legacy: boolean): Doc 
     readOnly: false,
     ok: 1,
   })
-  void e
+  if (e.replSet !== undefined) Object.assign(r, replicaSetFields(e))
   // No `compression` field: compression is never negotiated, so OP_COMPRESSED never arrives.
   return r
 }
 
+/** What `hello` adds on the primary of a one-member set, as mongod --replSet after rs.initiate(). */
+function replicaSetFields(e: Engine): Doc {
+  const ts = toTimestamp(e.clock.current)
+  const opTime = { ts, t: Long.fromNumber(1) }
+  const date = new Date(Number(e.clock.current >> 32n) * 1000)
+  return {
+    topologyVersion: { processId: e.processId, counter: Long.ZERO },
+    hosts: [e.me],
+    setName: e.replSet,
+    setVersion: 1,
+    secondary: false,
+    primary: e.me,
+    me: e.me,
+    electionId: e.electionId,
+    lastWrite: { opTime, lastWriteDate: date, majorityOpTime: opTime, majorityWriteDate: date },
+  }
+}
+
+/**
+ * An awaitable hello (the driver's streaming monitor) waits up to maxAwaitTimeMS for a topology
+ * change; one member's topology never changes, so it waits it out (without blocking anyone).
+ * https://github.com/mongodb/specifications/blob/master/source/server-discovery-and-monitoring/server-monitoring.md
+ */
+function awaitable(cmd: Doc): number | undefined {
+  return isPlainObject(cmd.topologyVersion) ? toNumber(cmd.maxAwaitTimeMS) : undefined
+}
+
+function helloCommand(legacy: boolean): Handler {
+  return (e, _db, cmd, conn) => {
+    const wait = e.replSet === undefined ? undefined : awaitable(cmd)
+    if (wait === undefined || wait <= 0) return hello(e, cmd, conn, legacy)
+    return e.sleep(wait).then(() => hello(e, cmd, conn, legacy))
+  }
+}
+
+function replSetGetStatus(e: Engine): Doc {
+  if (e.replSet === undefined) throw fault(76, 'not running with --replSet')
+  const ts = toTimestamp(e.clock.current)
+  const opTime = { ts, t: Long.fromNumber(1) }
+  const now = new Date()
+  const optimeDate = new Date(Number(e.clock.current >> 32n) * 1000)
+  return {
+    set: e.replSet, date: now, myState: 1, term: Long.fromNumber(1), heartbeatIntervalMillis: Long.fromNumber(2000),
+    majorityVoteCount: 1, writeMajorityCount: 1, votingMembersCount: 1, writableVotingMembersCount: 1,
+    optimes: { lastCommittedOpTime: opTime, readConcernMajorityOpTime: opTime, appliedOpTime: opTime, durableOpTime: opTime, lastAppliedWallTime: optimeDate, lastDurableWallTime: optimeDate },
+    members: [{
+      _id: 0, name: e.me, health: 1, state: 1, stateStr: 'PRIMARY', uptime: Math.floor((Date.now() - e.startedAt) / 1000),
+      optime: opTime, optimeDate, lastAppliedWallTime: optimeDate, lastDurableWallTime: optimeDate, syncSourceHost: '', syncSourceId: -1, infoMessage: '',
+      electionTime: toTimestamp(BigInt(Math.floor(e.startedAt / 1000)) << 32n), electionDate: new Date(e.startedAt),
+      configVersion: 1, configTerm: 1, self: true, lastHeartbeatMessage: '',
+    }],
+    ok: 1,
+  }
+}
+
 const TXN_REFUSED = 'Transaction numbers are only allowed on a replica set member or mongos'
+const MULTI_TXN_REFUSED = 'Multi-document transactions are not supported by the embedded server (retryable writes are)'
 
 export const adminHandlers: Record<string, Handler> = {
-  hello: (e, _db, cmd, conn) => hello(e, cmd, conn, false),
-  isMaster: (e, _db, cmd, conn) => hello(e, cmd, conn, true),
-  ismaster: (e, _db, cmd, conn) => hello(e, cmd, conn, true),
+  hello: helloCommand(false),
+  isMaster: helloCommand(true),
+  ismaster: helloCommand(true),
+  replSetGetStatus: (e) => replSetGetStatus(e),
+  replSetGetConfig: (e) => {
+    if (e.replSet === undefined) throw fault(76, 'not running with --replSet')
+    return { config: { _id: e.replSet, version: 1, term: 1, members: [{ _id: 0, host: e.me, arbiterOnly: false, buildIndexes: true, hidden: false, priority: 1, tags: {}, secondaryDelaySecs: Long.ZERO, votes: 1 }], protocolVersion: Long.fromNumber(1), writeConcernMajorityJournalDefault: true, settings: {} }, ok: 1 }
+  },
+  replSetInitiate: (e) => {
+    if (e.replSet === undefined) throw fault(76, 'This node was not started with replication enabled.')
+    throw fault(23, 'already initialized')
+  },
   ping: () => ({ ok: 1 }),
   buildInfo: () => ({
     version: '7.0.0', gitVersion: 'embedded', versionArray: [7, 0, 0, 0], bits: 64, debug: false,
@@ -59,12 +125,12 @@ export const adminHandlers: Record<string, Handler> = {
     uptime: (Date.now() - e.startedAt) / 1000, localTime: new Date(),
     connections: { current: e.connections, available: 1000000 }, ok: 1,
   }),
-  endSessions: () => ({ ok: 1 }),
-  killAllSessions: () => ({ ok: 1 }),
-  killSessions: () => ({ ok: 1 }),
+  endSessions: (e, _db, cmd) => { e.retries.end(cmd.endSessions); return { ok: 1 } },
+  killAllSessions: (e) => { e.retries.clear(); return { ok: 1 } },
+  killSessions: (e, _db, cmd) => { e.retries.end(cmd.killSessions); return { ok: 1 } },
   refreshSessions: () => ({ ok: 1 }),
   startSession: () => ({ id: { id: null }, timeoutMinutes: 30, ok: 1 }),
-  abortTransaction: () => { throw fault(20, TXN_REFUSED) },
-  commitTransaction: () => { throw fault(20, TXN_REFUSED) },
+  abortTransaction: (e) => { throw fault(20, e.replSet === undefined ? TXN_REFUSED : MULTI_TXN_REFUSED) },
+  commitTransaction: (e) => { throw fault(20, e.replSet === undefined ? TXN_REFUSED : MULTI_TXN_REFUSED) },
   saslStart: () => { throw fault(115, 'authentication is not supported by the embedded server') },
 }

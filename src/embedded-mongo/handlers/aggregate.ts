@@ -4,6 +4,7 @@ import { batchSizeOf } from '../cursors.js'
 import { fault, MongoServerFault } from '../errors.js'
 import { toMingo } from '../filter.js'
 import { clone, isPlainObject, normalize, type Doc } from '../values.js'
+import { openStream } from '../streams.js'
 import { select, type Handler } from './common.js'
 
 export const aggregateHandlers: Record<string, Handler> = {
@@ -11,10 +12,14 @@ export const aggregateHandlers: Record<string, Handler> = {
     const pipeline = (cmd.pipeline as Doc[] | undefined) ?? []
     if (!Array.isArray(pipeline)) throw fault(14, "'pipeline' option must be specified as an array")
     if (cmd.explain === true) throw fault(115, 'explain is not supported by the embedded server')
-    for (const st of pipeline) {
+    for (const [i, st] of pipeline.entries()) {
       const op = Object.keys(st)[0]
       if (op === '$out' || op === '$merge') throw fault(115, `${op} is not supported by the embedded server`)
-      if (op === '$changeStream') throw fault(40573, 'The $changeStream stage is only supported on replica sets')
+      if (op === '$changeStream') {
+        if (e.history === undefined) throw fault(40573, 'The $changeStream stage is only supported on replica sets')
+        if (i > 0) throw fault(40602, '$changeStream is only valid as the first stage in a pipeline')
+        return openStream(e, db, cmd)
+      }
     }
     const collName = cmd.aggregate
     let input: Doc[]

@@ -45,10 +45,20 @@ export const collectionHandlers: Record<string, Handler> = {
     }
     m?.delete(name)
     e.cursors.dropFor(`${db}.${name}`)
+    e.record('drop', db, name)
     return { nIndexesWas: c.indexes.length + 1, ns: `${db}.${name}`, ok: 1 }
   },
   dropDatabase: (e, db) => {
+    const m = e.catalogue.dbs.get(db)
     e.catalogue.dbs.delete(db)
+    // As mongod's oplog: a drop per collection, then the database's own event.
+    if (m !== undefined && m.size > 0) {
+      for (const name of m.keys()) {
+        e.cursors.dropFor(`${db}.${name}`)
+        e.record('drop', db, name)
+      }
+      e.record('dropDatabase', db, undefined)
+    }
     return { dropped: db, ok: 1 }
   },
   collStats: (e, db, cmd) => {
@@ -75,10 +85,12 @@ export const collectionHandlers: Record<string, Handler> = {
     if (m.has(tname)) {
       if (cmd.dropTarget !== true) throw fault(48, 'target namespace exists')
       m.delete(tname)
+      e.record('drop', fdb, tname)
     }
     m.delete(fname)
     c.name = tname
     m.set(tname, c)
+    e.record('rename', fdb, fname, undefined, undefined, undefined, { db: tdb, coll: tname })
     return { ok: 1 }
   },
 }

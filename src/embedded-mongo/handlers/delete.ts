@@ -24,7 +24,10 @@ export const deleteHandlers: Record<string, Handler> = {
           doomed.push(r)
           if (limit === 1) break
         }
-        for (const r of doomed) c.remove(r)
+        for (const r of doomed) {
+          c.remove(r)
+          e.record('delete', db, name, r.doc._id)
+        }
         n += doomed.length
       } catch (err) {
         if (!(err instanceof MongoServerFault)) throw err

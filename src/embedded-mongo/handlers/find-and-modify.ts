@@ -5,7 +5,7 @@ import { compileProjection } from '../query-exec.js'
 import { applyUpdate, validateUpdate } from '../update.js'
 import { clone, type Doc } from '../values.js'
 import { checkStorable, project, select, type Handler } from './common.js'
-import { upsertDoc } from './update.js'
+import { isReplacement, upsertDoc } from './update.js'
 
 const findAndModify: Handler = (e, db, cmd) => {
   const name = String(cmd.findAndModify ?? cmd.findandmodify)
@@ -24,12 +24,14 @@ const findAndModify: Handler = (e, db, cmd) => {
     const before = rec.doc
     if (remove) {
       c.remove(rec)
+      e.record('delete', db, name, before._id)
       return { lastErrorObject: { n: 1 }, value: project(proj, before, filter), ok: 1 }
     }
     const res = applyUpdate(clone(before), u as Doc | Doc[], { filter, arrayFilters: cmd.arrayFilters as Doc[] | undefined, isInsert: false })
     if (res.changed) {
       checkStorable(res.doc)
       c.replace(rec, res.doc)
+      e.record(isReplacement(u as Doc | Doc[]) ? 'replace' : 'update', db, name, before._id, before, res.doc)
     }
     const value = cmd.new === true ? rec.doc : before
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(proj, value, filter), ok: 1 }
@@ -38,6 +40,7 @@ const findAndModify: Handler = (e, db, cmd) => {
     const doc = upsertDoc(filter, u as Doc | Doc[], cmd.arrayFilters as Doc[] | undefined)
     const coll = e.catalogue.getCollection(db, name, true) as Collection
     const inserted = coll.insert(doc)
+    e.record('insert', db, name, inserted.doc._id, undefined, inserted.doc)
     return {
       lastErrorObject: { n: 1, updatedExisting: false, upserted: inserted.doc._id },
       value: cmd.new === true ? project(proj, inserted.doc, filter) : null,

@@ -5,6 +5,7 @@ import { fault } from '../errors.js'
 import { compileFilter } from '../filter.js'
 import { compileProjection } from '../query-exec.js'
 import { hashValue, isPlainObject, toNumber, type Doc } from '../values.js'
+import { streamGetMore } from '../streams.js'
 import { project, select, type Handler } from './common.js'
 
 function distinctValues(doc: Doc, key: string): unknown[] {
@@ -37,7 +38,10 @@ export const findHandlers: Record<string, Handler> = {
     const singleBatch = cmd.singleBatch === true || rawLimit < 0
     return e.cursors.reply(`${db}.${name}`, docs, toNumber(cmd.batchSize), singleBatch)
   },
-  getMore: (e, _db, cmd) => e.cursors.getMore(cmd),
+  getMore: (e, _db, cmd) => {
+    const stream = e.streams.get(String(cmd.getMore))
+    return stream === undefined ? e.cursors.getMore(cmd) : streamGetMore(e, stream, cmd)
+  },
   killCursors: (e, _db, cmd) => {
     const killed: Long[] = []
     const notFound: Long[] = []

@@ -15,7 +15,8 @@ export const insertHandlers: Record<string, Handler> = {
     for (let i = 0; i < docs.length; i++) {
       try {
         checkStorable(docs[i])
-        c.insert(docs[i])
+        const rec = c.insert(docs[i])
+        e.record('insert', db, name, rec.doc._id, undefined, rec.doc)
         n++
       } catch (err) {
         if (!(err instanceof MongoServerFault)) throw err

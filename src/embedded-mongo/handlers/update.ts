@@ -22,6 +22,11 @@ export function upsertDoc(filter: Doc, u: Doc | Doc[], arrayFilters: Doc[] | und
   return doc
 }
 
+/** A replacement document (not operators, not a pipeline): its change event is `replace`. */
+export function isReplacement(u: Doc | Doc[]): boolean {
+  return !Array.isArray(u) && !isOperatorUpdate(u)
+}
+
 function updateOne(e: Engine, db: string, name: string, q: Doc, u: Doc | Doc[], o: { multi: boolean; upsert: boolean; arrayFilters?: Doc[] }):
   { n: number; modified: number; upsertedId?: unknown } {
   if (u === undefined || u === null) throw fault(9, "BSON field 'update.updates.u' is missing but a required field")
@@ -46,7 +51,9 @@ function updateOne(e: Engine, db: string, name: string, q: Doc, u: Doc | Doc[], 
       n++
       if (res.changed) {
         checkStorable(res.doc)
+        const prev = r.doc
         c.replace(r, res.doc)
+        e.record(isReplacement(u) ? 'replace' : 'update', db, name, prev._id, prev, res.doc)
         modified++
       }
     }
@@ -55,6 +62,7 @@ function updateOne(e: Engine, db: string, name: string, q: Doc, u: Doc | Doc[], 
     const doc = upsertDoc(filter, u, o.arrayFilters)
     const coll = e.catalogue.getCollection(db, name, true) as Collection
     const rec = coll.insert(doc)
+    e.record('insert', db, name, rec.doc._id, undefined, rec.doc)
     return { n: 1, modified: 0, upsertedId: rec.doc._id }
   }
   return { n, modified }
