@@ -154,7 +154,7 @@ export class Engine {
           throw fault(20, 'Transaction numbers are only allowed on a replica set member or mongos')
         }
       } else {
-        if ('startTransaction' in cmd || 'autocommit' in cmd) throw fault(20, TXN_REFUSED)
+        if ('startTransaction' in cmd || 'autocommit' in cmd) throw fault(263, TXN_REFUSED)
         if ('txnNumber' in cmd) {
           if (!TXN_COMMANDS.has(name)) throw fault(50768, `txnNumber may only be provided for multi-document transactions and retryable write commands. autocommit:false was not provided, and ${name} is not a retryable write command.`)
           retry = this.retries.check(cmd.lsid, cmd.txnNumber)

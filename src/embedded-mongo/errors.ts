@@ -32,6 +32,7 @@ export const CODE_NAMES: Record<number, string> = {
   168: 'InvalidPipelineOperator',
   197: 'InvalidIndexSpecificationOption',
   225: 'TransactionTooOld',
+  263: 'OperationNotSupportedInTransaction',
   260: 'InvalidResumeToken',
   280: 'ChangeStreamFatalError',
   286: 'ChangeStreamHistoryLost',

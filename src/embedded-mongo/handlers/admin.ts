@@ -130,7 +130,7 @@ export const adminHandlers: Record<string, Handler> = {
   killSessions: (e, _db, cmd) => { e.retries.end(cmd.killSessions); return { ok: 1 } },
   refreshSessions: () => ({ ok: 1 }),
   startSession: () => ({ id: { id: null }, timeoutMinutes: 30, ok: 1 }),
-  abortTransaction: (e) => { throw fault(20, e.replSet === undefined ? TXN_REFUSED : MULTI_TXN_REFUSED) },
-  commitTransaction: (e) => { throw fault(20, e.replSet === undefined ? TXN_REFUSED : MULTI_TXN_REFUSED) },
+  abortTransaction: (e) => { throw e.replSet === undefined ? fault(20, TXN_REFUSED) : fault(263, MULTI_TXN_REFUSED) },
+  commitTransaction: (e) => { throw e.replSet === undefined ? fault(20, TXN_REFUSED) : fault(263, MULTI_TXN_REFUSED) },
   saslStart: () => { throw fault(115, 'authentication is not supported by the embedded server') },
 }
