@@ -122,7 +122,7 @@ export class Engine {
   /** Records one change (replica-set mode); each gets its own cluster time, in commit order. */
   record(op: ChangeOp, db: string, coll: string | undefined, id?: unknown, before?: Doc, after?: Doc, to?: { db: string; coll: string }): void {
     if (this.history === undefined) return
-    this.history.append({ ts: this.clock.tick(), wall: new Date(), op, db, coll, id, before, after, to })
+    this.history.append({ ts: this.clock.tick(), wall: Date.now(), op, db, coll, id, before, after, to })
   }
 
   killCursor(id: string): boolean {
@@ -182,8 +182,15 @@ export class Engine {
   private decorate(reply: Doc): Doc {
     if (this.replSet === undefined) return reply
     const t = this.clock.current
-    return { ...reply, $clusterTime: clusterTimeDoc(t), operationTime: toTimestamp(t) }
+    if (this.stamped?.t !== t) this.stamped = { t, clusterTime: clusterTimeDoc(t), operationTime: toTimestamp(t) }
+    // Replies are fresh objects (a replayed retry's too: it is stamped anew each time).
+    reply.$clusterTime = this.stamped.clusterTime
+    reply.operationTime = this.stamped.operationTime
+    return reply
   }
+
+  /** The last cluster-time stamp, reused while the clock stands still (reads). */
+  private stamped: { t: number; clusterTime: Doc; operationTime: Doc } | undefined
 
   /** https://www.mongodb.com/docs/manual/reference/read-concern/ (one node: majority is local). */
   private checkReadConcern(rc: unknown): void {

@@ -5,31 +5,41 @@ import { Binary, Long, Timestamp } from 'bson'
 import { fault } from './errors.js'
 import { hashValue, isPlainObject, type Doc } from './values.js'
 
-/** Cluster time as one bigint: seconds in the high 32 bits, the increment in the low 32. */
-export type OpTime = bigint
+/**
+ * Cluster time as one plain number (bigints cost too much on the write path): seconds times
+ * 2^20 plus the increment. Over 2^20 writes in a second the clock runs ahead of the wall
+ * clock, which a logical clock may.
+ */
+export type OpTime = number
+
+const INC = 2 ** 20
+
+export function opSeconds(t: OpTime): number {
+  return Math.floor(t / INC)
+}
 
 export function toTimestamp(t: OpTime): Timestamp {
-  return new Timestamp({ t: Number(t >> 32n), i: Number(t & 0xffffffffn) })
+  return new Timestamp({ t: Math.floor(t / INC), i: t % INC })
 }
 
 export function fromTimestamp(v: unknown): OpTime | undefined {
   if (!(v instanceof Timestamp)) return undefined
-  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0)
+  // An increment beyond ours is later than anything in that second.
+  return (v.high >>> 0) * INC + Math.min(v.low >>> 0, INC - 1)
 }
 
 /** A logical clock that advances with every write, as an oplog's timestamps do. */
 export class Clock {
-  current: OpTime = 0n
+  current: OpTime
 
   constructor() {
-    this.current = BigInt(Math.floor(Date.now() / 1000)) << 32n
+    this.current = Math.floor(Date.now() / 1000) * INC
   }
 
   tick(): OpTime {
-    const secs = BigInt(Math.floor(Date.now() / 1000))
-    const next = secs > this.current >> 32n ? (secs << 32n) | 1n : this.current + 1n
-    this.current = next
-    return next
+    const floor = Math.floor(Date.now() / 1000) * INC
+    this.current = floor > this.current ? floor + 1 : this.current + 1
+    return this.current
   }
 }
 
@@ -45,7 +55,7 @@ export type ChangeOp = 'insert' | 'update' | 'replace' | 'delete' | 'drop' | 're
 /** One entry of the history: stored documents are immutable, so holding them costs no copy. */
 export interface Change {
   ts: OpTime
-  wall: Date
+  wall: number
   op: ChangeOp
   db: string
   coll: string | undefined
@@ -57,30 +67,29 @@ export interface Change {
 
 /** A bounded, in-order log of changes: a ring buffer; what falls off is history lost. */
 export class ChangeLog {
-  private readonly buf: Array<Change | undefined>
+  // Grown by push (a packed array: a preallocated one of holes would be a slow sparse one), then overwritten in place.
+  private readonly buf: Change[] = []
   private start = 0
   count = 0
   /** Timestamp of the newest change that fell off (0 when none has). */
-  lostUpTo: OpTime = 0n
+  lostUpTo: OpTime = 0
 
-  constructor(readonly capacity: number) {
-    this.buf = new Array<Change | undefined>(capacity)
-  }
+  constructor(readonly capacity: number) {}
 
   append(c: Change): void {
-    if (this.count === this.capacity) {
-      const old = this.buf[this.start] as Change
-      this.lostUpTo = old.ts
-      this.buf[this.start] = c
-      this.start = (this.start + 1) % this.capacity
+    if (this.count < this.capacity) {
+      this.buf.push(c)
+      this.count++
       return
     }
-    this.buf[(this.start + this.count) % this.capacity] = c
-    this.count++
+    this.lostUpTo = this.buf[this.start].ts
+    this.buf[this.start] = c
+    this.start = this.start + 1 === this.capacity ? 0 : this.start + 1
   }
 
   at(i: number): Change {
-    return this.buf[(this.start + i) % this.capacity] as Change
+    const j = this.start + i
+    return this.buf[j >= this.capacity ? j - this.capacity : j]
   }
 
   /** Index of the first change with ts > t (binary search; ts strictly increase). */
@@ -99,7 +108,9 @@ export class ChangeLog {
 // Resume tokens: `{ _data: hex }` as mongod's; ours hold the event's cluster time and whether
 // the event is an invalidate (which only `startAfter` may resume from).
 export function encodeToken(t: OpTime, invalidate = false): Doc {
-  return { _data: '82' + t.toString(16).padStart(16, '0') + (invalidate ? '01' : '00') }
+  const secs = Math.floor(t / INC).toString(16).padStart(8, '0')
+  const inc = (t % INC).toString(16).padStart(8, '0')
+  return { _data: '82' + secs + inc + (invalidate ? '01' : '00') }
 }
 
 export function decodeToken(v: unknown): { ts: OpTime; invalidate: boolean } {
@@ -107,7 +118,10 @@ export function decodeToken(v: unknown): { ts: OpTime; invalidate: boolean } {
   if (typeof data !== 'string' || !/^82[0-9a-fA-F]{16}0[01]$/.test(data)) {
     throw fault(260, 'Invalid resume token: not a token this server issued')
   }
-  return { ts: BigInt('0x' + data.slice(2, 18)), invalidate: data.endsWith('01') }
+  const secs = parseInt(data.slice(2, 10), 16)
+  const inc = parseInt(data.slice(10, 18), 16)
+  if (inc >= INC) throw fault(260, 'Invalid resume token: not a token this server issued')
+  return { ts: secs * INC + inc, invalidate: data.endsWith('01') }
 }
 
 /** Retryable writes: https://www.mongodb.com/docs/manual/core/retryable-writes/ */

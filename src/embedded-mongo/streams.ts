@@ -89,7 +89,7 @@ export function openStream(e: Engine, db: string, cmd: Doc): Doc {
   } else if (spec.startAtOperationTime !== undefined) {
     const t = fromTimestamp(spec.startAtOperationTime)
     if (t === undefined) throw fault(14, "BSON field '$changeStream.startAtOperationTime' is the wrong type, expected type 'timestamp'")
-    pos = t - 1n
+    pos = t - 1
   }
   // Resuming from before the oldest change kept: the history between is gone, as when an oplog rolls over.
   if (pos < log.lostUpTo) {
@@ -211,7 +211,7 @@ function endsStream(cur: StreamCursor, c: Change): boolean {
 function eventOf(e: Engine, cur: StreamCursor, c: Change): Doc | undefined {
   // A collection stream sees the drops that precede dropDatabase, not dropDatabase itself.
   if (c.op === 'dropDatabase' && cur.coll !== undefined) return undefined
-  const ev: Doc = { _id: encodeToken(c.ts), operationType: c.op, clusterTime: toTimestamp(c.ts), wallTime: c.wall }
+  const ev: Doc = { _id: encodeToken(c.ts), operationType: c.op, clusterTime: toTimestamp(c.ts), wallTime: new Date(c.wall) }
   switch (c.op) {
     case 'insert':
     case 'replace':

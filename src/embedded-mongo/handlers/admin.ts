@@ -1,8 +1,8 @@
 // Handshake, diagnostics and session commands.
-import { Long } from 'bson'
+import { Long, Timestamp } from 'bson'
 import { fault } from '../errors.js'
 import { MAX_BSON, MAX_MESSAGE } from '../wire.js'
-import { toTimestamp } from '../replication.js'
+import { opSeconds, toTimestamp } from '../replication.js'
 import { isPlainObject, toNumber, type Doc } from '../values.js'
 import type { ConnectionInfo, Handler } from './common.js'
 import type { Engine } from '../commands.js'
@@ -35,7 +35,7 @@ function hello(e: Engine, cmd: Doc, conn: ConnectionInfo, legacy: boolean): Doc 
 function replicaSetFields(e: Engine): Doc {
   const ts = toTimestamp(e.clock.current)
   const opTime = { ts, t: Long.fromNumber(1) }
-  const date = new Date(Number(e.clock.current >> 32n) * 1000)
+  const date = new Date(opSeconds(e.clock.current) * 1000)
   return {
     topologyVersion: { processId: e.processId, counter: Long.ZERO },
     hosts: [e.me],
@@ -71,7 +71,7 @@ function replSetGetStatus(e: Engine): Doc {
   const ts = toTimestamp(e.clock.current)
   const opTime = { ts, t: Long.fromNumber(1) }
   const now = new Date()
-  const optimeDate = new Date(Number(e.clock.current >> 32n) * 1000)
+  const optimeDate = new Date(opSeconds(e.clock.current) * 1000)
   return {
     set: e.replSet, date: now, myState: 1, term: Long.fromNumber(1), heartbeatIntervalMillis: Long.fromNumber(2000),
     majorityVoteCount: 1, writeMajorityCount: 1, votingMembersCount: 1, writableVotingMembersCount: 1,
@@ -79,7 +79,7 @@ function replSetGetStatus(e: Engine): Doc {
     members: [{
       _id: 0, name: e.me, health: 1, state: 1, stateStr: 'PRIMARY', uptime: Math.floor((Date.now() - e.startedAt) / 1000),
       optime: opTime, optimeDate, lastAppliedWallTime: optimeDate, lastDurableWallTime: optimeDate, syncSourceHost: '', syncSourceId: -1, infoMessage: '',
-      electionTime: toTimestamp(BigInt(Math.floor(e.startedAt / 1000)) << 32n), electionDate: new Date(e.startedAt),
+      electionTime: new Timestamp({ t: Math.floor(e.startedAt / 1000), i: 1 }), electionDate: new Date(e.startedAt),
       configVersion: 1, configTerm: 1, self: true, lastHeartbeatMessage: '',
     }],
     ok: 1,
