@@ -140,11 +140,23 @@ if (process.env.BENCH_ROLE === 'client') {
     }
   }
 
-  const results: ModeResult[] = []
-  for (const mode of ['standalone', 'replica-set', 'replica-set + 1 stream'] as const) results.push(await runMode(mode))
+  // Standalone and replica set alternate ROUNDS times and each keeps its best run, so a burst of
+  // load from elsewhere on the machine does not decide the ratio between them.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+  const best = new Map<Mode, ModeResult>()
+  const keep = (r: ModeResult): void => {
+    const b = best.get(r.mode)
+    if (b === undefined || r.byId + r.claim > b.byId + b.claim) best.set(r.mode, r)
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    keep(await runMode('standalone'))
+    keep(await runMode('replica-set'))
+  }
+  keep(await runMode('replica-set + 1 stream'))
+  const results = (['standalone', 'replica-set', 'replica-set + 1 stream'] as const).map((m) => best.get(m) as ModeResult)
   const [standalone, replicaSet, withStream] = results
   const targets = { byId: 10_000, claim: 5_000 }
-  console.log(`\n${CALLERS} concurrent callers over ${CLIENTS} client processes, ${DURATION_MS} ms a phase`)
+  console.log(`\n${CALLERS} concurrent callers over ${CLIENTS} client processes, ${DURATION_MS} ms a phase, best of ${ROUNDS} alternating runs (the stream: one run)`)
   console.log('mode                      findOneAndUpdate by _id   claim { showId, status }   stream events')
   for (const r of results) {
     const cell = (v: number, target: number): string => `${Math.round(v).toString().padStart(7)} ${v >= target ? 'ok    ' : 'MISSED'}`
@@ -159,6 +171,7 @@ if (process.env.BENCH_ROLE === 'client') {
     modes: results.map((r) => ({ mode: r.mode, findOneAndUpdateById: Math.round(r.byId), claim: Math.round(r.claim), streamEvents: r.streamEvents })),
     replicaSetRatio: { byId: Number(ratio.byId.toFixed(3)), claim: Number(ratio.claim.toFixed(3)) },
     withStreamAboveTargets: withStream.byId >= targets.byId && withStream.claim >= targets.claim,
+    rounds: ROUNDS,
     callers: CALLERS,
     clients: CLIENTS,
     durationMs: DURATION_MS

@@ -16,8 +16,8 @@ import { indexHandlers } from './handlers/indexes.js'
 import { insertHandlers } from './handlers/insert.js'
 import { updateHandlers } from './handlers/update.js'
 import { ObjectId } from 'bson'
-import { ChangeLog, Clock, clusterTimeDoc, fromTimestamp, RetryRecords, toTimestamp, type ChangeOp } from './replication.js'
-import type { StreamCursor } from './streams.js'
+import { ChangeLog, Clock, clusterTimeDoc, fromTimestamp, RetryRecords, type Change, type ChangeOp } from './replication.js'
+import { describeUpdate, type StreamCursor } from './streams.js'
 import { isPlainObject, toNumber, type Doc } from './values.js'
 
 export type { ConnectionInfo } from './handlers/common.js'
@@ -122,7 +122,13 @@ export class Engine {
   /** Records one change (replica-set mode); each gets its own cluster time, in commit order. */
   record(op: ChangeOp, db: string, coll: string | undefined, id?: unknown, before?: Doc, after?: Doc, to?: { db: string; coll: string }): void {
     if (this.history === undefined) return
-    this.history.append({ ts: this.clock.tick(), wall: Date.now(), op, db, coll, id, before, after, to })
+    // An update keeps its description, not the two versions: holding every old version for the
+    // length of the history cost more (in garbage collection) than describing the change now.
+    const change: Change = { ts: this.clock.tick(), wall: Date.now(), op, db, coll, id }
+    if (op === 'update' && before !== undefined && after !== undefined) change.desc = describeUpdate(before, after)
+    else if (after !== undefined) change.after = after
+    if (to !== undefined) change.to = to
+    this.history.append(change)
   }
 
   killCursor(id: string): boolean {
@@ -182,7 +188,10 @@ export class Engine {
   private decorate(reply: Doc): Doc {
     if (this.replSet === undefined) return reply
     const t = this.clock.current
-    if (this.stamped?.t !== t) this.stamped = { t, clusterTime: clusterTimeDoc(t), operationTime: toTimestamp(t) }
+    if (this.stamped?.t !== t) {
+      const clusterTime = clusterTimeDoc(t)
+      this.stamped = { t, clusterTime, operationTime: clusterTime.clusterTime as Doc }
+    }
     // Replies are fresh objects (a replayed retry's too: it is stamped anew each time).
     reply.$clusterTime = this.stamped.clusterTime
     reply.operationTime = this.stamped.operationTime

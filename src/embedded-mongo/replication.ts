@@ -60,8 +60,10 @@ export interface Change {
   db: string
   coll: string | undefined
   id?: unknown
-  before?: Doc
+  /** insert/replace: the document stored (fullDocument). */
   after?: Doc
+  /** update: what changed (computed at write time, so the old version need not be kept). */
+  desc?: Doc
   to?: { db: string; coll: string }
 }
 
@@ -126,12 +128,13 @@ export function decodeToken(v: unknown): { ts: OpTime; invalidate: boolean } {
 
 /** Retryable writes: https://www.mongodb.com/docs/manual/core/retryable-writes/ */
 export class RetryRecords {
-  private readonly sessions = new Map<string, { txn: bigint; reply: Doc | undefined; lastUse: number }>()
+  private readonly sessions = new Map<string, { txn: number; reply: Doc | undefined; lastUse: number }>()
 
   /** A reply to return instead of executing, or undefined to execute (and record with `save`). */
   check(lsid: unknown, txnNumber: unknown): { replay?: Doc; save: (reply: Doc) => void } {
     const key = sessionKey(lsid)
-    const txn = BigInt(Long.isLong(txnNumber) ? txnNumber.toString() : String(txnNumber))
+    // txnNumbers count up from 1 per session: a double holds them exactly.
+    const txn = Long.isLong(txnNumber) ? txnNumber.toNumber() : Number(txnNumber)
     const s = this.sessions.get(key)
     if (s !== undefined && txn < s.txn) {
       throw fault(225, `Retryable write with txnNumber ${txn} is prohibited on session ${key} because a newer retryable write with txnNumber ${s.txn} has already started on this session.`)
@@ -163,5 +166,7 @@ export class RetryRecords {
 function sessionKey(lsid: unknown): string {
   const id = isPlainObject(lsid) ? lsid.id : undefined
   if (id === undefined) throw fault(72, 'A retryable write needs a session id (lsid)')
+  // The usual id is a UUID (Binary subtype 4): its hex is key enough and cheaper than a hash.
+  if (id instanceof Binary) return id.toString('hex')
   return hashValue(id)
 }

@@ -7,7 +7,7 @@ import type { Engine } from './commands.js'
 import { fault, MongoServerFault } from './errors.js'
 import { compileFilter, toMingo, type Matcher } from './filter.js'
 import { decodeToken, encodeToken, fromTimestamp, toTimestamp, type Change, type OpTime } from './replication.js'
-import { clone, hashValue, isPlainObject, normalize, toNumber, valuesEqual, type Doc } from './values.js'
+import { bsonType, clone, hashValue, isPlainObject, normalize, toNumber, valuesEqual, type Doc } from './values.js'
 
 const STAGES_ALLOWED = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$replaceRoot', '$replaceWith', '$redact'])
 const OPTIONS = new Set(['fullDocument', 'fullDocumentBeforeChange', 'resumeAfter', 'startAfter', 'startAtOperationTime', 'allChangesForCluster', 'showExpandedEvents'])
@@ -226,7 +226,7 @@ function eventOf(e: Engine, cur: StreamCursor, c: Change): Doc | undefined {
   ev.ns = c.coll === undefined ? { db: c.db } : { db: c.db, coll: c.coll }
   if (c.op === 'rename' && c.to !== undefined) ev.to = c.to
   if (c.id !== undefined) ev.documentKey = { _id: c.id }
-  if (c.op === 'update' && c.before !== undefined && c.after !== undefined) ev.updateDescription = describeUpdate(c.before, c.after)
+  if (c.desc !== undefined) ev.updateDescription = c.desc
   return ev
 }
 
@@ -291,5 +291,5 @@ export function describeUpdate(before: Doc, after: Doc): Doc {
 }
 
 function sameValue(x: unknown, y: unknown): boolean {
-  return x === y || hashValue(x) === hashValue(y)
+  return x === y || (typeof x === typeof y && bsonType(x) === bsonType(y) && valuesEqual(x, y))
 }
