@@ -1,6 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 
-export interface LocalDatabase { uri: string, kind: 'mongodb-memory-server' | 'embedded', stop: () => Promise<void> }
+export interface LocalDatabase {
+  uri: string
+  kind: 'mongodb-memory-server' | 'embedded'
+  /** `replica-set` (one member, `rs0`: change streams, retryable writes) or `standalone`. */
+  topology: 'replica-set' | 'standalone'
+  stop: () => Promise<void>
+}
 
 export interface LocalDatabaseOptions {
   /**
@@ -8,6 +14,8 @@ export interface LocalDatabaseOptions {
    * Off by default: a first start must never wait on (or fail after) a download.
    */
   allowDownload?: boolean
+  /** A standalone server instead of a one-member replica set `rs0` (as deployments are). */
+  standalone?: boolean
 }
 
 type Choice = { kind: 'mongodb-memory-server', binary?: string, reason: string } | { kind: 'embedded', reason: string }
@@ -41,19 +49,24 @@ async function chooseDatabase (allowDownload: boolean): Promise<Choice> {
  */
 export async function startLocalDatabase (log: Pick<FastifyBaseLogger, 'info' | 'warn'>, opts: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
   const choice = await chooseDatabase(opts.allowDownload ?? false)
+  const standalone = opts.standalone === true
+  const topology = standalone ? 'standalone' : 'replica-set'
   if (choice.kind === 'mongodb-memory-server') {
     try {
-      const { MongoMemoryServer } = await import('mongodb-memory-server')
+      const { MongoMemoryServer, MongoMemoryReplSet } = await import('mongodb-memory-server')
       // With the binary's path given, mongodb-memory-server cannot decide to download instead.
-      const server = await MongoMemoryServer.create(choice.binary === undefined ? {} : { binary: { systemBinary: choice.binary } })
-      log.info({ database: choice.kind, uri: server.getUri(), reason: choice.reason }, 'local database: a throwaway mongod from mongodb-memory-server')
-      return { uri: server.getUri(), kind: 'mongodb-memory-server', stop: async () => { await server.stop() } }
+      const binary = choice.binary === undefined ? {} : { binary: { systemBinary: choice.binary } }
+      const server = standalone
+        ? await MongoMemoryServer.create(binary)
+        : await MongoMemoryReplSet.create({ ...binary, replSet: { count: 1, name: 'rs0' } })
+      log.info({ database: choice.kind, topology, uri: server.getUri(), reason: choice.reason }, 'local database: a throwaway mongod from mongodb-memory-server')
+      return { uri: server.getUri(), kind: 'mongodb-memory-server', topology, stop: async () => { await server.stop() } }
     } catch (error) {
       choice.reason = `${choice.reason}, but it did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
     }
   }
   const { startEmbeddedMongo } = await import('./embedded-mongo/index.js')
-  const embedded = await startEmbeddedMongo()
-  log.info({ database: 'embedded', uri: embedded.uri, reason: choice.reason }, 'local database: the embedded MongoDB-compatible server (data is lost on exit)')
-  return { uri: embedded.uri, kind: 'embedded', stop: () => embedded.stop() }
+  const embedded = await startEmbeddedMongo({ standalone })
+  log.info({ database: 'embedded', topology, uri: embedded.uri, reason: choice.reason }, 'local database: the embedded MongoDB-compatible server (data is lost on exit)')
+  return { uri: embedded.uri, kind: 'embedded', topology, stop: () => embedded.stop() }
 }
