@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BOOKING_STATUSES } from '../models/booking.js'
+import { ShowType } from './show.js'
 import { DateTime, ListOf, Nullable, NullableDateTime, ObjectIdString, Pagination } from './common.js'
 
 export const BookingStatus = Type.Union(BOOKING_STATUSES.map((status) => Type.Literal(status)))
@@ -7,6 +8,12 @@ export const BookingStatus = Type.Union(BOOKING_STATUSES.map((status) => Type.Li
 export const Booking = Type.Object({
   id: ObjectIdString,
   showId: ObjectIdString,
+  show: Type.Object({
+    name: Type.String(),
+    type: ShowType,
+    venue: Type.String(),
+    startTime: DateTime
+  }, { description: 'the booked show, as it is now: a client lists bookings without a request per show' }),
   userId: ObjectIdString,
   status: BookingStatus,
   seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String() })),

@@ -6,8 +6,8 @@
  *    claimed one at a time in id order (AVAILABLE → HELD for that booking); if one claim loses,
  *    exactly the claimed seats are released (409); only then is the booking written PENDING
  *    (expiresAt = heldUntil) and `expire-hold` scheduled.
- * 2. Confirm: a PENDING booking whose show is cancelled (or gone) is cancelled instead (409);
- *    otherwise PENDING ∧ expiresAt > now → CONFIRMED on the booking alone, and only the winner
+ * 2. Confirm: a PENDING booking whose show is cancelled (or gone) or has started is cancelled
+ *    instead, its seats freed (409 SHOW_NOT_BOOKABLE); otherwise PENDING ∧ expiresAt > now → CONFIRMED on the booking alone, and only the winner
  *    moves its seats HELD → BOOKED.
  * 3. Expire: PENDING ∧ expiresAt ≤ now → FAILED on the booking alone; only the winner frees its seats.
  * 4. Cancel: a CONFIRMED booking's seats first go BOOKED → HELD (short grace), then the booking
@@ -29,10 +29,27 @@ import type { Idempotency } from './idempotency.js'
 import type { SeatMapCache } from './seat-map-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
 
-function toBooking (doc: BookingRecord): Booking {
+/** What a booking says of its show (API.md: saves a client one request per booking). */
+type ShowSummary = Booking['show']
+interface ShowSummaryRecord { _id: Types.ObjectId, name: string, type: ShowSummary['type'], venue: string, startTime: Date }
+/** The fields a show summary is read with: added to the show reads the protocol makes anyway. */
+const SUMMARY_FIELDS = { name: 1, type: 1, venue: 1, startTime: 1 } as const
+
+function toSummary (show: ShowSummaryRecord): ShowSummary {
+  return { name: show.name, type: show.type, venue: show.venue, startTime: show.startTime.toISOString() }
+}
+
+/** The summary of a booking's show, read beforehand; a booking's show always exists (see withShows). */
+function summaryOf (booking: BookingRecord, show: ShowSummaryRecord | null): ShowSummary {
+  if (show === null) throw new Error(`booking ${booking._id.toHexString()}: its show ${booking.showId.toHexString()} does not exist`)
+  return toSummary(show)
+}
+
+function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
   return {
     id: doc._id.toString(),
     showId: doc.showId.toString(),
+    show,
     userId: doc.userId.toString(),
     status: doc.status,
     seats: doc.seats.map((s) => ({ id: s.id.toString(), label: s.label })),
@@ -66,7 +83,7 @@ export interface BookingServiceOptions {
   scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
 }
 
-interface BookableShow { _id: Types.ObjectId, holdSeconds: number, priceCents: number }
+interface BookableShow extends ShowSummaryRecord { holdSeconds: number, priceCents: number }
 type ClaimedSeat = BookingRecord['seats'][number]
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, scheduleExpiry }: BookingServiceOptions) {
@@ -76,6 +93,24 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
     if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status)
     else seatMaps.invalidate(showId.toHexString())
+  }
+
+  /** The summaries of these shows, in one read (a page of bookings names at most a page of shows). */
+  async function showSummaries (showIds: Types.ObjectId[]): Promise<Map<string, ShowSummary>> {
+    const unique = [...new Set(showIds.map((id) => id.toHexString()))].map((id) => new Types.ObjectId(id))
+    if (unique.length === 0) return new Map()
+    const shows = await Show.collection.find<ShowSummaryRecord>({ _id: { $in: unique } }, { projection: SUMMARY_FIELDS }).toArray()
+    return new Map(shows.map((show) => [show._id.toHexString(), toSummary(show)]))
+  }
+
+  /** Bookings with their show summaries; a booking's show always exists (only a show whose creation failed is deleted, before any hold). */
+  async function withShows (docs: BookingRecord[]): Promise<Booking[]> {
+    const summaries = await showSummaries(docs.map((doc) => doc.showId))
+    return docs.map((doc) => {
+      const summary = summaries.get(doc.showId.toHexString())
+      if (summary === undefined) throw new Error(`booking ${doc._id.toHexString()}: its show ${doc.showId.toHexString()} does not exist`)
+      return toBooking(doc, summary)
+    })
   }
 
   // ---- 1. Hold -------------------------------------------------------------------------
@@ -91,7 +126,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         attempt: async (bookingId) => await holdSeatsNow(userId, showId, request, bookingId),
         madeBy: async (bookingId) => {
           const made = await Booking.findById(bookingId).lean<BookingRecord>()
-          return made === null ? null : toBooking(made)
+          return made === null ? null : (await withShows([made]))[0]
         },
         undo: async (bookingId) => { await releaseHeldSeats(Seat, bookingId) }
       })
@@ -112,13 +147,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // Written only once every seat is held: a PENDING booking always owns all its seats.
     const booking = await writePending(show, userId, bookingId, seats, heldUntil)
     metrics.holds.inc()
-    return toBooking(booking)
+    // The show was read to check it is bookable: its summary costs no extra round trip.
+    return toBooking(booking, toSummary(show))
   }
 
   async function findBookableShow (showId: string): Promise<BookableShow> {
     // The hot path speaks to the driver directly (no query casting, no document hydration): the ids are cast here.
     const show = await Show.collection.findOne<BookableShow & { status: string, startTime: Date }>(
-      { _id: new Types.ObjectId(showId) }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1 } })
+      { _id: new Types.ObjectId(showId) }, { projection: { ...SUMMARY_FIELDS, status: 1, holdSeconds: 1, priceCents: 1 } })
     if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     if (show.status !== 'SCHEDULED') throw conflict('SHOW_NOT_BOOKABLE', 'the show is cancelled')
     if (show.startTime.getTime() <= Date.now()) throw conflict('SHOW_NOT_BOOKABLE', 'the show has started')
@@ -232,13 +268,19 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   async function confirmBooking (userId: string, bookingId: string, paymentReference?: string): Promise<Booking> {
     const current = await findOwnBooking(userId, bookingId)
+    // Read once: whether a PENDING booking may still be confirmed, and the answer's show summary.
+    const show = await Show.collection.findOne<ShowSummaryRecord & { status: string }>({ _id: current.showId }, { projection: { ...SUMMARY_FIELDS, status: 1 } })
     if (current.status === 'PENDING') {
       // The show first: a hold that landed after its show was cancelled must never be confirmed
-      // (the show-cancel sweep catches every booking that existed before the show turned).
-      const show = await Show.findById(current.showId, { status: 1 }).lean<{ status: string }>()
-      if (show === null || show.status === 'CANCELLED') {
+      // (the show-cancel sweep catches every booking that existed before the show turned), nor
+      // one confirmed once the show has started (API.md). Either way the booking is cancelled
+      // by the protocol's own cancel, so its seats are freed conditionally on this booking.
+      const refusal = show === null || show.status === 'CANCELLED'
+        ? 'the show was cancelled'
+        : show.startTime.getTime() <= Date.now() ? 'the show has started' : undefined
+      if (refusal !== undefined) {
         await cancelLiveBooking(current._id, current.status)
-        throw conflict('INVALID_STATE', 'the show was cancelled; so is this booking')
+        throw conflict('SHOW_NOT_BOOKABLE', `${refusal}; the booking is cancelled and its seats freed`)
       }
       // Decided on the booking alone: it races expiry on this one document, so exactly one wins.
       const confirmed = await confirmBookingIfLive(Booking, current._id, new Date(), paymentReference ?? null)
@@ -247,7 +289,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // Only the winner moves the seats; a crash before this is rolled forward by the sweep.
         await finishConfirmed(confirmed)
         metrics.confirmations.inc()
-        return toBooking(confirmed)
+        return toBooking(confirmed, summaryOf(confirmed, show))
       }
     }
     // Lost (or was never PENDING): answer by what the booking is now.
@@ -256,7 +298,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       case 'CONFIRMED':
         // Confirming twice answers the same; finish the seats in case the first confirm died half-way.
         await finishConfirmed(latest)
-        return toBooking(latest)
+        return toBooking(latest, summaryOf(latest, show))
       case 'PENDING':
         // Past expiresAt and its job has not run yet: settle it now rather than answer with a stale PENDING.
         await expireHold(latest._id)
@@ -317,7 +359,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (current.status !== 'PENDING' && current.status !== 'CONFIRMED') {
       throw conflict('INVALID_STATE', `a ${current.status.toLowerCase()} booking cannot be cancelled`)
     }
-    const show = await Show.findById(current.showId, { startTime: 1 }).lean<{ startTime: Date }>()
+    const show = await Show.collection.findOne<ShowSummaryRecord>({ _id: current.showId }, { projection: SUMMARY_FIELDS })
     if (show !== null && show.startTime.getTime() <= Date.now()) {
       throw conflict('INVALID_STATE', 'the show has started; its bookings can no longer be cancelled')
     }
@@ -326,7 +368,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       const now = await findOwnBooking(userId, bookingId)
       throw conflict('INVALID_STATE', `a ${now.status.toLowerCase()} booking cannot be cancelled`)
     }
-    return toBooking(cancelled)
+    return toBooking(cancelled, summaryOf(cancelled, show))
   }
 
   /** Cancels every PENDING and CONFIRMED booking of a show (the show is already CANCELLED). */
@@ -384,7 +426,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   // ---- Reading -------------------------------------------------------------------------
 
   async function getBooking (userId: string, bookingId: string): Promise<Booking> {
-    return toBooking(await findOwnBooking(userId, bookingId))
+    return (await withShows([await findOwnBooking(userId, bookingId)]))[0]
   }
 
   async function listBookings (filter: { userId?: string, showId?: string }, query: BookingQuery): Promise<Page<Booking>> {
@@ -396,7 +438,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       Booking.find(where).sort({ createdAt: -1, _id: -1 }).skip(query.offset).limit(query.limit).lean<BookingRecord[]>(),
       Booking.countDocuments(where)
     ])
-    return { items: docs.map(toBooking), total, limit: query.limit, offset: query.offset }
+    return { items: await withShows(docs), total, limit: query.limit, offset: query.offset }
   }
 
   return {

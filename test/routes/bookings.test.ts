@@ -19,7 +19,8 @@ t.test('bookings', async (t) => {
     t.match(booking, { showId: show.id, userId: alice.id, status: 'PENDING', totalPriceCents: 2500, confirmedAt: null, cancelledAt: null, failureReason: null })
     t.match(booking.id, /^[0-9a-f]{24}$/)
     t.same(booking.seats.map((s) => s.label).sort(), ['A1', 'A2'])
-    t.same(Object.keys(booking).sort(), ['cancelledAt', 'confirmedAt', 'createdAt', 'expiresAt', 'failureReason', 'id', 'seats', 'showId', 'status', 'totalPriceCents', 'userId'])
+    t.same(Object.keys(booking).sort(), ['cancelledAt', 'confirmedAt', 'createdAt', 'expiresAt', 'failureReason', 'id', 'seats', 'show', 'showId', 'status', 'totalPriceCents', 'userId'])
+    t.same(booking.show, { name: show.name, type: show.type, venue: show.venue, startTime: show.startTime }, 'the show summary (API.md: booking.show)')
     const expiresAt = Date.parse(booking.expiresAt)
     t.ok(expiresAt >= before + 60_000 - 1000 && expiresAt <= after + 60_000 + 1000, `expiresAt ≈ now + holdSeconds (${booking.expiresAt})`)
     t.ok(Math.abs(Date.parse(booking.createdAt) - before) < 5000, 'createdAt is now')
@@ -205,6 +206,78 @@ t.test('bookings', async (t) => {
     t.equal((await hold(app, bob.authorization, show.id, { seatLabels: ['A1', 'A3'] })).statusCode, 201)
     expectError(t, await cancel(app, alice.authorization, MISSING_ID), 404, 'BOOKING_NOT_FOUND')
     expectValidationError(t, await cancel(app, alice.authorization, 'nope'), /id/, 'malformed id')
+  })
+
+  t.test('confirm after the show started: 409 SHOW_NOT_BOOKABLE, the booking cancelled, its seats AVAILABLE', async (t) => {
+    const show = await createShow(app)
+    const pending = await holdOk(app, alice.authorization, show.id, ['A1', 'A2'])
+    const other = await holdOk(app, bob.authorization, show.id, ['A3'])
+    await startShow(app, show.id)
+    const res = await confirm(app, alice.authorization, pending.id)
+    const body = expectError(t, res, 409, 'SHOW_NOT_BOOKABLE')
+    t.same(body, { statusCode: 409, code: 'SHOW_NOT_BOOKABLE', error: 'Conflict', message: 'the show has started; the booking is cancelled and its seats freed' }, 'the full error body')
+    const now = json<Booking>(await getBooking(app, alice.authorization, pending.id))
+    t.match(now, { status: 'CANCELLED', confirmedAt: null, failureReason: null })
+    t.ok(now.cancelledAt !== null, 'cancelledAt set')
+    t.match(await statusByLabel(app, show.id), { A1: 'AVAILABLE', A2: 'AVAILABLE', A3: 'HELD' }, 'its seats free; another booking\'s untouched')
+    t.same(await app.models.Seat.countDocuments({ bookingId: pending.id }), 0, 'no seat names the cancelled booking')
+    const again = expectError(t, await confirm(app, alice.authorization, pending.id), 409, 'INVALID_STATE', 'confirming it again')
+    t.same(again, { statusCode: 409, code: 'INVALID_STATE', error: 'Conflict', message: 'a cancelled booking cannot be confirmed' })
+    t.match(json(await getBooking(app, bob.authorization, other.id)), { status: 'PENDING' }, 'the other hold is left to its own confirm or expiry')
+  })
+
+  t.test('confirm after the show was cancelled: 409 SHOW_NOT_BOOKABLE, the booking cancelled, its seats AVAILABLE', async (t) => {
+    const show = await createShow(app)
+    const pending = await holdOk(app, alice.authorization, show.id, ['A1'])
+    // As if the admin's cancel ran while this hold was in flight: the show CANCELLED, the booking still PENDING.
+    await app.models.Show.updateOne({ _id: show.id }, { $set: { status: 'CANCELLED' } })
+    const body = expectError(t, await confirm(app, alice.authorization, pending.id), 409, 'SHOW_NOT_BOOKABLE')
+    t.same(body, { statusCode: 409, code: 'SHOW_NOT_BOOKABLE', error: 'Conflict', message: 'the show was cancelled; the booking is cancelled and its seats freed' }, 'the full error body')
+    t.match(json(await getBooking(app, alice.authorization, pending.id)), { status: 'CANCELLED' })
+    t.match(await statusByLabel(app, show.id), { A1: 'AVAILABLE' })
+  })
+
+  t.test('a CONFIRMED booking stays confirmed after its show starts: confirming again answers 200', async (t) => {
+    const show = await createShow(app)
+    const booking = await holdOk(app, alice.authorization, show.id, ['A1'])
+    const confirmed = json<Booking>(await confirm(app, alice.authorization, booking.id))
+    await startShow(app, show.id)
+    const again = await confirm(app, alice.authorization, booking.id)
+    t.equal(again.statusCode, 200)
+    t.same({ ...json<Booking>(again), show: confirmed.show }, confirmed, 'the same booking')
+    t.match(await statusByLabel(app, show.id), { A1: 'BOOKED' })
+  })
+
+  t.test('booking.show on every answer, as the show is now', async (t) => {
+    const ivy = await signUp(app, 'ivy')
+    const first = await createShow(app, { name: 'Hamlet', type: 'EVENT', venue: 'Globe' })
+    const second = await createShow(app, { name: 'Night coach', type: 'BUS', venue: 'Bay 9' })
+    const summary = (s: Record<string, unknown>) => ({ name: s.name, type: s.type, venue: s.venue, startTime: s.startTime })
+    const key = { 'idempotency-key': 'ivy-1' }
+    const held = await hold(app, ivy.authorization, first.id, { seatLabels: ['A1'] }, key)
+    t.same(json<Booking>(held).show, summary(first), 'hold')
+    t.same(json<Booking>(await hold(app, ivy.authorization, first.id, { seatLabels: ['A1'] }, key)).show, summary(first), 'idempotent replay')
+    const a = json<Booking>(held)
+    const b = await holdOk(app, ivy.authorization, second.id, ['A1'])
+    const c = await holdOk(app, ivy.authorization, first.id, ['A2'])
+    t.same(b.show, summary(second), 'hold on another show')
+    t.same(json<Booking>(await getBooking(app, ivy.authorization, a.id)).show, summary(first), 'get')
+    t.same(json<Booking>(await confirm(app, ivy.authorization, a.id)).show, summary(first), 'confirm')
+    t.same(json<Booking>(await confirm(app, ivy.authorization, a.id)).show, summary(first), 'confirm again')
+    t.same(json<Booking>(await cancel(app, ivy.authorization, c.id)).show, summary(first), 'cancel')
+
+    // A renamed show reads renamed in its bookings: the summary is the show as it is now.
+    const admin = await adminAuth(app)
+    const patched = await app.inject({ method: 'PATCH', url: `/api/admin/shows/${second.id}`, headers: admin, payload: { name: 'Sleeper coach', venue: 'Bay 1' } })
+    t.equal(patched.statusCode, 200)
+    const mine = json<Page<Booking>>(await app.inject({ method: 'GET', url: '/api/bookings', headers: { authorization: ivy.authorization } }))
+    t.same(mine.items.map((x) => [x.id, x.show]), [
+      [c.id, summary(first)],
+      [b.id, summary(json(patched))],
+      [a.id, summary(first)]
+    ], 'the user\'s list: each booking with its own show')
+    const perShow = json<Page<Booking>>(await app.inject({ method: 'GET', url: `/api/admin/shows/${first.id}/bookings`, headers: admin }))
+    t.same(perShow.items.map((x) => [x.id, x.show]), [[c.id, summary(first)], [a.id, summary(first)]], 'the admin\'s per-show list')
   })
 
   t.test('cancel after the show started is 409 INVALID_STATE', async (t) => {

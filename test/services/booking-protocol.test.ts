@@ -210,7 +210,7 @@ t.test('a hold that lands after its show was cancelled can never be confirmed', 
   await app.models.Show.updateOne({ _id: show.id }, { $set: { status: 'CANCELLED' } })
   const res = await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/confirm`, headers: { authorization: user.authorization } })
   t.equal(res.statusCode, 409)
-  t.equal(json(res).code, 'INVALID_STATE')
+  t.equal(json(res).code, 'SHOW_NOT_BOOKABLE')
   t.equal((await app.models.Booking.findById(booking.id).lean())?.status, 'CANCELLED', 'the booking is cancelled')
   t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'its seats are free')
   t.same(await auditSeats(app.models, show.id), [])
