@@ -106,7 +106,10 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
         removeAdditional: false,
         coerceTypes: 'array',
         useDefaults: true,
-        allErrors: false
+        allErrors: false,
+        // An annotation for the OpenAPI document only (@fastify/swagger makes it the request body's
+        // named examples); ajv's strict mode would otherwise refuse it as an unknown keyword.
+        keywords: ['x-examples']
       }
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } }

@@ -20,10 +20,23 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
         title: 'Modex API',
         version: '1.0.0',
         description: 'Seats for anything with a fixed inventory at a time: shows, trips, appointment slots. ' +
-          'Every error answers `{ statusCode, code, error, message, details? }` with a stable `code`. Besides the codes each ' +
-          'route lists: 400 VALIDATION_ERROR (names the field; unknown fields and wrongly typed JSON are refused), 400 INVALID_JSON, ' +
-          '413 PAYLOAD_TOO_LARGE (over 256 KiB), 415 UNSUPPORTED_MEDIA_TYPE, 429 RATE_LIMITED, and 503 with Retry-After: ' +
-          'OVERLOADED, DATABASE_UNAVAILABLE, SHUTTING_DOWN (this instance is closing; retry, another will answer).'
+          'Hold seats (all or none), confirm before the hold expires, or cancel; a seat is never sold twice.\n\n' +
+          'Every error answers `{ statusCode, code, error, message, details? }` with a stable `code`, and the CORS and security ' +
+          'headers of any other answer, also when the HTTP layer refuses a request before it reaches a route. Each operation lists ' +
+          'its own codes; besides those, any request may be answered:\n\n' +
+          '- 400 VALIDATION_ERROR: a field is invalid (the message names it, and the allowed values for a fixed set; `details.field` ' +
+          'is its path; unknown fields and wrongly typed JSON are refused, not converted), also a path that is not valid ' +
+          'percent-encoding or a path parameter that is too long; 400 INVALID_JSON: the body is not JSON; ' +
+          '400 MALFORMED_REQUEST: the request is not valid HTTP (e.g. a content-length shorter than the body)\n' +
+          '- 404 NOT_FOUND: no such route\n' +
+          '- 408 REQUEST_TIMEOUT: the request took too long to arrive (30 s)\n' +
+          '- 413 PAYLOAD_TOO_LARGE: the body is over 256 KiB\n' +
+          '- 415 UNSUPPORTED_MEDIA_TYPE: a body that is not `application/json` (JSON sent as text/plain included)\n' +
+          '- 429 RATE_LIMITED, with Retry-After: RATE_LIMIT requests a minute per client (user when signed in, else address)\n' +
+          '- 431 HEADERS_TOO_LARGE: the request headers are too large\n' +
+          '- 503, with Retry-After, answered at once: OVERLOADED (this instance sheds load), DATABASE_UNAVAILABLE (the database ' +
+          'is unreachable, or a connection to it failed; retry), SHUTTING_DOWN (this instance is closing; retry, another will answer)\n' +
+          '- 500 INTERNAL_ERROR: a fault of the service (never with internals in the body)'
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }

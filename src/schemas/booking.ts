@@ -35,7 +35,13 @@ const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: Objec
 export const holdBody = (maxSeats: number) => Type.Union([
   Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
   Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
-], { description: `exactly one of seatIds or seatLabels, 1–${maxSeats} distinct entries (MAX_SEATS_PER_BOOKING)` })
+], {
+  description: `exactly one of seatIds or seatLabels, 1–${maxSeats} distinct entries (MAX_SEATS_PER_BOOKING)`,
+  'x-examples': {
+    byLabels: { summary: 'Seats by label, as the seat map shows them', value: { seatLabels: ['C7', 'C8'] } },
+    byIds: { summary: 'Seats by id', value: { seatIds: ['6761a7f2c9d1e8a4b2f0c312', '6761a7f2c9d1e8a4b2f0c313'] } }
+  }
+})
 export type HoldBody = Static<ReturnType<typeof holdBody>>
 
 export const HoldHeaders = Type.Object({
@@ -44,9 +50,14 @@ export const HoldHeaders = Type.Object({
 export type HoldHeaders = Static<typeof HoldHeaders>
 
 export const ConfirmBody = Type.Union([
-  Type.Object({ paymentReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
+  Type.Object({ paymentReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the payment provider\'s reference, kept with the booking' })) }, { additionalProperties: false }),
   Type.Null()
-])
+], {
+  'x-examples': {
+    withPayment: { summary: 'With the payment\'s reference', value: { paymentReference: 'pay_3NfK82LkdF0aQ1' } },
+    bare: { summary: 'Without a reference (the body may also be left out)', value: {} }
+  }
+})
 export type ConfirmBody = Static<typeof ConfirmBody>
 
 export const BookingQuery = Type.Object({

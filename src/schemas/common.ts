@@ -34,10 +34,44 @@ export const ErrorBody = Type.Object({
 }, { $id: 'Error', title: 'Error' })
 export type ErrorBody = Static<typeof ErrorBody>
 
-/** The error responses a route can give, all with the one error body. */
-const ErrorRef = Type.Ref(ErrorBody)
-export function errors<const C extends readonly number[]> (...codes: C): { [K in C[number]]: typeof ErrorRef } {
-  return Object.fromEntries(codes.map((c) => [c, ErrorRef])) as { [K in C[number]]: typeof ErrorRef }
+/**
+ * What an error status means on any route that lists it. A route adds what is particular to it
+ * (its own codes) after this; statuses without a standard meaning must be described by the route.
+ * Every answer of the service may also be 413, 415, 429 or 503 (see the document's description).
+ */
+const STANDARD_MEANING = {
+  400: 'VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, ' +
+    'for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON.',
+  401: 'UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled.',
+  403: 'FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s).',
+  429: 'RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds.',
+  503: 'Not available now; retry after the `Retry-After` seconds.'
+} as const
+type StandardStatus = keyof typeof STANDARD_MEANING
+
+/** Per status: `true` for the standard meaning alone, or the text of what it means on this route. */
+export type ErrorMeanings = { [S in StandardStatus]?: true | string } & Record<number, true | string>
+
+function describeStatus (status: number, meaning: true | string): string {
+  const standard = (STANDARD_MEANING as Record<number, string | undefined>)[status]
+  if (meaning === true) {
+    if (standard === undefined) throw new Error(`errors(): status ${status} has no standard meaning; say what it means on this route`)
+    return standard
+  }
+  return standard === undefined ? meaning : `${standard} ${meaning}`
+}
+
+/**
+ * The error responses a route can give, all with the one error body, each described for the
+ * OpenAPI document (a generated client's docs and /docs show these, not "Default Response").
+ * The description sits beside the $ref: @fastify/swagger takes it as the response's
+ * description and drops it from the schema, which stays a bare reference to Error.
+ */
+const errorResponse = (description: string) => Type.Ref(ErrorBody, { description })
+type ErrorResponse = ReturnType<typeof errorResponse>
+export function errors<const M extends ErrorMeanings> (meanings: M): { [K in keyof M]: ErrorResponse } {
+  return Object.fromEntries(Object.entries(meanings).map(([status, meaning]) =>
+    [status, errorResponse(describeStatus(Number(status), meaning))])) as { [K in keyof M]: ErrorResponse }
 }
 
 export const bearerAuth = [{ bearerAuth: [] }]

@@ -56,7 +56,34 @@ export const CreateShowBody = Type.Object({
   holdSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 1800, description: 'overrides HOLD_SECONDS for this show' })),
   priceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, default: 0 })),
   seating: Seating
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  // Whole bodies, as /docs and generated clients show them; test/routes/openapi.test.ts creates each.
+  'x-examples': {
+    screening: {
+      summary: 'A screening: seats generated in rows of 12',
+      value: {
+        name: 'Dune: Part Two', type: 'MOVIE', startTime: '2030-03-14T19:30:00.000Z', venue: 'Screen 1',
+        description: 'Original version, English subtitles', durationMinutes: 166, priceCents: 1250,
+        seating: { totalSeats: 120, seatsPerRow: 12 }
+      }
+    },
+    coach: {
+      summary: 'A coach trip: 48 seats in rows of 4, holds of 5 minutes',
+      value: {
+        name: 'Night coach to Edinburgh', type: 'BUS', startTime: '2030-03-14T22:45:00.000Z', venue: 'Victoria Coach Station, bay 9',
+        durationMinutes: 540, holdSeconds: 300, priceCents: 2900, seating: { totalSeats: 48, seatsPerRow: 4 }
+      }
+    },
+    appointments: {
+      summary: 'Appointment slots: one seat per label',
+      value: {
+        name: 'Dr. Okafor: Tuesday clinic', type: 'DOCTOR', startTime: '2030-03-12T09:00:00.000Z', venue: 'Room 4',
+        holdSeconds: 600, seating: { labels: ['09:00', '09:15', '09:30', '09:45', '10:00', '10:15'] }
+      }
+    }
+  }
+})
 export type CreateShowBody = Static<typeof CreateShowBody>
 
 export const UpdateShowBody = Type.Object({

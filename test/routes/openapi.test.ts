@@ -1,17 +1,22 @@
 // API.md § Operations: GET /docs/json is a valid OpenAPI 3 document covering every route; GET /docs answers.
 import t from 'tap'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import { buildTestApp, json } from '../helper.js'
+import openapiTS, { astToString } from 'openapi-typescript'
+import { adminAuth, buildTestApp, createShow, holdOk, json, signUp } from '../helper.js'
 
+interface MediaType { schema?: unknown, examples?: Record<string, { summary?: string, value: unknown }> }
 interface Operation {
+  summary?: string
+  description?: string
   tags?: string[]
   security?: Array<Record<string, string[]>>
   parameters?: Array<{ name: string, in: string }>
-  requestBody?: { required?: boolean, content: Record<string, { schema?: unknown }> }
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>
+  requestBody?: { required?: boolean, content: Record<string, MediaType> }
+  responses?: Record<string, { description?: string, content?: Record<string, { schema?: unknown }> }>
 }
 interface OpenApiDocument {
   openapi: string
+  info: { description?: string }
   paths: Record<string, Record<string, Operation>>
   components?: { securitySchemes?: Record<string, { type: string, scheme?: string }>, schemas?: Record<string, unknown> }
 }
@@ -144,6 +149,80 @@ t.test('OpenAPI document', async (t) => {
     // API.md: confirm takes `{ paymentReference? }` or nothing; a generated client must not demand a body.
     t.equal(doc.paths['/api/bookings/{id}/confirm']?.post?.requestBody?.required, false, 'confirm body is optional')
     t.equal(holdOp?.requestBody?.required, true, 'the hold body is required')
+  })
+
+  t.test('read as admin tooling reads it: every operation and every response described', async (t) => {
+    let operations = 0
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (!METHODS.has(method)) continue
+        operations++
+        const what = `${method.toUpperCase()} ${path}`
+        t.ok((op.summary ?? '').trim().length > 0, `${what} has a summary`)
+        t.ok((op.description ?? '').trim().length > (op.summary ?? '').length / 2, `${what} has a description`)
+        for (const [code, response] of Object.entries(op.responses ?? {})) {
+          const text = response.description ?? ''
+          t.ok(text.trim().length > 0 && text !== 'Default Response', `${what} ${code} is described (${text.slice(0, 60)})`)
+          // An error response says which codes it answers with, as the contract names them.
+          if (/^[45]\d\d$/.test(code)) t.match(text, /\b[A-Z][A-Z_]{4,}\b/, `${what} ${code} names its error code`)
+        }
+      }
+    }
+    t.equal(operations, CONTRACT.length, 'every operation was looked at')
+    t.notMatch(JSON.stringify(doc), /Default Response/, 'no "Default Response" anywhere in the document')
+    // What a route particular says of a status, beyond the standard meaning.
+    const described = (path: string, method: string, code: string) => doc.paths[path]?.[method]?.responses?.[code]?.description ?? ''
+    t.match(described('/api/bookings/{id}/confirm', 'post', '409'), /HOLD_EXPIRED.*INVALID_STATE.*SHOW_NOT_BOOKABLE/, 'confirm 409: each code')
+    t.match(described('/api/shows/{id}/bookings', 'post', '400'), /VALIDATION_ERROR.*UNKNOWN_SEATS/, 'hold 400: the standard meaning and its own code')
+    t.match(described('/api/shows/{id}/bookings', 'post', '409'), /SEATS_UNAVAILABLE.*SHOW_NOT_BOOKABLE/, 'hold 409')
+    t.match(described('/api/admin/shows/{id}', 'get', '404'), /SHOW_NOT_FOUND/, 'a 404 names what is not found')
+    t.match(described('/api/bookings/{id}', 'get', '404'), /BOOKING_NOT_FOUND/)
+    t.match(described('/api/admin/shows', 'post', '403'), /FORBIDDEN/)
+    t.match(described('/ready', 'get', '503'), /DATABASE_UNAVAILABLE.*SCHEDULER_STOPPED/)
+  })
+
+  t.test('the general error text names every code any request may get', async (t) => {
+    const text = doc.info.description ?? ''
+    for (const code of ['VALIDATION_ERROR', 'INVALID_JSON', 'MALFORMED_REQUEST', 'NOT_FOUND', 'REQUEST_TIMEOUT', 'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'HEADERS_TOO_LARGE', 'OVERLOADED', 'DATABASE_UNAVAILABLE', 'SHUTTING_DOWN', 'INTERNAL_ERROR']) {
+      t.match(text, new RegExp(`\\b${code}\\b`), code)
+    }
+    for (const status of ['408', '413', '415', '429', '431', '503']) t.match(text, new RegExp(`\\b${status}\\b`), `status ${status}`)
+  })
+
+  t.test('a client generator reads it: openapi-typescript types every operation', async (t) => {
+    const types = astToString(await openapiTS(structuredClone(doc) as unknown as Parameters<typeof openapiTS>[0]))
+    for (const [method, path] of CONTRACT) t.match(types, `"${path}"`, `${method.toUpperCase()} ${path} typed`)
+    t.match(types, /show: \{\s*name: string;\s*type: "MOVIE" \| "BUS" \| "DOCTOR" \| "EVENT";\s*venue: string;/, 'the booking\'s show summary is typed')
+    t.notMatch(types, /Default Response/)
+  })
+
+  t.test('the main request bodies carry whole examples, and each is a request the service takes', async (t) => {
+    const examplesOf = (path: string, method: string) => Object.values(doc.paths[path]?.[method]?.requestBody?.content['application/json']?.examples ?? {})
+    const createShows = examplesOf('/api/admin/shows', 'post')
+    const holds = examplesOf('/api/shows/{id}/bookings', 'post')
+    const confirms = examplesOf('/api/bookings/{id}/confirm', 'post')
+    t.ok(createShows.length >= 2 && holds.length >= 2 && confirms.length >= 2, 'create show, hold and confirm each have named examples')
+    for (const example of [...createShows, ...holds, ...confirms]) t.ok((example.summary ?? '').length > 0, 'each example says what it shows')
+
+    const admin = await adminAuth(app)
+    for (const example of createShows) {
+      const res = await app.inject({ method: 'POST', url: '/api/admin/shows', headers: admin, payload: example.value as Record<string, unknown> })
+      t.equal(res.statusCode, 201, `create show example "${example.summary}" creates a show (${res.body.slice(0, 200)})`)
+    }
+    const user = await signUp(app, 'docs-reader')
+    // Rows A–C, so the labels of the examples exist; ids of the examples name no seat of this show.
+    const show = await createShow(app, { seating: { totalSeats: 30, seatsPerRow: 10 } })
+    for (const example of holds) {
+      const res = await app.inject({ method: 'POST', url: `/api/shows/${show.id}/bookings`, headers: { authorization: user.authorization }, payload: example.value as Record<string, unknown> })
+      const code = json<{ code?: string }>(res).code
+      t.ok(res.statusCode === 201 || code === 'UNKNOWN_SEATS', `hold example "${example.summary}" passes validation (${res.statusCode} ${code ?? ''})`)
+    }
+    for (const [i, example] of confirms.entries()) {
+      const booking = await holdOk(app, user.authorization, show.id, [`A${i + 1}`])
+      const res = await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/confirm`, headers: { authorization: user.authorization }, payload: example.value as Record<string, unknown> })
+      t.equal(res.statusCode, 200, `confirm example "${example.summary}" confirms`)
+    }
   })
 
   t.test('GET /docs answers the interactive documentation', async (t) => {

@@ -21,7 +21,14 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       description: `${SESSION} 400 WEAK_PASSWORD: the password is the email or a commonly used one. ` +
         'The name is trimmed; blank, or holding control or bidi-override characters, is 400 VALIDATION_ERROR. 409 EMAIL_TAKEN (emails are case-insensitive).',
       body: RegisterBody,
-      response: { 201: Type.Ref(Session), ...errors(400, 409, 429) }
+      response: {
+        201: Type.Ref(Session, { description: 'The account, created with role USER, and its first session.' }),
+        ...errors({
+          400: 'Also WEAK_PASSWORD: the password is the email or a commonly used one; and a blank name, or one holding control or bidi-override characters.',
+          409: 'EMAIL_TAKEN: an account has this email already (emails are case-insensitive).',
+          429: 'Here per client address: AUTH_RATE_LIMIT login and register attempts a minute.'
+        })
+      }
     }
   }, async (request, reply) => {
     const user = await users.register(request.body)
@@ -34,7 +41,15 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['auth'], summary: 'Sign in with email and password',
       description: `${SESSION} 401 INVALID_CREDENTIALS (one answer for an unknown email and a wrong password); 403 ACCOUNT_DISABLED.`,
       body: LoginBody,
-      response: { 200: Type.Ref(Session), ...errors(400, 401, 403, 429) }
+      response: {
+        200: Type.Ref(Session, { description: 'Signed in: a new session.' }),
+        ...errors({
+          400: true,
+          401: 'INVALID_CREDENTIALS: the email or the password is wrong (one answer for both, so emails do not leak).',
+          403: 'ACCOUNT_DISABLED: the account is disabled by an admin.',
+          429: 'Here per client address: AUTH_RATE_LIMIT login and register attempts a minute.'
+        })
+      }
     }
   }, async (request) => await sessions.startSession(await users.login(request.body)))
 
@@ -45,7 +60,15 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
         'that whole sign-in (the newer refresh tokens too): 401 INVALID_REFRESH_TOKEN, as for an unknown, expired or logged-out one. ' +
         '403 ACCOUNT_DISABLED.',
       body: RefreshBody,
-      response: { 200: Type.Ref(Session), ...errors(400, 401, 403, 429) }
+      response: {
+        200: Type.Ref(Session, { description: 'A new session: new access and refresh tokens; the refresh token sent stops working.' }),
+        ...errors({
+          400: true,
+          401: 'INVALID_REFRESH_TOKEN: the refresh token is unknown, expired, logged out or already used (reuse also ends every newer token of that sign-in).',
+          403: 'ACCOUNT_DISABLED: the account was disabled; its sign-ins have ended.',
+          429: true
+        })
+      }
     }
   }, async (request) => await sessions.refreshSession(request.body.refreshToken))
 
@@ -55,7 +78,7 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Every refresh token of that sign-in stops working. Answers 204 whether or not the token was known. ' +
         'Access tokens already issued stay valid until their expiresAt (at most ACCESS_TOKEN_SECONDS).',
       body: RefreshBody,
-      response: { 204: Type.Null({ description: 'signed out' }), ...errors(400, 429) }
+      response: { 204: Type.Null({ description: 'Signed out: that sign-in\'s refresh tokens stop working (also answered for an unknown token).' }), ...errors({ 400: true, 429: true }) }
     }
   }, async (request, reply) => {
     await sessions.endSession(request.body.refreshToken)
@@ -66,7 +89,8 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
     onRequest: fastify.authenticate,
     schema: {
       tags: ['auth'], summary: 'The signed-in account', security: bearerAuth,
-      response: { 200: Type.Ref(User), ...errors(401) }
+      description: 'Who the access token belongs to, as the database says now (role changes count within 5 s).',
+      response: { 200: Type.Ref(User, { description: 'The account the token belongs to.' }), ...errors({ 401: true }) }
     }
   }, async (request) => users.getUser(request.user.sub))
 }

@@ -13,14 +13,27 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
     config: { rateLimit: fastify.holdRateLimit },
     schema: {
       summary: 'Hold seats: all of them or none',
-      description: 'Seats are held for the show\'s holdSeconds; confirm before expiresAt or the booking fails and the seats free. ' +
+      description: 'Name the seats by `seatIds` or by `seatLabels` (as the seat map shows them), ' +
+        `1–${opts.maxSeatsPerBooking} distinct seats (MAX_SEATS_PER_BOOKING). Either every seat is held for the new PENDING booking, or none is. ` +
+        'Seats are held for the show\'s holdSeconds; confirm before expiresAt or the booking fails and the seats free. ' +
         'With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); ' +
         'the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits ' +
         'for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.',
       params: IdParams,
       headers: HoldHeaders,
       body: holdBody(opts.maxSeatsPerBooking),
-      response: { 201: Type.Ref(Booking), ...errors(400, 401, 404, 409, 422, 429) }
+      response: {
+        201: Type.Ref(Booking, { description: 'Held: a PENDING booking holding every seat asked for until its expiresAt.' }),
+        ...errors({
+          400: 'Also UNKNOWN_SEATS: some ids or labels are no seat of this show (`details.seats` lists them); nothing was held.',
+          401: true,
+          404: 'SHOW_NOT_FOUND: no show has this id.',
+          409: 'SEATS_UNAVAILABLE: a seat asked for is held or booked by someone (`details.seats`: their labels); nothing was held. ' +
+            'SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running.',
+          422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats).',
+          429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.'
+        })
+      }
     }
   }, async (request, reply) => {
     const booking = await bookings.holdSeats(request.user.sub, request.params.id, request.body, request.headers['idempotency-key'])
@@ -28,28 +41,61 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
   })
 
   fastify.get('/bookings', {
-    schema: { summary: 'Your bookings, newest first', querystring: BookingQuery, response: { 200: BookingList, ...errors(400, 401) } }
+    schema: {
+      summary: 'Your bookings, newest first',
+      description: 'The signed-in user\'s own bookings in any status (filter by status), each with its seats and a summary of its show.',
+      querystring: BookingQuery,
+      response: { 200: Type.Ref(BookingList, { description: 'A page of your bookings, and the total that match.' }), ...errors({ 400: true, 401: true }) }
+    }
   }, async (request) => bookings.listBookings({ userId: request.user.sub }, request.query))
 
   fastify.get('/bookings/:id', {
-    schema: { summary: 'One of your bookings', params: IdParams, response: { 200: Type.Ref(Booking), ...errors(400, 401, 404) } }
+    schema: {
+      summary: 'One of your bookings',
+      description: 'A booking of the signed-in user. Another user\'s booking answers 404, exactly as a missing one.',
+      params: IdParams,
+      response: {
+        200: Type.Ref(Booking, { description: 'The booking as it is now.' }),
+        ...errors({ 400: true, 401: true, 404: 'BOOKING_NOT_FOUND: you have no booking with this id.' })
+      }
+    }
   }, async (request) => bookings.getBooking(request.user.sub, request.params.id))
 
   fastify.post('/bookings/:id/confirm', {
     schema: {
       summary: 'Confirm a held booking (payment is simulated)',
-      description: 'Confirming an already CONFIRMED booking answers the same 200. 409 HOLD_EXPIRED if the hold lapsed (the booking is FAILED); 409 INVALID_STATE if cancelled.',
+      description: 'A PENDING booking whose hold has not expired becomes CONFIRMED and its seats BOOKED. Confirming an already CONFIRMED ' +
+        'booking answers the same 200. A PENDING booking whose show has started or was cancelled is cancelled instead, its seats freed ' +
+        '(409 SHOW_NOT_BOOKABLE). The body is optional: `{ paymentReference }` is kept with the booking.',
       params: IdParams,
       body: Type.Optional(ConfirmBody),
-      response: { 200: Type.Ref(Booking), ...errors(400, 401, 404, 409) }
+      response: {
+        200: Type.Ref(Booking, { description: 'CONFIRMED: the seats are BOOKED for this booking.' }),
+        ...errors({
+          400: true,
+          401: true,
+          404: 'BOOKING_NOT_FOUND: you have no booking with this id.',
+          409: 'HOLD_EXPIRED: the hold lapsed first; the booking is FAILED and its seats free. INVALID_STATE: the booking is cancelled. ' +
+            'SHOW_NOT_BOOKABLE: the show has started or was cancelled; the booking is now CANCELLED and its seats AVAILABLE.'
+        })
+      }
     }
   }, async (request) => bookings.confirmBooking(request.user.sub, request.params.id, request.body?.paymentReference))
 
   fastify.post('/bookings/:id/cancel', {
     schema: {
       summary: 'Cancel a PENDING or CONFIRMED booking; its seats free at once',
+      description: 'A PENDING or CONFIRMED booking of the signed-in user becomes CANCELLED and its seats AVAILABLE, until the show starts.',
       params: IdParams,
-      response: { 200: Type.Ref(Booking), ...errors(400, 401, 404, 409) }
+      response: {
+        200: Type.Ref(Booking, { description: 'CANCELLED: its seats are AVAILABLE again.' }),
+        ...errors({
+          400: true,
+          401: true,
+          404: 'BOOKING_NOT_FOUND: you have no booking with this id.',
+          409: 'INVALID_STATE: the booking is already FAILED or CANCELLED, or its show has started; nothing changed.'
+        })
+      }
     }
   }, async (request) => bookings.cancelBooking(request.user.sub, request.params.id))
 }

@@ -14,19 +14,40 @@ const catalogue: FastifyPluginAsyncTypebox = async (fastify) => {
   const { movies, shows, seatMaps } = fastify.services
 
   fastify.get('/movies', {
-    schema: { summary: 'Movies, newest first', querystring: PaginationQuery, response: { 200: MovieList, ...errors(400) } }
+    schema: {
+      summary: 'Movies, newest first',
+      description: 'The movie catalogue; no token needed.',
+      querystring: PaginationQuery,
+      response: { 200: Type.Ref(MovieList, { description: 'A page of movies, and the total.' }), ...errors({ 400: true }) }
+    }
   }, async (request) => movies.listMovies(request.query))
 
   fastify.get('/movies/:id', {
-    schema: { summary: 'One movie', params: IdParams, response: { 200: Type.Ref(Movie), ...errors(400, 404) } }
+    schema: {
+      summary: 'One movie',
+      description: 'A movie of the catalogue; its shows are listed by GET /api/shows?movieId=.',
+      params: IdParams,
+      response: { 200: Type.Ref(Movie, { description: 'The movie.' }), ...errors({ 400: true, 404: 'MOVIE_NOT_FOUND: no movie has this id.' }) }
+    }
   }, async (request) => movies.getMovie(request.params.id))
 
   fastify.get('/shows', {
-    schema: { summary: 'Scheduled shows that have not started, soonest first', querystring: PublicShowQuery, response: { 200: ShowList, ...errors(400) } }
+    schema: {
+      summary: 'Scheduled shows that have not started, soonest first',
+      description: 'What can be booked: SCHEDULED shows starting after now (or after `from`, if later) and up to `to`, ' +
+        'filtered by type and movieId, each with its live seat counts.',
+      querystring: PublicShowQuery,
+      response: { 200: Type.Ref(ShowList, { description: 'A page of bookable shows, and the total that match.' }), ...errors({ 400: true }) }
+    }
   }, async (request) => shows.listPublicShows(request.query))
 
   fastify.get('/shows/:id', {
-    schema: { summary: 'One show with its seat counts', params: IdParams, response: { 200: Type.Ref(Show), ...errors(400, 404) } }
+    schema: {
+      summary: 'One show with its seat counts',
+      description: 'Any show, also a past or cancelled one (its status and startTime say whether it takes holds).',
+      params: IdParams,
+      response: { 200: Type.Ref(Show, { description: 'The show with its seat counts.' }), ...errors({ 400: true, 404: 'SHOW_NOT_FOUND: no show has this id.' }) }
+    }
   }, async (request) => shows.getShow(request.params.id))
 
   fastify.get('/shows/:id/seats', {
@@ -38,9 +59,9 @@ const catalogue: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParams,
       headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'an ETag of an earlier answer' })) }),
       response: {
-        200: Type.Ref(SeatMap),
+        200: Type.Ref(SeatMap, { description: 'Every seat of the show with its status, in seat order, and the counts; with its ETag.' }),
         304: Type.Null({ description: 'Not modified: the map is the one the If-None-Match ETag names' }),
-        ...errors(400, 404)
+        ...errors({ 400: true, 404: 'SHOW_NOT_FOUND: no show has this id.' })
       }
     }
   }, async (request, reply) => {
