@@ -6,9 +6,10 @@
  *    claimed one at a time in id order (AVAILABLE → HELD for that booking); if one claim loses,
  *    exactly the claimed seats are released (409); only then is the booking written PENDING
  *    (expiresAt = heldUntil) and `expire-hold` scheduled.
- * 2. Confirm: a PENDING booking whose show is cancelled (or gone) or has started is cancelled
- *    instead, its seats freed (409 SHOW_NOT_BOOKABLE); otherwise PENDING ∧ expiresAt > now → CONFIRMED on the booking alone, and only the winner
- *    moves its seats HELD → BOOKED.
+ * 2. Confirm: a live PENDING booking whose show is cancelled (or gone) or has started is
+ *    cancelled instead, its seats freed (409 SHOW_NOT_BOOKABLE); otherwise PENDING ∧
+ *    expiresAt > now → CONFIRMED on the booking alone, and only the winner moves its seats
+ *    HELD → BOOKED.
  * 3. Expire: PENDING ∧ expiresAt ≤ now → FAILED on the booking alone; only the winner frees its seats.
  * 4. Cancel: a CONFIRMED booking's seats first go BOOKED → HELD (short grace), then the booking
  *    turns CANCELLED, then every seat it still owns, HELD or BOOKED, goes AVAILABLE.
@@ -43,6 +44,13 @@ function toSummary (show: ShowSummaryRecord): ShowSummary {
 function summaryOf (booking: BookingRecord, show: ShowSummaryRecord | null): ShowSummary {
   if (show === null) throw new Error(`booking ${booking._id.toHexString()}: its show ${booking.showId.toHexString()} does not exist`)
   return toSummary(show)
+}
+
+/** Why a booking of this show can no longer be confirmed, if it cannot (API.md: 409 SHOW_NOT_BOOKABLE). */
+function showRefusesConfirm (show: { status: string, startTime: Date } | null, now: number): string | undefined {
+  if (show === null || show.status === 'CANCELLED') return 'the show was cancelled'
+  if (show.startTime.getTime() <= now) return 'the show has started'
+  return undefined
 }
 
 function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
@@ -275,9 +283,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // (the show-cancel sweep catches every booking that existed before the show turned), nor
       // one confirmed once the show has started (API.md). Either way the booking is cancelled
       // by the protocol's own cancel, so its seats are freed conditionally on this booking.
-      const refusal = show === null || show.status === 'CANCELLED'
-        ? 'the show was cancelled'
-        : show.startTime.getTime() <= Date.now() ? 'the show has started' : undefined
+      // A hold that has already lapsed is left to expiry (FAILED, 409 HOLD_EXPIRED) below.
+      const now = Date.now()
+      const refusal = current.expiresAt.getTime() > now ? showRefusesConfirm(show, now) : undefined
       if (refusal !== undefined) {
         await cancelLiveBooking(current._id, current.status)
         throw conflict('SHOW_NOT_BOOKABLE', `${refusal}; the booking is cancelled and its seats freed`)

@@ -396,6 +396,17 @@ t.test('bookings: hold expiry', async (t) => {
     expectError(t, await cancel(app, user.authorization, booking.id), 409, 'INVALID_STATE', 'cancel a FAILED booking')
   })
 
+  t.test('a hold that lapsed before its show started is expired, not cancelled: 409 HOLD_EXPIRED', async (t) => {
+    const show = await createShow(app)
+    const booking = await holdOk(app, user.authorization, show.id, ['A3'])
+    await waitFor('the hold to pass its expiresAt', 10_000, async () => Date.now() > Date.parse(booking.expiresAt) ? true : undefined, 50)
+    await startShow(app, show.id)
+    const body = expectError(t, await confirm(app, user.authorization, booking.id), 409, 'HOLD_EXPIRED')
+    t.same(body, { statusCode: 409, code: 'HOLD_EXPIRED', error: 'Conflict', message: 'the hold expired before it was confirmed; the booking has failed' })
+    t.match(json(await getBooking(app, user.authorization, booking.id)), { status: 'FAILED', failureReason: 'EXPIRED', cancelledAt: null })
+    t.match(await statusByLabel(app, show.id), { A3: 'AVAILABLE' })
+  })
+
   t.test('an unconfirmed hold lapses by itself: FAILED / EXPIRED and seats AVAILABLE within a few seconds', async (t) => {
     const show = await createShow(app)
     const booking = await holdOk(app, user.authorization, show.id, ['B1'])
