@@ -19,6 +19,8 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
+  MAX_STREAMS: Type.Integer({ minimum: 0, default: 10_000 }),
+  MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 0, default: 20 }),
   // Fault injection for the crash tests only: the process SIGKILLs itself at this step of the protocol.
   MODEX_CRASH_AT: Type.Optional(Type.Union([Type.Literal('after-claims'), Type.Literal('after-confirm')]))
 })
@@ -40,6 +42,9 @@ export interface Config {
   logLevel: string
   rateLimit: number
   authRateLimit: number
+  /** Live seat-map streams this instance holds at most, and one client address at most. */
+  maxStreams: number
+  maxStreamsPerClient: number
   /** Test-only fault injection (refused unless NODE_ENV=test). */
   crashAt: 'after-claims' | 'after-confirm' | undefined
 }
@@ -87,6 +92,8 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,
     authRateLimit: env.AUTH_RATE_LIMIT,
+    maxStreams: env.MAX_STREAMS,
+    maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
     crashAt: env.MODEX_CRASH_AT
   }
 }

@@ -188,6 +188,9 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     else seatMaps.invalidate(showId.toHexString())
   }
 
-  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMapJson, seatsChanged, findShow }
+  /** The seat map read from the database, not the cache (the live seat maps keep their own, fed by their change source). */
+  const readSeatMap = getSeatMap
+
+  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMapJson, seatsChanged, findShow, readSeatMap }
 }
 export type ShowService = ReturnType<typeof createShowService>

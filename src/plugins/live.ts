@@ -1,0 +1,81 @@
+import fp from 'fastify-plugin'
+import { fastifySSE as sse } from '@fastify/sse'
+import { Types } from 'mongoose'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../config.js'
+import { AppError } from '../errors.js'
+import { createSeatStreamHub, type SeatEventSource, type SeatStreamHub, type ShowStatus } from '../live/seat-stream-hub.js'
+import { createPollingSource } from '../live/polling-source.js'
+
+/** A comment line at least this often keeps proxies from closing an idle stream (API.md: at least every 15 s). */
+export const KEEP_ALIVE_MS = 10_000
+
+export interface LiveSeatMaps {
+  hub: SeatStreamHub
+  /**
+   * Takes one of this instance's stream slots for a client address, or throws the contract's
+   * 503 OVERLOADED / 429 RATE_LIMITED (before anything of the stream is written). Returns its release.
+   */
+  reserveStream: (address: string) => () => void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { liveSeatMaps: LiveSeatMaps }
+}
+
+/**
+ * Live seat maps (DESIGN.md): one change source per instance, fanned out to SSE subscribers.
+ * Streams end when the app closes (preClose), before the server waits for open requests, so a
+ * SIGTERM never waits on a stream: clients reconnect elsewhere and resume.
+ */
+export default fp(async function livePlugin (fastify: FastifyInstance, opts: { config: Config }) {
+  // @fastify/sse: Accept negotiation off (the route serves nothing but the stream, and its 406
+  // body is not the contract's), lazy headers (so 404/429/503 are ordinary error answers) and
+  // the keep-alive comment.
+  await fastify.register(sse, { heartbeatInterval: KEEP_ALIVE_MS })
+
+  const { models, services, metrics, log } = fastify
+  const source: SeatEventSource = createPollingSource(models, log)
+  const hub = createSeatStreamHub({
+    source,
+    metrics,
+    log,
+    reader: {
+      showStatus: async (showId) => (await services.shows.findShow(showId)).status as ShowStatus,
+      seatMap: async (showId) => await services.shows.readSeatMap(showId)
+    },
+    // The seat-map cache learns other instances' changes from the same events, when they are
+    // exact and ordered (a change stream); polling reads what the cache's own re-reads see.
+    onSeatChanges: source.kind === 'change-stream'
+      ? (showId, seatIds, status) => services.shows.seatsChanged(new Types.ObjectId(showId), seatIds.map((id) => new Types.ObjectId(id)), status)
+      : undefined
+  })
+  await hub.start()
+
+  const { maxStreams, maxStreamsPerClient } = opts.config
+  let open = 0
+  const perClient = new Map<string, number>()
+  function reserveStream (address: string): () => void {
+    if (open >= maxStreams) {
+      throw new AppError(503, 'OVERLOADED', `this instance holds its maximum of ${maxStreams} live streams; retry shortly`, undefined, { 'retry-after': '5' })
+    }
+    const mine = perClient.get(address) ?? 0
+    if (mine >= maxStreamsPerClient) {
+      throw new AppError(429, 'RATE_LIMITED', `at most ${maxStreamsPerClient} live streams per client`, undefined, { 'retry-after': '5' })
+    }
+    open++
+    perClient.set(address, mine + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      open--
+      const left = (perClient.get(address) ?? 1) - 1
+      if (left > 0) perClient.set(address, left)
+      else perClient.delete(address)
+    }
+  }
+
+  fastify.decorate('liveSeatMaps', { hub, reserveStream })
+  fastify.addHook('preClose', async () => { await hub.close() })
+}, { name: 'live', dependencies: ['services', 'metrics', 'mongo'] })
