@@ -21,6 +21,7 @@ const EnvSchema = Type.Object({
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
   MAX_STREAMS: Type.Integer({ minimum: 0, default: 10_000 }),
   MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 0, default: 20 }),
+  LIVE_SOURCE: Type.Union([Type.Literal('auto'), Type.Literal('polling')], { default: 'auto' }),
   // Fault injection for the crash tests only: the process SIGKILLs itself at this step of the protocol.
   MODEX_CRASH_AT: Type.Optional(Type.Union([Type.Literal('after-claims'), Type.Literal('after-confirm')]))
 })
@@ -45,6 +46,8 @@ export interface Config {
   /** Live seat-map streams this instance holds at most, and one client address at most. */
   maxStreams: number
   maxStreamsPerClient: number
+  /** auto: a change stream when the database is a replica set, else polling; polling: always poll. */
+  liveSource: 'auto' | 'polling'
   /** Test-only fault injection (refused unless NODE_ENV=test). */
   crashAt: 'after-claims' | 'after-confirm' | undefined
 }
@@ -94,6 +97,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     authRateLimit: env.AUTH_RATE_LIMIT,
     maxStreams: env.MAX_STREAMS,
     maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
+    liveSource: env.LIVE_SOURCE,
     crashAt: env.MODEX_CRASH_AT
   }
 }

@@ -70,7 +70,7 @@ export function createPollingSource (models: Models, log: FastifyBaseLogger, pol
           })
       }
       timer = setTimeout(loop, pollMs)
-      log.info({ source: 'polling', everyMs: pollMs }, 'live seat maps: polling each watched show (the database has no change streams)')
+      log.info({ source: 'polling', everyMs: pollMs }, 'live seat maps: polling each watched show (no change stream: a standalone database, or LIVE_SOURCE=polling)')
       return [0, 0, tick]
     },
     async stop () {

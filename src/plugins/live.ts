@@ -6,6 +6,7 @@ import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { createSeatStreamHub, type SeatEventSource, type SeatStreamHub, type ShowStatus } from '../live/seat-stream-hub.js'
 import { createPollingSource } from '../live/polling-source.js'
+import { createChangeStreamSource, supportsChangeStreams } from '../live/change-stream-source.js'
 
 /** A comment line at least this often keeps proxies from closing an idle stream (API.md: at least every 15 s). */
 export const KEEP_ALIVE_MS = 10_000
@@ -35,22 +36,35 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
   await fastify.register(sse, { heartbeatInterval: KEEP_ALIVE_MS })
 
   const { models, services, metrics, log } = fastify
-  const source: SeatEventSource = createPollingSource(models, log)
-  const hub = createSeatStreamHub({
-    source,
-    metrics,
-    log,
-    reader: {
-      showStatus: async (showId) => (await services.shows.findShow(showId)).status as ShowStatus,
-      seatMap: async (showId) => await services.shows.readSeatMap(showId)
-    },
-    // The seat-map cache learns other instances' changes from the same events, when they are
-    // exact and ordered (a change stream); polling reads what the cache's own re-reads see.
-    onSeatChanges: source.kind === 'change-stream'
-      ? (showId, seatIds, status) => services.shows.seatsChanged(new Types.ObjectId(showId), seatIds.map((id) => new Types.ObjectId(id)), status)
-      : undefined
-  })
-  await hub.start()
+  async function startHub (source: SeatEventSource): Promise<SeatStreamHub> {
+    const hub = createSeatStreamHub({
+      source,
+      metrics,
+      log,
+      reader: {
+        showStatus: async (showId) => (await services.shows.findShow(showId)).status as ShowStatus,
+        seatMap: async (showId) => await services.shows.readSeatMap(showId)
+      },
+      // The seat-map cache learns other instances' changes from the same events, when they are
+      // exact and ordered (a change stream); polling reads no more than the cache's own re-reads.
+      onSeatChanges: source.kind === 'change-stream'
+        ? (showId, seatIds, status) => services.shows.seatsChanged(new Types.ObjectId(showId), seatIds.map((id) => new Types.ObjectId(id)), status)
+        : undefined
+    })
+    await hub.start()
+    return hub
+  }
+  let hub: SeatStreamHub | undefined
+  const db = fastify.db.db
+  if (db === undefined) throw new Error('the database connection is not open')
+  if (opts.config.liveSource === 'auto' && await supportsChangeStreams(db)) {
+    try {
+      hub = await startHub(createChangeStreamSource(db, log))
+    } catch (error) {
+      log.warn({ err: error }, 'live seat maps: the replica set refused a change stream; polling instead')
+    }
+  }
+  hub ??= await startHub(createPollingSource(models, log))
 
   const { maxStreams, maxStreamsPerClient } = opts.config
   let open = 0
@@ -76,6 +90,7 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
     }
   }
 
-  fastify.decorate('liveSeatMaps', { hub, reserveStream })
-  fastify.addHook('preClose', async () => { await hub.close() })
+  const started = hub
+  fastify.decorate('liveSeatMaps', { hub: started, reserveStream })
+  fastify.addHook('preClose', async () => { await started.close() })
 }, { name: 'live', dependencies: ['services', 'metrics', 'mongo'] })
