@@ -25,6 +25,7 @@ export function createMetrics () {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry]
     }),
+    liveSource: new Gauge({ name: 'modex_live_source', help: 'where live seat maps come from on this instance (1 for the one in use)', labelNames: ['source'], registers: [registry] }),
     liveStreams: new Gauge({ name: 'modex_live_streams', help: 'open live seat-map streams (SSE) on this instance', registers: [registry] }),
     liveEvents: new Counter({
       name: 'modex_live_events_sent_total',

@@ -91,6 +91,7 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
   }
 
   const started = hub
+  metrics.liveSource.set({ source: hub.kind }, 1)
   fastify.decorate('liveSeatMaps', { hub: started, reserveStream })
   fastify.addHook('preClose', async () => { await started.close() })
 }, { name: 'live', dependencies: ['services', 'metrics', 'mongo'] })
