@@ -13,6 +13,7 @@ export type Tap = TestLike & {
   same: (a: unknown, b: unknown, m?: string) => void
   ok: (a: unknown, m?: string) => void
   pass: (m?: string) => void
+  skip: (m?: string) => void
 }
 
 /** A request retried on a 503 (load shed, or the database suspected down: answered before anything is done), as a client honouring Retry-After would, only sooner. */
@@ -21,6 +22,16 @@ async function send<T> (base: string, method: string, path: string, opts: CallOp
     const answer = await call<T>(base, method, path, { timeoutMs: 60_000, ...opts })
     if (answer.status !== 503 || i >= 30) return answer
     await sleep(100 + Math.random() * 200)
+  }
+}
+
+async function isReplicaSet (uri: string): Promise<boolean> {
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, directConnection: true })
+  try {
+    return typeof (await client.db('admin').command({ hello: 1 })).setName === 'string'
+  } finally {
+    await client.close()
   }
 }
 
@@ -51,6 +62,10 @@ async function agrees (t: Tap, streams: SseStream[], map: SeatMap, what: string)
 
 export async function liveScenario (t: Tap, env: Record<string, string>, expected: 'change-stream' | 'polling'): Promise<void> {
   const db = await startDatabase(t)
+  if (expected === 'change-stream' && !await isReplicaSet(db.uri)) {
+    t.skip('the embedded database runs standalone here: no change streams to test')
+    return
+  }
   const common = { uri: db.uri, holdSeconds: 2, sweepSeconds: 1, env }
   const [i1, i2] = await startInstances(t, [{ name: 'I1', ...common }, { name: 'I2', ...common }])
   t.equal(await sourceOf(i1), expected, `I1 uses ${expected}`)
