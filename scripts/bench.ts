@@ -3,7 +3,8 @@
 // autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
 //
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
-// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag.
+// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
+// · 5 live seat maps (the flash sale again, watched by SSE subscribers over two instances).
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,6 +14,7 @@ import { MongoClient, ObjectId, type Db } from 'mongodb'
 import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
+import { openSubscribers, watchCommits } from './bench/streams.js'
 
 const HELP = `npm run bench -- [options]
   --seats N            seats of the flash-sale show (default 2000)
@@ -24,8 +26,11 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4)
-Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
+  --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
+  --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5)
+Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts;
+and let one address hold the subscribers (MAX_STREAMS_PER_CLIENT).`
 
 const { values: opts } = parseArgs({
   options: {
@@ -34,12 +39,14 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '15' },
     'map-seats': { type: 'string', default: '1000' },
     'expiry-holds': { type: 'string', default: '500' },
+    subscribers: { type: 'string', default: '2000' },
     url: { type: 'string' },
+    url2: { type: 'string' },
     'admin-email': { type: 'string' },
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4' },
+    phases: { type: 'string', default: '1,2,3,4,5' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -61,6 +68,7 @@ const USERS = positive('users', opts.users)
 const SECONDS = positive('seconds', opts.seconds)
 const MAP_SEATS = positive('map-seats', opts['map-seats'])
 const EXPIRY_HOLDS = positive('expiry-holds', opts['expiry-holds'])
+const SUBSCRIBERS = positive('subscribers', opts.subscribers)
 const SHORT_SECONDS = Math.min(SECONDS, 5)
 const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
 /** The started service's default hold time: the flash sale's and the expiry phase's shows use it. */
@@ -74,7 +82,15 @@ const log = (text: string): void => { progressDone(`[bench +${((Date.now() - sta
 
 // ---- the system under test -------------------------------------------------------------
 
-interface Target { base: string, mongoUri: string | undefined, dbName: string | undefined, admin: { email: string, password: string }, local: boolean }
+interface Target {
+  base: string
+  mongoUri: string | undefined
+  dbName: string | undefined
+  admin: { email: string, password: string }
+  local: boolean
+  /** Starts another instance of the service on the same database (phase 5); undefined against --url. */
+  startAnother?: () => Promise<string>
+}
 
 /** A database name of our own inside a MongoDB URI, keeping its host list and options. */
 function withDbName (uri: string, dbName: string): string {
@@ -94,7 +110,11 @@ async function startTarget (): Promise<Target> {
     const password = opts['admin-password'] ?? process.env.ADMIN_PASSWORD
     if (email === undefined || password === undefined) throw new Error('--url needs --admin-email/--admin-password (or ADMIN_EMAIL/ADMIN_PASSWORD) to create the shows')
     const mongoUri = opts['mongodb-uri']
-    return { base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false }
+    const url2 = opts.url2?.replace(/\/$/, '')
+    return {
+      base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false,
+      ...(url2 !== undefined && { startAnother: async () => url2 })
+    }
   }
   let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
   if (base === undefined) {
@@ -107,7 +127,7 @@ async function startTarget (): Promise<Target> {
   const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
   const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
   log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
-  const service = await startScript('service', './service.ts', [], {
+  const env = {
     ...process.env,
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -119,10 +139,17 @@ async function startTarget (): Promise<Target> {
     HOLD_SECONDS: String(HOLD_SECONDS),
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
+    // Phase 5's subscribers all come from this one address.
+    MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS),
     LOG_LEVEL: 'warn'
-  }, /listening at (http:\/\/\S+)/, execArgv)
+  }
+  const service = await startScript('service', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
   serviceChild = service.child
-  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true }
+  const startAnother = async (): Promise<string> => {
+    const another = await startScript('service 2', './service.ts', [], env, /listening at (http:\/\/\S+)/)
+    return another.match.replace(/^listening at /, '')
+  }
+  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true, startAnother }
 }
 let serviceChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
 
@@ -326,6 +353,51 @@ async function auditShow (t: Target, db: Db | undefined, showId: string, settled
 
 // ---- the run -----------------------------------------------------------------------------
 
+interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number }
+
+/** The flash sale: USERS connections holding picked seats for SECONDS, half of the winners confirming. */
+async function runSale (t: Target, showId: string, tokens: string[], pick: () => string[], label = 'flash sale'): Promise<Sale> {
+  const holdLatencies: number[] = []
+  const holdStatus: Record<string, number> = {}
+  const confirmStatus: Record<string, number> = {}
+  const commandsBefore = await dbCommands(t)
+  const t0 = Date.now()
+  await runCannon({
+    url: t.base,
+    connections: USERS,
+    duration: SECONDS,
+    timeout: 30,
+    requests: [{
+      ...holdRequest(showId, tokens, pick),
+      onResponse: (status, body, context) => {
+        context.kind = 'hold'
+        holdStatus[status] = (holdStatus[status] ?? 0) + 1
+        context.confirm = status === 201 && Math.random() < 0.5 ? (JSON.parse(body) as BookingBody).id : undefined
+      }
+    }, {
+      method: 'POST',
+      path: '/api/bookings/confirm',
+      setupRequest: (request, context) => {
+        if (typeof context.confirm !== 'string' || typeof context.token !== 'string') return null
+        const path = `/api/bookings/${context.confirm}/confirm`
+        context.confirm = undefined
+        return { ...request, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: '{}' }
+      },
+      onResponse: (status, _body, context) => {
+        context.kind = 'confirm'
+        confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
+      }
+    }]
+  }, label, (client, _status, ms) => {
+    if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
+  })
+  const elapsed = (Date.now() - t0) / 1000
+  // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
+  const saleCommands = (await dbCommands(t)).total - commandsBefore.total
+  const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
+  return { elapsed, holdsPerSec: answered / elapsed, holdLatencies, holdStatus, confirmStatus, saleCommands }
+}
+
 interface Figures { [key: string]: number | string | null | Record<string, number | string> }
 
 async function main (): Promise<void> {
@@ -338,13 +410,7 @@ async function main (): Promise<void> {
   const db = mongo?.db(t.dbName)
   const figures: Figures = {}
   try {
-    // Right after start-up the event loop is still busy compiling: /ready may shed load (503) for a moment.
-    for (let i = 0; ; i++) {
-      const ready = await call(t.base, 'GET', '/ready')
-      if (ready.status === 200) break
-      if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
-      await sleep(250)
-    }
+    await waitUntilReady(t.base)
     const admin = await adminToken(t)
     const tokens = await registerUsers(t, USERS)
 
@@ -371,49 +437,14 @@ async function main (): Promise<void> {
     }
 
     // -- 2. flash sale
+    let saleHoldsPerSec: number | null = null
     if (PHASES.has('2')) {
       const show = await createShow(t, admin, 'flash sale', SEATS)
       const pick = seatPicker(await seatIdsOf(t, show.id))
       log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
-      const holdLatencies: number[] = []
-      const holdStatus: Record<string, number> = {}
-      const confirmStatus: Record<string, number> = {}
-      const commandsBefore = await dbCommands(t)
-      const t0 = Date.now()
-      await runCannon({
-        url: t.base,
-        connections: USERS,
-        duration: SECONDS,
-        timeout: 30,
-        requests: [{
-          ...holdRequest(show.id, tokens, pick),
-          onResponse: (status, body, context) => {
-            context.kind = 'hold'
-            holdStatus[status] = (holdStatus[status] ?? 0) + 1
-            context.confirm = status === 201 && Math.random() < 0.5 ? (JSON.parse(body) as BookingBody).id : undefined
-          }
-        }, {
-          method: 'POST',
-          path: '/api/bookings/confirm',
-          setupRequest: (request, context) => {
-            if (typeof context.confirm !== 'string' || typeof context.token !== 'string') return null
-            const path = `/api/bookings/${context.confirm}/confirm`
-            context.confirm = undefined
-            return { ...request, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: '{}' }
-          },
-          onResponse: (status, _body, context) => {
-            context.kind = 'confirm'
-            confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
-          }
-        }]
-      }, 'flash sale', (client, _status, ms) => {
-        if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
-      })
-      const elapsed = (Date.now() - t0) / 1000
-      // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
-      const saleCommands = (await dbCommands(t)).total - commandsBefore.total
-      const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
-      const holdsPerSec = answered / elapsed
+      const sale = await runSale(t, show.id, tokens, pick)
+      const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands } = sale
+      saleHoldsPerSec = holdsPerSec
       figures.saleDbCommandsPerSec = round(saleCommands / elapsed)
       Object.assign(figures, {
         holdsPerSec: round(holdsPerSec),
@@ -500,6 +531,51 @@ async function main (): Promise<void> {
         log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
       }
     }
+
+    // -- 5. live seat maps
+    if (PHASES.has('5')) {
+      const bases = [t.base]
+      if (t.startAnother !== undefined) {
+        log('starting a second instance on the same database for half of the subscribers')
+        bases.push(await t.startAnother())
+        await waitUntilReady(bases[1])
+      }
+      const show = await createShow(t, admin, 'watched sale', SEATS)
+      const pick = seatPicker(await seatIdsOf(t, show.id))
+      // Commit times come from a change stream of our own (needs a replica set; else no lag figure).
+      const commits = db !== undefined ? await watchCommits(db).catch(() => undefined) : undefined
+      log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
+      const subscribers = await openSubscribers(bases, show.id, SUBSCRIBERS)
+      log(`  ${subscribers.count()} subscribers connected, each with its snapshot`)
+      const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
+      log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
+      const wait = show.holdSeconds * 1000 + 3000
+      log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+      await sleep(wait)
+      // The final map, once two reads 2 s apart agree (nothing is still changing, every stream has had time to deliver).
+      let final = await finalStatuses(t, db, show.id)
+      for (let i = 0; i < 10; i++) {
+        await sleep(2000)
+        const again = await finalStatuses(t, db, show.id)
+        const same = again.size === final.size && [...again].every(([id, status]) => final.get(id) === status)
+        final = again
+        if (same) break
+      }
+      const missed = subscribers.missedChanges(final)
+      const lags = commits !== undefined ? subscribers.lags(commits) : []
+      const dropped = subscribers.ended()
+      subscribers.close()
+      await commits?.stop()
+      Object.assign(figures, {
+        streamSubscribers: subscribers.count() - dropped,
+        streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
+        streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
+        streamMissedChanges: missed,
+        streamHoldsPerSec: round(sale.holdsPerSec),
+        streamHoldsPerSecRatio: saleHoldsPerSec !== null ? round(sale.holdsPerSec / saleHoldsPerSec, 3) : null
+      })
+      log(`  ${subscribers.count() - dropped} subscribers to the end (${dropped} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
+    }
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -507,6 +583,26 @@ async function main (): Promise<void> {
     await stopAll()
   }
   report(figures)
+}
+
+/** Every seat's status: from the database when we have it, else the seat map (which may be up to its cache age late). */
+async function finalStatuses (t: Target, db: Db | undefined, showId: string): Promise<Map<string, 'AVAILABLE' | 'HELD' | 'BOOKED'>> {
+  if (db !== undefined) {
+    const docs = await db.collection<{ status: 'AVAILABLE' | 'HELD' | 'BOOKED' }>('seats').find({ showId: new ObjectId(showId) }, { projection: { status: 1 } }).toArray()
+    return new Map(docs.map((d) => [String(d._id), d.status]))
+  }
+  const map = await expect(call<{ seats: Array<{ id: string, status: 'AVAILABLE' | 'HELD' | 'BOOKED' }> }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  return new Map(map.seats.map((s) => [s.id, s.status]))
+}
+
+/** Right after start-up the event loop is still busy compiling: /ready may shed load (503) for a moment. */
+async function waitUntilReady (base: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ready = await call(base, 'GET', '/ready')
+    if (ready.status === 200) return
+    if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+    await sleep(250)
+  }
 }
 
 async function availableSeats (t: Target, db: Db | undefined, showId: string): Promise<string[]> {
@@ -544,6 +640,12 @@ function report (f: Figures): void {
     expiryLagP50Ms: num('expiryLagP50Ms'),
     expiryLagP99Ms: num('expiryLagP99Ms'),
     expiryHolds: num('expiryHolds'),
+    streamSubscribers: num('streamSubscribers'),
+    streamLagP50Ms: num('streamLagP50Ms'),
+    streamLagP99Ms: num('streamLagP99Ms'),
+    streamMissedChanges: num('streamMissedChanges'),
+    streamHoldsPerSec: num('streamHoldsPerSec'),
+    streamHoldsPerSecRatio: num('streamHoldsPerSecRatio'),
     dbFloorOpsPerSec: num('dbFloorOpsPerSec'),
     dbOpsPerHold: num('dbOpsPerHold'),
     dbFloorRatio: num('dbFloorRatio'),
@@ -552,7 +654,7 @@ function report (f: Figures): void {
     dbCommandsPerHold: f.dbCommandsPerHold ?? null,
     holdStatus: f.holdStatus ?? null,
     confirmStatus: f.confirmStatus ?? null,
-    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
+    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
   const check = (ok: boolean | null): string => ok === null ? 'n/a' : ok ? 'ok' : 'MISSED'
@@ -568,7 +670,11 @@ function report (f: Figures): void {
     ['3 seat maps', 'seat map req/s (p99 ms)', `${fmt(final.seatMapReqPerSec)} (${fmt(final.seatMapP99Ms)})`, ''],
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
     ['', 'seat map ÷ floor', fmt(seatMapRatio), `≥ 0.5 ${check(seatMapRatio === null ? null : seatMapRatio >= 0.5)}`],
-    ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`]
+    ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
+    ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
+    ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],
+    ['', 'seat statuses missed (all subscribers)', fmt(final.streamMissedChanges), `= 0 ${check(final.streamMissedChanges === null ? null : final.streamMissedChanges === 0)}`],
+    ['', 'holds/s watched (÷ phase 2)', `${fmt(final.streamHoldsPerSec)} (${fmt(final.streamHoldsPerSecRatio)})`, `≥ 0.8 ${check(final.streamHoldsPerSecRatio === null ? null : final.streamHoldsPerSecRatio >= 0.8)}`]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
