@@ -600,7 +600,7 @@ async function waitUntilReady (base: string): Promise<void> {
   for (let i = 0; ; i++) {
     const ready = await call(base, 'GET', '/ready')
     if (ready.status === 200) return
-    if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+    if (i >= 240) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
     await sleep(250)
   }
 }
