@@ -166,11 +166,18 @@ export function createSeatStreamHub (opts: HubOptions) {
     }
   }
 
+  const at = (k: number): Logged => ring[(head + k) % bufferSize] as Logged
+
+  /** The buffered changes after `pos`: positions only grow along the ring, so the first is found by bisection (reconnect storms stay cheap). */
   function * loggedAfter (pos: Pos): Generator<Logged> {
-    for (let k = 0; k < size; k++) {
-      const entry = ring[(head + k) % bufferSize] as Logged
-      if (comparePos(entry.pos, pos) > 0) yield entry
+    let lo = 0
+    let hi = size
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (comparePos(at(mid).pos, pos) > 0) hi = mid
+      else lo = mid + 1
     }
+    for (let k = lo; k < size; k++) yield at(k)
   }
 
   function scheduleFlush (): void {
@@ -259,7 +266,9 @@ export function createSeatStreamHub (opts: HubOptions) {
           }
           sub.after = maxPos(sub.after, batch[batch.length - 1].pos)
         }
-        metrics.liveLag.observe((now - Math.min(...batch.map((p) => p.committedAt))) / 1000)
+        let oldest = now
+        for (const p of batch) if (p.committedAt < oldest) oldest = p.committedAt
+        metrics.liveLag.observe((now - oldest) / 1000)
       }
     }
   }
