@@ -27,9 +27,13 @@ async function agreesWithSeatMap (t: Tap, app: FastifyInstance, stream: SseStrea
 }
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
-t.test('live seat maps on one instance', async (t) => {
-  const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1' })
+// Both sources: `auto` (a change stream on a replica set; polling on a standalone test database) and `polling`.
+for (const source of ['auto', 'polling'] as const) t.test(`live seat maps on one instance (LIVE_SOURCE=${source})`, async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1', LIVE_SOURCE: source })
   const base = await listen(app)
+  const metricsText = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.comment(`source: ${metricsText.match(/^modex_live_source\{source="([^"]+)"\} 1$/m)?.[1] ?? '?'}`)
+  if (source === 'polling') t.match(metricsText, /^modex_live_source\{source="polling"\} 1$/m, 'LIVE_SOURCE=polling polls')
   const user = await signUp(app)
   const show = await createShow(app, { seating: { totalSeats: 12, seatsPerRow: 6 } })
   const before = await seatMap(app, show.id)
