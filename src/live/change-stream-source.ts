@@ -143,7 +143,8 @@ export function createChangeStreamSource (db: Db, log: FastifyBaseLogger): SeatE
     },
     formatId: (pos) => `${pos[0]}.${pos[1]}.${pos[2]}`,
     parseId (id) {
-      const m = /^(\d{1,10})\.(\d{1,10})\.(\d{1,9})$/.exec(id)
+      // Sequence -1: the position just before a cluster time (a snapshot taken before any change was seen).
+      const m = /^(\d{1,10})\.(\d{1,10})\.(-1|\d{1,9})$/.exec(id)
       return m === null ? undefined : [Number(m[1]), Number(m[2]), Number(m[3])]
     }
   }
