@@ -14,7 +14,8 @@ import { MongoClient, ObjectId, type Db } from 'mongodb'
 import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
-import { openSubscribers, watchCommits } from './bench/streams.js'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 
 const HELP = `npm run bench -- [options]
   --seats N            seats of the flash-sale show (default 2000)
@@ -542,11 +543,11 @@ async function main (): Promise<void> {
       }
       const show = await createShow(t, admin, 'watched sale', SEATS)
       const pick = seatPicker(await seatIdsOf(t, show.id))
-      // Commit times come from a change stream of our own (needs a replica set; else no lag figure).
-      const commits = db !== undefined ? await watchCommits(db).catch(() => undefined) : undefined
       log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
-      const subscribers = await openSubscribers(bases, show.id, SUBSCRIBERS)
-      log(`  ${subscribers.count()} subscribers connected, each with its snapshot`)
+      const watchers = startSubscribers()
+      // Commit times come from the subscribers' process's own change stream (needs a replica set; else no lag figure).
+      const opened = await watchers.ask<{ opened: number }>({ open: { bases, showId: show.id, n: SUBSCRIBERS, mongoUri: t.mongoUri, dbName: t.dbName } })
+      log(`  ${opened.opened} subscribers connected, each with its snapshot`)
       const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
       log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
       const wait = show.holdSeconds * 1000 + 3000
@@ -561,20 +562,18 @@ async function main (): Promise<void> {
         final = again
         if (same) break
       }
-      const missed = subscribers.missedChanges(final)
-      const lags = commits !== undefined ? subscribers.lags(commits) : []
-      const dropped = subscribers.ended()
-      subscribers.close()
-      await commits?.stop()
+      const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[] } }>({ finish: { final: [...final] } })
+      watchers.stop()
+      const { lags, missed, ended } = result
       Object.assign(figures, {
-        streamSubscribers: subscribers.count() - dropped,
+        streamSubscribers: result.subscribers - ended,
         streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
         streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
         streamMissedChanges: missed,
         streamHoldsPerSec: round(sale.holdsPerSec),
         streamHoldsPerSecRatio: saleHoldsPerSec !== null ? round(sale.holdsPerSec / saleHoldsPerSec, 3) : null
       })
-      log(`  ${subscribers.count() - dropped} subscribers to the end (${dropped} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
+      log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
     }
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
@@ -583,6 +582,24 @@ async function main (): Promise<void> {
     await stopAll()
   }
   report(figures)
+}
+
+/** The subscribers' process (scripts/bench/subscribers.ts): one question at a time over IPC. */
+function startSubscribers (): { ask: <T>(message: unknown) => Promise<T>, stop: () => void } {
+  const child = fork(fileURLToPath(new URL('./bench/subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return {
+    ask: async <T>(message: unknown): Promise<T> => await new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`the subscribers' process exited (${code ?? 'signal'})`))
+      child.once('exit', onExit)
+      child.once('message', (answer: T & { error?: string }) => {
+        child.off('exit', onExit)
+        if (answer.error !== undefined) reject(new Error(answer.error))
+        else resolve(answer)
+      })
+      child.send(message as object)
+    }),
+    stop: () => { child.disconnect() }
+  }
 }
 
 /** Every seat's status: from the database when we have it, else the seat map (which may be up to its cache age late). */
