@@ -5,17 +5,17 @@
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
 // sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
 // · 5 live seat maps (the flash sale again, watched by SSE subscribers over two instances).
+import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
-import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
+import { audit, type AuditBooking, type AuditMoment, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 
 const HELP = `npm run bench -- [options]
   --seats N            seats of the flash-sale show (default 2000)
@@ -89,7 +89,7 @@ interface Target {
   dbName: string | undefined
   admin: { email: string, password: string }
   local: boolean
-  /** Starts another instance of the service on the same database (phase 5); undefined against --url. */
+  /** Starts another instance of the service on the same database (phase 5); undefined against --url without --url2. */
   startAnother?: () => Promise<string>
 }
 
@@ -346,17 +346,106 @@ async function readShowState (t: Target, db: Db | undefined, showId: string): Pr
   return { seats: map.seats.map((s) => ({ id: s.id, status: s.status })), bookings }
 }
 
-async function auditShow (t: Target, db: Db | undefined, showId: string, settled: boolean): Promise<AuditResult> {
+async function auditShow (t: Target, db: Db | undefined, showId: string, moment: AuditMoment): Promise<AuditResult> {
   const now = Date.now()
   const { seats, bookings } = await readShowState(t, db, showId)
-  return audit(seats, bookings, settled, now)
+  return audit(seats, bookings, moment, now)
 }
 
 // ---- the run -----------------------------------------------------------------------------
 
+/** What every phase works with: the service, its database (when known), an admin token, the users' tokens. */
+interface Run { t: Target, db: Db | undefined, admin: string, tokens: string[] }
+
+interface FloorResult { dbFloorOpsPerSec: number }
+interface CalibrationResult { dbCommandsPerHold: Record<string, number>, dbOpsPerHold: number }
+interface FlashSaleResult {
+  saleDbCommandsPerSec: number
+  holdsPerSec: number
+  holdP50Ms: number
+  holdP95Ms: number
+  holdP99Ms: number
+  holdStatus: Record<string, number>
+  confirmStatus: Record<string, number>
+  oversold: number
+  stuckSeats: number
+  /** The sale's database commands per second, over the floor (null without a floor). */
+  saleDbLoadRatio: number | null
+  /** Answered holds × commands per hold, over the floor (null without a floor or a calibration). */
+  dbFloorRatio: number | null
+}
+interface SeatMapResult { seatMapReqPerSec: number, seatMapP99Ms: number, seatMapFloorReqPerSec: number | null, seatMapFloorP99Ms: number | null, seatMapBytes: number }
+interface LiveResult {
+  streamSubscribers: number
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number
+  streamHoldsPerSec: number
+  streamHoldsPerSecRatio: number | null
+}
+interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
+
+/** The bench's last line of output (JSON): every figure, null where its phase did not run. */
+export interface BenchResult {
+  holdsPerSec: number | null
+  holdP50Ms: number | null
+  holdP95Ms: number | null
+  holdP99Ms: number | null
+  oversold: number | null
+  stuckSeats: number | null
+  seatMapReqPerSec: number | null
+  seatMapP99Ms: number | null
+  seatMapFloorReqPerSec: number | null
+  seatMapFloorP99Ms: number | null
+  seatMapRatio: number | null
+  seatMapBytes: number | null
+  expiryLagP50Ms: number | null
+  expiryLagP99Ms: number | null
+  expiryHolds: number | null
+  /** Phase 5: subscribers that stayed to the end, commit → arrival lag, seat statuses a subscriber's map got wrong, holds/s watched ÷ phase 2's. */
+  streamSubscribers: number | null
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number | null
+  streamHoldsPerSec: number | null
+  streamHoldsPerSecRatio: number | null
+  dbFloorOpsPerSec: number | null
+  dbOpsPerHold: number | null
+  dbFloorRatio: number | null
+  saleDbCommandsPerSec: number | null
+  saleDbLoadRatio: number | null
+  dbCommandsPerHold: Record<string, number> | null
+  holdStatus: Record<string, number> | null
+  confirmStatus: Record<string, number> | null
+  settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, target: string }
+  machine: { cpus: number, node: string }
+}
+
+/** Phase 1: how many seat claims per second the database itself takes, through the driver. */
+async function databaseFloorPhase ({ t, db, admin }: Run): Promise<FloorResult | null> {
+  if (db === undefined) {
+    log('phase 1 skipped: no database URI (--mongodb-uri)')
+    return null
+  }
+  log(`phase 1: database floor — claims through the driver, ${USERS} concurrent callers, ${SHORT_SECONDS} s`)
+  const show = await createShow(t, admin, 'floor', SEATS, 1800)
+  const floor = await databaseFloor(db, show.id, USERS, SHORT_SECONDS)
+  log(`  ${Math.round(floor.opsPerSec)} claims/s (${floor.misses} misses)`)
+  return { dbFloorOpsPerSec: round(floor.opsPerSec) }
+}
+
+/** dbOpsPerHold, counted on the service's own command counter. */
+async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult> {
+  log(`calibration: ${CALIBRATION_HOLDS} successful holds of 1–4 seats, then an idle window as long`)
+  const cal = await calibrate(t, tokens)
+  const dbOpsPerHold = Math.round(cal.perHold * 100) / 100
+  log(`  ${dbOpsPerHold} database commands per successful hold (${cal.seatsPerHold} seats each on average): ${JSON.stringify(cal.by)}`)
+  return { dbCommandsPerHold: cal.by, dbOpsPerHold }
+}
+
 interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number }
 
-/** The flash sale: USERS connections holding picked seats for SECONDS, half of the winners confirming. */
+/** The flash sale itself (phases 2 and 5): USERS connections holding picked seats for SECONDS, half of the winners confirming. */
 async function runSale (t: Target, showId: string, tokens: string[], pick: () => string[], label = 'flash sale'): Promise<Sale> {
   const holdLatencies: number[] = []
   const holdStatus: Record<string, number> = {}
@@ -396,192 +485,148 @@ async function runSale (t: Target, showId: string, tokens: string[], pick: () =>
   // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
   const saleCommands = (await dbCommands(t)).total - commandsBefore.total
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
-  return { elapsed, holdsPerSec: answered / elapsed, holdLatencies, holdStatus, confirmStatus, saleCommands }
+  const holdsPerSec = answered / elapsed
+  return { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands }
 }
 
-interface Figures { [key: string]: number | string | null | Record<string, number | string> }
-
-async function main (): Promise<void> {
-  const t = await startTarget()
-  let mongo: MongoClient | undefined
-  if (t.mongoUri !== undefined) {
-    mongo = new MongoClient(t.mongoUri)
-    await mongo.connect()
+/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
+async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
+  const show = await createShow(t, admin, 'flash sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+  const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands } = await runSale(t, show.id, tokens, pick)
+  log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
+  const live = await auditShow(t, db, show.id, 'running')
+  log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
+  const wait = show.holdSeconds * 1000 + 3000
+  log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+  await sleep(wait)
+  const settled = await auditShow(t, db, show.id, 'lapsed')
+  log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)
+  const floorOps = floor?.dbFloorOpsPerSec
+  return {
+    saleDbCommandsPerSec: round(saleCommands / elapsed),
+    holdsPerSec: round(holdsPerSec),
+    holdP50Ms: round(percentile(holdLatencies, 50)),
+    holdP95Ms: round(percentile(holdLatencies, 95)),
+    holdP99Ms: round(percentile(holdLatencies, 99)),
+    holdStatus,
+    confirmStatus,
+    oversold: Math.max(live.oversold, settled.oversold),
+    stuckSeats: settled.stuckSeats,
+    dbFloorRatio: calibration !== null && floorOps !== undefined ? round(holdsPerSec * calibration.dbOpsPerHold / floorOps, 3) : null,
+    saleDbLoadRatio: floorOps !== undefined ? round(saleCommands / elapsed / floorOps, 3) : null
   }
-  const db = mongo?.db(t.dbName)
-  const figures: Figures = {}
+}
+
+/** Phase 3: seat-map reads while holds change the map, against a static route of the same size. */
+async function seatMapPhase ({ t, admin, tokens }: Run): Promise<SeatMapResult> {
+  const show = await createShow(t, admin, 'seat map', MAP_SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
+  const holders = Math.min(20, tokens.length)
+  log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
+  let holdsMade = 0
+  const background = runCannon({
+    url: t.base,
+    connections: holders,
+    duration: SHORT_SECONDS * 2 + 2,
+    requests: [{
+      ...holdRequest(show.id, tokens, pick),
+      onResponse: (status) => { if (status === 201) holdsMade++ }
+    }]
+  }, 'background holds')
+  await sleep(500)
+  const mapRun = await runCannon({ url: `${t.base}/api/shows/${show.id}/seats`, connections: 50, duration: SHORT_SECONDS }, 'seat map')
+  const floorRun = await runCannon({ url: `${t.base}/__bench/static?seats=${MAP_SEATS}`, connections: 50, duration: SHORT_SECONDS }, 'static floor')
+  await background
+  const floorOk = floorRun['2xx'] > 0 && floorRun.non2xx === 0
+  const bytes = (await fetch(`${t.base}/api/shows/${show.id}/seats`).then(async (r) => await r.text())).length
+  log(`  seat map ${Math.round(mapRun.requests.average)} req/s (p99 ${mapRun.latency.p99} ms, ${mapRun.non2xx} non-2xx); static floor ${floorOk ? `${Math.round(floorRun.requests.average)} req/s (p99 ${floorRun.latency.p99} ms)` : 'unavailable'}; ${holdsMade} holds meanwhile`)
+  return {
+    seatMapReqPerSec: round(mapRun.requests.average),
+    seatMapP99Ms: mapRun.latency.p99,
+    seatMapFloorReqPerSec: floorOk ? round(floorRun.requests.average) : null,
+    seatMapFloorP99Ms: floorOk ? floorRun.latency.p99 : null,
+    seatMapBytes: bytes
+  }
+}
+
+/** Phase 4: how late after expiresAt each lapsed hold's seat is free again. */
+async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult | null> {
+  const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
+  if (show.holdSeconds > 10) {
+    log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
+    return null
+  }
+  const ids = await seatIdsOf(t, show.id)
+  log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
+  const expiresAt = new Map<string, number>()
+  await mapLimit(ids, 50, async (seatId, i) => {
+    const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
+    if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
+  }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
+  const lags: number[] = []
+  const deadline = Math.max(...expiresAt.values()) + 15_000
+  const pending = new Set(expiresAt.keys())
+  while (pending.size > 0 && Date.now() < deadline) {
+    const free = await availableSeats(t, db, show.id)
+    const now = Date.now()
+    for (const id of free) {
+      const due = expiresAt.get(id)
+      if (due !== undefined && pending.delete(id)) lags.push(Math.max(0, now - due))
+    }
+    progress(`  released ${expiresAt.size - pending.size}/${expiresAt.size}`)
+    await sleep(50)
+  }
+  for (const _ of pending) lags.push(15_000)
+  log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
+  return { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size }
+}
+
+/** Phase 5: the flash sale again on a fresh show, watched by SUBSCRIBERS live seat-map streams over two instances. */
+async function liveSeatMapPhase ({ t, db, admin, tokens }: Run, unwatched: FlashSaleResult | null): Promise<LiveResult> {
+  const bases = [t.base]
+  if (t.startAnother !== undefined) {
+    log('starting a second instance on the same database for half of the subscribers')
+    bases.push(await t.startAnother())
+    await waitReady({ base: bases[1] })
+  }
+  const show = await createShow(t, admin, 'watched sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
+  const watchers = startSubscribers()
   try {
-    await waitUntilReady(t.base)
-    const admin = await adminToken(t)
-    const tokens = await registerUsers(t, USERS)
-
-    // -- 1. database floor
-    let dbFloorOpsPerSec: number | null = null
-    if (PHASES.has('1') && db !== undefined) {
-      log(`phase 1: database floor — claims through the driver, ${USERS} concurrent callers, ${SHORT_SECONDS} s`)
-      const show = await createShow(t, admin, 'floor', SEATS, 1800)
-      const floor = await databaseFloor(db, show.id, USERS, SHORT_SECONDS)
-      dbFloorOpsPerSec = floor.opsPerSec
-      figures.dbFloorOpsPerSec = round(floor.opsPerSec)
-      log(`  ${Math.round(floor.opsPerSec)} claims/s (${floor.misses} misses)`)
-    } else if (PHASES.has('1')) log('phase 1 skipped: no database URI (--mongodb-uri)')
-
-    // -- dbOpsPerHold, counted on the service's own command counter
-    let dbOpsPerHold: number | null = null
-    if (PHASES.has('1') || PHASES.has('2')) {
-      log(`calibration: ${CALIBRATION_HOLDS} successful holds of 1–4 seats, then an idle window as long`)
-      const cal = await calibrate(t, tokens)
-      dbOpsPerHold = Math.round(cal.perHold * 100) / 100
-      figures.dbCommandsPerHold = cal.by
-      figures.dbOpsPerHold = dbOpsPerHold
-      log(`  ${dbOpsPerHold} database commands per successful hold (${cal.seatsPerHold} seats each on average): ${JSON.stringify(cal.by)}`)
+    // Commit times come from the subscribers' process's own change stream (needs a replica set; else no lag figure).
+    const opened = await watchers.ask<{ opened: number }>({ open: { bases, showId: show.id, n: SUBSCRIBERS, mongoUri: t.mongoUri, dbName: t.dbName } })
+    log(`  ${opened.opened} subscribers connected, each with its snapshot`)
+    const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
+    log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
+    const wait = show.holdSeconds * 1000 + 3000
+    log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+    await sleep(wait)
+    // The final map, once two reads 2 s apart agree (nothing is still changing, every stream has had time to deliver).
+    let final = await finalStatuses(t, db, show.id)
+    for (let i = 0; i < 10; i++) {
+      await sleep(2000)
+      const again = await finalStatuses(t, db, show.id)
+      const same = again.size === final.size && [...again].every(([id, status]) => final.get(id) === status)
+      final = again
+      if (same) break
     }
-
-    // -- 2. flash sale
-    let saleHoldsPerSec: number | null = null
-    if (PHASES.has('2')) {
-      const show = await createShow(t, admin, 'flash sale', SEATS)
-      const pick = seatPicker(await seatIdsOf(t, show.id))
-      log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
-      const sale = await runSale(t, show.id, tokens, pick)
-      const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands } = sale
-      saleHoldsPerSec = holdsPerSec
-      figures.saleDbCommandsPerSec = round(saleCommands / elapsed)
-      Object.assign(figures, {
-        holdsPerSec: round(holdsPerSec),
-        holdP50Ms: round(percentile(holdLatencies, 50)),
-        holdP95Ms: round(percentile(holdLatencies, 95)),
-        holdP99Ms: round(percentile(holdLatencies, 99)),
-        holdStatus: holdStatus as Record<string, number>,
-        confirmStatus: confirmStatus as Record<string, number>
-      })
-      log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
-      const live = await auditShow(t, db, show.id, false)
-      log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
-      const wait = show.holdSeconds * 1000 + 3000
-      log(`  waiting ${wait / 1000} s for the last holds to lapse`)
-      await sleep(wait)
-      const settled = await auditShow(t, db, show.id, true)
-      figures.oversold = Math.max(live.oversold, settled.oversold)
-      figures.stuckSeats = settled.stuckSeats
-      log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)
-      if (dbOpsPerHold !== null && dbFloorOpsPerSec !== null) figures.dbFloorRatio = round(holdsPerSec * dbOpsPerHold / dbFloorOpsPerSec, 3)
-      if (dbFloorOpsPerSec !== null) figures.saleDbLoadRatio = round(saleCommands / elapsed / dbFloorOpsPerSec, 3)
-    }
-
-    // -- 3. seat maps
-    if (PHASES.has('3')) {
-      const show = await createShow(t, admin, 'seat map', MAP_SEATS)
-      const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
-      const holders = Math.min(20, tokens.length)
-      log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
-      let holdsMade = 0
-      const background = runCannon({
-        url: t.base,
-        connections: holders,
-        duration: SHORT_SECONDS * 2 + 2,
-        requests: [{
-          ...holdRequest(show.id, tokens, pick),
-          onResponse: (status) => { if (status === 201) holdsMade++ }
-        }]
-      }, 'background holds')
-      await sleep(500)
-      const mapRun = await runCannon({ url: `${t.base}/api/shows/${show.id}/seats`, connections: 50, duration: SHORT_SECONDS }, 'seat map')
-      const floorRun = await runCannon({ url: `${t.base}/__bench/static?seats=${MAP_SEATS}`, connections: 50, duration: SHORT_SECONDS }, 'static floor')
-      await background
-      const floorOk = floorRun['2xx'] > 0 && floorRun.non2xx === 0
-      const bytes = (await fetch(`${t.base}/api/shows/${show.id}/seats`).then(async (r) => await r.text())).length
-      Object.assign(figures, {
-        seatMapReqPerSec: round(mapRun.requests.average),
-        seatMapP99Ms: mapRun.latency.p99,
-        seatMapFloorReqPerSec: floorOk ? round(floorRun.requests.average) : null,
-        seatMapFloorP99Ms: floorOk ? floorRun.latency.p99 : null,
-        seatMapBytes: bytes
-      })
-      log(`  seat map ${Math.round(mapRun.requests.average)} req/s (p99 ${mapRun.latency.p99} ms, ${mapRun.non2xx} non-2xx); static floor ${floorOk ? `${Math.round(floorRun.requests.average)} req/s (p99 ${floorRun.latency.p99} ms)` : 'unavailable'}; ${holdsMade} holds meanwhile`)
-    }
-
-    // -- 4. expiry lag
-    if (PHASES.has('4')) {
-      const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
-      if (show.holdSeconds > 10) {
-        log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
-      } else {
-        const ids = await seatIdsOf(t, show.id)
-        log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
-        const expiresAt = new Map<string, number>()
-        await mapLimit(ids, 50, async (seatId, i) => {
-          const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
-          if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
-        }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
-        const lags: number[] = []
-        const deadline = Math.max(...expiresAt.values()) + 15_000
-        const pending = new Set(expiresAt.keys())
-        while (pending.size > 0 && Date.now() < deadline) {
-          const free = await availableSeats(t, db, show.id)
-          const now = Date.now()
-          for (const id of free) {
-            const due = expiresAt.get(id)
-            if (due !== undefined && pending.delete(id)) lags.push(Math.max(0, now - due))
-          }
-          progress(`  released ${expiresAt.size - pending.size}/${expiresAt.size}`)
-          await sleep(50)
-        }
-        for (const _ of pending) lags.push(15_000)
-        Object.assign(figures, { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size })
-        log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
-      }
-    }
-
-    // -- 5. live seat maps
-    if (PHASES.has('5')) {
-      const bases = [t.base]
-      if (t.startAnother !== undefined) {
-        log('starting a second instance on the same database for half of the subscribers')
-        bases.push(await t.startAnother())
-        await waitUntilReady(bases[1])
-      }
-      const show = await createShow(t, admin, 'watched sale', SEATS)
-      const pick = seatPicker(await seatIdsOf(t, show.id))
-      log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
-      const watchers = startSubscribers()
-      // Commit times come from the subscribers' process's own change stream (needs a replica set; else no lag figure).
-      const opened = await watchers.ask<{ opened: number }>({ open: { bases, showId: show.id, n: SUBSCRIBERS, mongoUri: t.mongoUri, dbName: t.dbName } })
-      log(`  ${opened.opened} subscribers connected, each with its snapshot`)
-      const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
-      log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
-      const wait = show.holdSeconds * 1000 + 3000
-      log(`  waiting ${wait / 1000} s for the last holds to lapse`)
-      await sleep(wait)
-      // The final map, once two reads 2 s apart agree (nothing is still changing, every stream has had time to deliver).
-      let final = await finalStatuses(t, db, show.id)
-      for (let i = 0; i < 10; i++) {
-        await sleep(2000)
-        const again = await finalStatuses(t, db, show.id)
-        const same = again.size === final.size && [...again].every(([id, status]) => final.get(id) === status)
-        final = again
-        if (same) break
-      }
-      const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[] } }>({ finish: { final: [...final] } })
-      watchers.stop()
-      const { lags, missed, ended } = result
-      Object.assign(figures, {
-        streamSubscribers: result.subscribers - ended,
-        streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
-        streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
-        streamMissedChanges: missed,
-        streamHoldsPerSec: round(sale.holdsPerSec),
-        streamHoldsPerSecRatio: saleHoldsPerSec !== null ? round(sale.holdsPerSec / saleHoldsPerSec, 3) : null
-      })
-      log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
+    const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[] } }>({ finish: { final: [...final] } })
+    const { lags, missed, ended } = result
+    log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
+    return {
+      streamSubscribers: result.subscribers - ended,
+      streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
+      streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
+      streamMissedChanges: missed,
+      streamHoldsPerSec: round(sale.holdsPerSec),
+      streamHoldsPerSecRatio: unwatched !== null ? round(sale.holdsPerSec / unwatched.holdsPerSec, 3) : null
     }
   } finally {
-    if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
-    await mongo?.close()
-    if (serviceChild !== undefined) await stopChild(serviceChild)
-    await stopAll()
+    watchers.stop()
   }
-  report(figures)
 }
 
 /** The subscribers' process (scripts/bench/subscribers.ts): one question at a time over IPC. */
@@ -598,7 +643,7 @@ function startSubscribers (): { ask: <T>(message: unknown) => Promise<T>, stop: 
       })
       child.send(message as object)
     }),
-    stop: () => { child.disconnect() }
+    stop: () => { if (child.connected) child.disconnect() }
   }
 }
 
@@ -612,14 +657,42 @@ async function finalStatuses (t: Target, db: Db | undefined, showId: string): Pr
   return new Map(map.seats.map((s) => [s.id, s.status]))
 }
 
-/** Right after start-up the event loop is still busy compiling: /ready may shed load (503) for a moment. */
-async function waitUntilReady (base: string): Promise<void> {
+/** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
+async function waitReady (t: Pick<Target, 'base'>): Promise<void> {
   for (let i = 0; ; i++) {
-    const ready = await call(base, 'GET', '/ready')
+    const ready = await call(t.base, 'GET', '/ready')
     if (ready.status === 200) return
     if (i >= 240) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
     await sleep(250)
   }
+}
+
+async function main (): Promise<void> {
+  const t = await startTarget()
+  let mongo: MongoClient | undefined
+  if (t.mongoUri !== undefined) {
+    mongo = new MongoClient(t.mongoUri)
+    await mongo.connect()
+  }
+  const db = mongo?.db(t.dbName)
+  let result: BenchResult
+  try {
+    await waitReady(t)
+    const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
+    const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
+    const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
+    const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
+    const maps = PHASES.has('3') ? await seatMapPhase(run) : null
+    const expiry = PHASES.has('4') ? await expiryPhase(run) : null
+    const live = PHASES.has('5') ? await liveSeatMapPhase(run, sale) : null
+    result = benchResult(floor, calibration, sale, maps, expiry, live)
+  } finally {
+    if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
+    await mongo?.close()
+    if (serviceChild !== undefined) await stopChild(serviceChild)
+    await stopAll()
+  }
+  report(result)
 }
 
 async function availableSeats (t: Target, db: Db | undefined, showId: string): Promise<string[]> {
@@ -637,43 +710,44 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function report (f: Figures): void {
-  const num = (k: string): number | null => typeof f[k] === 'number' ? f[k] : null
-  const seatMapRatio = num('seatMapReqPerSec') !== null && num('seatMapFloorReqPerSec') !== null
-    ? round((num('seatMapReqPerSec') ?? 0) / (num('seatMapFloorReqPerSec') ?? 1), 3) : null
-  const final = {
-    holdsPerSec: num('holdsPerSec'),
-    holdP50Ms: num('holdP50Ms'),
-    holdP95Ms: num('holdP95Ms'),
-    holdP99Ms: num('holdP99Ms'),
-    oversold: num('oversold'),
-    stuckSeats: num('stuckSeats'),
-    seatMapReqPerSec: num('seatMapReqPerSec'),
-    seatMapP99Ms: num('seatMapP99Ms'),
-    seatMapFloorReqPerSec: num('seatMapFloorReqPerSec'),
-    seatMapFloorP99Ms: num('seatMapFloorP99Ms'),
-    seatMapRatio,
-    seatMapBytes: num('seatMapBytes'),
-    expiryLagP50Ms: num('expiryLagP50Ms'),
-    expiryLagP99Ms: num('expiryLagP99Ms'),
-    expiryHolds: num('expiryHolds'),
-    streamSubscribers: num('streamSubscribers'),
-    streamLagP50Ms: num('streamLagP50Ms'),
-    streamLagP99Ms: num('streamLagP99Ms'),
-    streamMissedChanges: num('streamMissedChanges'),
-    streamHoldsPerSec: num('streamHoldsPerSec'),
-    streamHoldsPerSecRatio: num('streamHoldsPerSecRatio'),
-    dbFloorOpsPerSec: num('dbFloorOpsPerSec'),
-    dbOpsPerHold: num('dbOpsPerHold'),
-    dbFloorRatio: num('dbFloorRatio'),
-    saleDbCommandsPerSec: num('saleDbCommandsPerSec'),
-    saleDbLoadRatio: num('saleDbLoadRatio'),
-    dbCommandsPerHold: f.dbCommandsPerHold ?? null,
-    holdStatus: f.holdStatus ?? null,
-    confirmStatus: f.confirmStatus ?? null,
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null): BenchResult {
+  return {
+    holdsPerSec: sale?.holdsPerSec ?? null,
+    holdP50Ms: sale?.holdP50Ms ?? null,
+    holdP95Ms: sale?.holdP95Ms ?? null,
+    holdP99Ms: sale?.holdP99Ms ?? null,
+    oversold: sale?.oversold ?? null,
+    stuckSeats: sale?.stuckSeats ?? null,
+    seatMapReqPerSec: maps?.seatMapReqPerSec ?? null,
+    seatMapP99Ms: maps?.seatMapP99Ms ?? null,
+    seatMapFloorReqPerSec: maps?.seatMapFloorReqPerSec ?? null,
+    seatMapFloorP99Ms: maps?.seatMapFloorP99Ms ?? null,
+    seatMapRatio: maps !== null && maps.seatMapFloorReqPerSec !== null ? round(maps.seatMapReqPerSec / maps.seatMapFloorReqPerSec, 3) : null,
+    seatMapBytes: maps?.seatMapBytes ?? null,
+    expiryLagP50Ms: expiry?.expiryLagP50Ms ?? null,
+    expiryLagP99Ms: expiry?.expiryLagP99Ms ?? null,
+    expiryHolds: expiry?.expiryHolds ?? null,
+    streamSubscribers: live?.streamSubscribers ?? null,
+    streamLagP50Ms: live?.streamLagP50Ms ?? null,
+    streamLagP99Ms: live?.streamLagP99Ms ?? null,
+    streamMissedChanges: live?.streamMissedChanges ?? null,
+    streamHoldsPerSec: live?.streamHoldsPerSec ?? null,
+    streamHoldsPerSecRatio: live?.streamHoldsPerSecRatio ?? null,
+    dbFloorOpsPerSec: floor?.dbFloorOpsPerSec ?? null,
+    dbOpsPerHold: calibration?.dbOpsPerHold ?? null,
+    dbFloorRatio: sale?.dbFloorRatio ?? null,
+    saleDbCommandsPerSec: sale?.saleDbCommandsPerSec ?? null,
+    saleDbLoadRatio: sale?.saleDbLoadRatio ?? null,
+    dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
+    holdStatus: sale?.holdStatus ?? null,
+    confirmStatus: sale?.confirmStatus ?? null,
     settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
+}
+
+/** Prints the table, then the JSON line (the last line of output). */
+function report (final: BenchResult): void {
   const check = (ok: boolean | null): string => ok === null ? 'n/a' : ok ? 'ok' : 'MISSED'
   const rows: Array<[string, string, string, string]> = [
     ['1 database floor', 'claims/s through the driver', fmt(final.dbFloorOpsPerSec), ''],
@@ -686,7 +760,7 @@ function report (f: Figures): void {
     ['', 'stuck seats after the holds lapsed', fmt(final.stuckSeats), `= 0 ${check(final.stuckSeats === null ? null : final.stuckSeats === 0)}`],
     ['3 seat maps', 'seat map req/s (p99 ms)', `${fmt(final.seatMapReqPerSec)} (${fmt(final.seatMapP99Ms)})`, ''],
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
-    ['', 'seat map ÷ floor', fmt(seatMapRatio), `≥ 0.5 ${check(seatMapRatio === null ? null : seatMapRatio >= 0.5)}`],
+    ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
     ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
     ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],

@@ -22,8 +22,7 @@ const EnvSchema = Type.Object({
   MAX_STREAMS: Type.Integer({ minimum: 0, default: 10_000 }),
   MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 0, default: 20 }),
   LIVE_SOURCE: Type.Union([Type.Literal('auto'), Type.Literal('polling')], { default: 'auto' }),
-  // Fault injection for the crash tests only: the process SIGKILLs itself at this step of the protocol.
-  MODEX_CRASH_AT: Type.Optional(Type.Union([Type.Literal('after-claims'), Type.Literal('after-confirm')]))
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -48,8 +47,8 @@ export interface Config {
   maxStreamsPerClient: number
   /** auto: a change stream when the database is a replica set, else polling; polling: always poll. */
   liveSource: 'auto' | 'polling'
-  /** Test-only fault injection (refused unless NODE_ENV=test). */
-  crashAt: 'after-claims' | 'after-confirm' | undefined
+  /** Load shedding: 503 OVERLOADED while the event loop lags more than this; 0 = never shed. */
+  overloadEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {}
@@ -76,7 +75,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('invalid setting: ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   }
-  if (env.MODEX_CRASH_AT !== undefined && env.NODE_ENV !== 'test') throw new ConfigError('invalid setting: MODEX_CRASH_AT is only for NODE_ENV=test')
   if (production && env.CORS_ORIGIN === '*') throw new ConfigError('invalid setting: CORS_ORIGIN must name origins in production, not *')
   const cors = env.CORS_ORIGIN ?? (production ? '' : '*')
   return {
@@ -98,6 +96,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     maxStreams: env.MAX_STREAMS,
     maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
     liveSource: env.LIVE_SOURCE,
-    crashAt: env.MODEX_CRASH_AT
+    overloadEventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS
   }
 }

@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin'
 import { fastifySSE as sse } from '@fastify/sse'
-import { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { AppError } from '../errors.js'
+import { AppError, unavailable } from '../errors.js'
 import { createSeatStreamHub, type SeatEventSource, type SeatStreamHub, type ShowStatus } from '../live/seat-stream-hub.js'
 import { createPollingSource } from '../live/polling-source.js'
+import { seatMapReader } from '../services/seat-map-cache.js'
 import { createChangeStreamSource, supportsChangeStreams } from '../live/change-stream-source.js'
 
 /** A comment line at least this often keeps proxies from closing an idle stream (API.md: at least every 15 s). */
@@ -36,6 +36,7 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
   await fastify.register(sse, { heartbeatInterval: KEEP_ALIVE_MS })
 
   const { models, services, metrics, log } = fastify
+  const readSeatMap = seatMapReader(models)
   async function startHub (source: SeatEventSource): Promise<SeatStreamHub> {
     const hub = createSeatStreamHub({
       source,
@@ -43,13 +44,11 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
       log,
       reader: {
         showStatus: async (showId) => (await services.shows.findShow(showId)).status as ShowStatus,
-        seatMap: async (showId) => await services.shows.readSeatMap(showId)
+        seatMap: readSeatMap
       },
       // The seat-map cache learns other instances' changes from the same events, when they are
       // exact and ordered (a change stream); polling reads no more than the cache's own re-reads.
-      onSeatChanges: source.kind === 'change-stream'
-        ? (showId, seatIds, status) => services.shows.seatsChanged(new Types.ObjectId(showId), seatIds.map((id) => new Types.ObjectId(id)), status)
-        : undefined
+      onSeatChanges: source.kind === 'change-stream' ? services.seatMaps.apply : undefined
     })
     await hub.start()
     return hub
@@ -71,7 +70,7 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
   const perClient = new Map<string, number>()
   function reserveStream (address: string): () => void {
     if (open >= maxStreams) {
-      throw new AppError(503, 'OVERLOADED', `this instance holds its maximum of ${maxStreams} live streams; retry shortly`, undefined, { 'retry-after': '5' })
+      throw unavailable('OVERLOADED', `this instance holds its maximum of ${maxStreams} live streams; retry shortly`, 5)
     }
     const mine = perClient.get(address) ?? 0
     if (mine >= maxStreamsPerClient) {

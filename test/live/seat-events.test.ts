@@ -38,13 +38,15 @@ for (const source of ['auto', 'polling'] as const) t.test(`live seat maps on one
   const show = await createShow(app, { seating: { totalSeats: 12, seatsPerRow: 6 } })
   const before = await seatMap(app, show.id)
 
-  t.test('a snapshot first, retry advice, the SSE headers', async (t) => {
-    const stream = open(base, show.id)
+  t.test('a snapshot first, retry advice, the SSE headers (with CORS and security headers)', async (t) => {
+    const stream = open(base, show.id, undefined, { origin: 'http://spa.example' })
     t.teardown(() => stream.close())
     await stream.until('the snapshot', () => stream.events.length > 0)
     t.equal(stream.status, 200)
     t.match(stream.headers?.get('content-type'), /^text\/event-stream/)
     t.equal(stream.headers?.get('cache-control'), 'no-cache')
+    t.equal(stream.headers?.get('access-control-allow-origin'), 'http://spa.example', 'CORS like any other answer')
+    t.equal(stream.headers?.get('x-content-type-options'), 'nosniff', 'security headers like any other answer')
     t.equal(stream.retry, 2000, 'retry: 2000')
     const [first] = stream.events
     t.equal(first.event, 'snapshot')
