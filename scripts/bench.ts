@@ -613,9 +613,9 @@ async function liveSeatMapPhase ({ t, db, admin, tokens }: Run, unwatched: Flash
       final = again
       if (same) break
     }
-    const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[] } }>({ finish: { final: [...final] } })
+    const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[], catchUpMs: number } }>({ finish: { final: [...final] } })
     const { lags, missed, ended } = result
-    log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed`)
+    log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed (after ${result.catchUpMs} ms of catching up)`)
     return {
       streamSubscribers: result.subscribers - ended,
       streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
