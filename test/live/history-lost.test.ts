@@ -4,7 +4,7 @@
 // A short stop, within the history, resumes from the token with no snapshot and nothing missed.
 import t from 'tap'
 import {
-  adminToken, call, createShow, mintUserToken, seatMap, startDatabase, startInstances, type Booking
+  adminToken, call, createShow, mintUsers, seatMap, startDatabase, startInstances, type Booking
 } from '../faults/processes.js'
 import { open, replay } from './sse-client.js'
 
@@ -24,7 +24,7 @@ t.test('a change stream that cannot resume gives every subscriber a fresh snapsh
   const stream = open(watcher.url, showId)
   t.teardown(() => stream.close())
   await stream.until('the snapshot', () => stream.events.length > 0)
-  const user = mintUserToken()
+  const [user] = await mintUsers(db.uri, 1)
   const hold = async (label: string): Promise<void> => {
     const res = await call<Booking>(writer.url, 'POST', `/api/shows/${showId}/bookings`, { token: user.token, body: { seatLabels: [label] }, timeoutMs: 30_000 })
     if (res.status !== 201) throw new Error(`hold ${label}: ${res.status} ${JSON.stringify(res.body)}`)

@@ -2,7 +2,7 @@
 // change-stream and the polling test files. Not a test file itself.
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, createShow, mintUserToken, seatMap, startDatabase, startInstances,
+  adminToken, call, createShow, mintUsers, seatMap, startDatabase, startInstances,
   type Answer, type Booking, type CallOptions, type Instance, type SeatMap, type TestLike
 } from '../faults/processes.js'
 import type { SeatChangesData } from '../../src/schemas/seat-events.js'
@@ -61,8 +61,8 @@ async function agrees (t: Tap, streams: SseStream[], map: SeatMap, what: string)
   t.same(replayed.counts, map.counts, `${what}: counts the last event gave`)
 }
 
-export async function liveScenario (t: Tap, env: Record<string, string>, expected: 'change-stream' | 'polling'): Promise<void> {
-  const db = await startDatabase(t)
+export async function liveScenario (t: Tap, dbArgs: string[], env: Record<string, string>, expected: 'change-stream' | 'polling'): Promise<void> {
+  const db = await startDatabase(t, 0, 'db', dbArgs)
   if (expected === 'change-stream' && !await isReplicaSet(db.uri)) {
     t.skip('the embedded database runs standalone here: no change streams to test')
     return
@@ -72,6 +72,10 @@ export async function liveScenario (t: Tap, env: Record<string, string>, expecte
   t.equal(await sourceOf(i1), expected, `I1 uses ${expected}`)
   t.equal(await sourceOf(i2), expected, `I2 uses ${expected}`)
   const admin = await adminToken(i1.url)
+  // Accounts written straight into the database (a token's subject must exist), one per hold of the race.
+  const users = await mintUsers(db.uri, 303)
+  let nextUser = 0
+  const mintUserToken = (): { token: string } => users[nextUser++]
   const crossInstance = expected === 'change-stream'
 
   await t.test('300 racing holds, confirms and cancels on both instances: every subscriber ends with GET /seats', async (t) => {
