@@ -28,7 +28,12 @@ const seatEvents: FastifyPluginAsyncTypebox = async (fastify) => {
       }),
       response: {
         200: { description: 'the event stream', content: { 'text/event-stream': { schema: SeatStreamMessage } } },
-        ...errors(400, 404, 429, 503)
+        ...errors({
+          400: true,
+          404: 'SHOW_NOT_FOUND: no show has this id.',
+          429: 'Also beyond MAX_STREAMS_PER_CLIENT open streams per client address.',
+          503: 'OVERLOADED: this instance already holds MAX_STREAMS streams (another instance may answer).'
+        })
       }
     }
   }, async (request, reply) => {
