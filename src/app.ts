@@ -17,6 +17,7 @@ import authRoutes from './routes/auth/index.js'
 import adminRoutes from './routes/admin/index.js'
 import catalogueRoutes from './routes/public/catalogue.js'
 import bookingRoutes from './routes/public/bookings.js'
+import webClient from './web/serve.js'
 
 export interface AppOptions {
   config: Config
@@ -53,6 +54,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(adminRoutes, { prefix: '/api/admin' })
   await fastify.register(catalogueRoutes, { prefix: '/api' })
   await fastify.register(bookingRoutes, { prefix: '/api' })
+  // The reference web client: `/` and `/web/*` only, after the API so it shadows none of it.
+  await fastify.register(webClient)
 }
 
 // Not encapsulated: whoever registers the app (server.ts, tests) sees its decorators (models, services, agenda).
