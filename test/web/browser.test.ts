@@ -150,6 +150,26 @@ async function run (): Promise<void> {
     t.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Upcoming shows', 'signed up, then back at the shows')
   })
 
+  await t.test('rate limited: a readable message with the wait, not a blank screen', async (t) => {
+    // An instance of its own with the sign-in limit at 2 a minute.
+    const strict = await buildTestApp(t, { AUTH_RATE_LIMIT: '2' })
+    await strict.listen({ port: 0, host: '127.0.0.1' })
+    const { page } = await open()
+    await page.goto(`http://127.0.0.1:${(strict.server.address() as AddressInfo).port}/#/signin`)
+    const attempt = async (): Promise<void> => {
+      await page.getByLabel('Email').fill('nobody@example.com')
+      await page.getByLabel('Password').fill('wrong-password')
+      await page.getByRole('button', { name: 'Sign in' }).click()
+    }
+    await attempt()
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor()
+    await attempt()
+    await attempt()
+    const limited = page.getByRole('alert').filter({ hasText: 'Too many requests' })
+    await limited.waitFor()
+    t.match(await limited.innerText(), /Please wait \d+ s and try again/, 'says how long to wait (Retry-After)')
+  })
+
   await t.test('the admin creates a show, which appears in the lists; sees its bookings; cancels it', async (t) => {
     const { page } = await open()
     await signInThroughUi(page, ADMIN.email, ADMIN.password)

@@ -120,6 +120,7 @@ export function describeError (status, body, retryAfter) {
     case 'OVERLOADED':
     case 'DATABASE_UNAVAILABLE':
     case 'SHUTTING_DOWN': return `The service is busy right now. Please try again in ${seconds(retryAfter)}.`
+    case 'NOT_FOUND': return 'This service does not offer that.'
     case 'VALIDATION_ERROR': return `Please check the form: ${body?.message ?? 'a value is not valid'}.`
   }
   if (status >= 500) return 'Something went wrong on our side. Please try again.'

@@ -2,7 +2,7 @@ import { html } from 'htm/preact'
 import { useEffect, useErrorBoundary } from 'preact/hooks'
 import { announcement } from '../announce.js'
 import { route } from '../router.js'
-import { signOut, user } from '../session.js'
+import { sessionNotice, signOut, user } from '../session.js'
 import { AdminPage } from './admin.js'
 import { SignIn, SignUp } from './auth.js'
 import { BookingsPage } from './bookings.js'
@@ -76,6 +76,11 @@ export function App () {
   }, [r])
   return html`
     <${Header} />
+    ${sessionNotice.value !== '' && html`
+      <div class="notice banner" role="status">
+        ${sessionNotice.value} ${r.name !== 'signin' && html`<a href="#/signin">Sign in</a>`}
+        <button type="button" class="small secondary" onClick=${() => { sessionNotice.value = '' }}>Dismiss</button>
+      </div>`}
     <main id="main" tabindex="-1">
       <${Boundary} key=${r.name} />
     </main>

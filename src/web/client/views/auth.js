@@ -24,7 +24,6 @@ function fieldOf (/** @type {unknown} */ error) {
 function AuthForm ({ mode }) {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState(/** @type {unknown} */ (null))
-  const notice = sessionNotice.value
   const signup = mode === 'signup'
   const invalid = fieldOf(error)
   const errorId = `${mode}-error`
@@ -56,7 +55,6 @@ function AuthForm ({ mode }) {
   return html`
     <div class="auth">
       <h1 tabindex="-1">${signup ? 'Create an account' : 'Sign in'}</h1>
-      ${notice !== '' && !signup && html`<p class="notice" role="status">${notice}</p>`}
       <form class="panel stack" onSubmit=${submit} noValidate aria-busy=${busy}>
         ${signup && html`
           <label>Name

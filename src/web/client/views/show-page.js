@@ -180,6 +180,7 @@ export function ShowPage ({ id }) {
         <aside class="side-panel" aria-label="Your booking">
           ${outcome !== null && html`<div class=${`panel outcome ${outcome.kind}`} role="status"><p>${outcome.text}</p>${outcome.kind === 'done' && html`<p><a href="#/bookings">See my bookings</a></p>`}</div>`}
           ${error !== null && html`<p class="error" role="alert">${messageOf(error)}</p>`}
+          ${booking === null && !bookable && show.status !== 'CANCELLED' && html`<p class="panel">Booking has closed for this show.</p>`}
           ${booking !== null
             ? html`<${Checkout} booking=${booking} onChange=${setBooking} onFinished=${finished} />`
             : bookable && html`
