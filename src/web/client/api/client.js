@@ -24,7 +24,8 @@ const retries = new Map()
 const clock = {
   onResponse ({ response }) {
     const date = Date.parse(response.headers.get('date') ?? '')
-    if (!Number.isNaN(date)) clockOffset = date - Date.now()
+    // The header counts whole seconds: an offset under 2 s is its rounding, not a wrong clock.
+    if (!Number.isNaN(date)) clockOffset = Math.abs(date - Date.now()) < 2000 ? 0 : date - Date.now()
     return undefined
   }
 }

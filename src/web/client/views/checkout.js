@@ -113,8 +113,8 @@ export function Checkout ({ booking, onChange, onFinished }) {
         <button type="button" onClick=${confirm}>Pay ${money(booking.totalPriceCents)} and confirm</button>
       </fieldset>
       <div class="inline">
-        <button type="button" class="secondary" disabled=${busy || lapsed} onClick=${extend}>Extend hold${booking.extensions !== undefined && booking.extensions > 0 ? ` (extended ${booking.extensions}×)` : ''}</button>
-        <button type="button" class="secondary danger" disabled=${busy || lapsed} onClick=${release}>Release seats</button>
+        <button type="button" class="small secondary" disabled=${busy || lapsed} onClick=${extend}>Extend hold${booking.extensions !== undefined && booking.extensions > 0 ? ` (extended ${booking.extensions}×)` : ''}</button>
+        <button type="button" class="small secondary danger" disabled=${busy || lapsed} onClick=${release}>Release seats</button>
       </div>
     </div>`
 }
