@@ -258,6 +258,17 @@ async function run (): Promise<void> {
     await admin.page.screenshot({ path: `${SCREENSHOTS}admin-page.png`, fullPage: true })
   })
 
+  await t.test('appointment slots: named seats, held by their label', async (t) => {
+    const show = await createShow(app, { name: 'Dr. Okafor', type: 'DOCTOR', holdSeconds: 60, startTime: later(34), seating: { labels: ['09:00', '09:15', '09:30', '09:45'] } })
+    const { page } = await userPage('pat')
+    await page.goto(`/#/shows/${show.id}`)
+    await page.getByRole('button', { name: /^Seat 09:15, STANDARD, 10\.00, available$/ }).click()
+    await page.getByRole('button', { name: 'Hold 1 seat' }).click()
+    await page.getByRole('timer').waitFor()
+    await page.getByRole('button', { name: /^Seat 09:15, STANDARD, 10\.00, held by you$/ }).waitFor()
+    t.pass('a slot is a button named by its label, and holds like a seat')
+  })
+
   await t.test('keyboard: the seat map is reachable and usable without a mouse', async (t) => {
     const show = await createShow(app, { name: 'Keyboard', holdSeconds: 60, startTime: later(33), seating: { totalSeats: 24, seatsPerRow: 12 } })
     const { page } = await userPage('kim')
