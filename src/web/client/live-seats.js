@@ -3,7 +3,7 @@
 // is refused for good (a server without it answers 404; 429/503 when it is full), the map is
 // polled every 2 s instead, revalidated with the seat map's ETag, and the stream is tried again
 // now and then.
-import { api, unwrap } from './api/client.js'
+import { ApiError, api, unwrap } from './api/client.js'
 
 /** @typedef {import('./api/types').Seat} Seat */
 /** @typedef {import('./api/types').SeatCounts} SeatCounts */
@@ -36,7 +36,10 @@ export function watchSeats (showId, on) {
       const map = await unwrap(api.GET('/api/shows/{id}/seats', { params: { path: { id: showId } }, cache: 'no-cache' }))
       if (!stopped) on.map(map.seats, map.counts)
     } catch (error) {
-      if (!stopped) on.failed(error)
+      if (stopped) return
+      on.failed(error)
+      // No such show: nothing will ever change, so stop asking.
+      if (error instanceof ApiError && error.status === 404) stopped = true
     }
   }
 
