@@ -267,6 +267,10 @@ async function run (): Promise<void> {
     await page.getByRole('timer').waitFor()
     await page.getByRole('button', { name: /^Seat 09:15, STANDARD, 10\.00, held by you$/ }).waitFor()
     t.pass('a slot is a button named by its label, and holds like a seat')
+
+    await page.goto('/#/shows/0123456789abcdef01234567')
+    await page.getByRole('heading', { name: 'Show not available' }).waitFor()
+    t.match(await page.getByRole('alert').innerText(), /does not exist/, 'an unknown show: a message, not a blank page')
   })
 
   await t.test('keyboard: the seat map is reachable and usable without a mouse', async (t) => {
