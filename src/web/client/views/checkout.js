@@ -27,6 +27,7 @@ async function settled (/** @type {string} */ id) {
 
 /**
  * The held seats: a countdown to expiresAt, extend, pay (simulated) and confirm, or release.
+ * Extending is offered where the service has it (its bookings count `extensions`).
  * @param {{ booking: Booking, onChange: (b: Booking) => void, onFinished: (o: Outcome) => void }} props
  */
 export function Checkout ({ booking, onChange, onFinished }) {
@@ -113,7 +114,8 @@ export function Checkout ({ booking, onChange, onFinished }) {
         <button type="button" onClick=${confirm}>Pay ${money(booking.totalPriceCents)} and confirm</button>
       </fieldset>
       <div class="inline">
-        <button type="button" class="small secondary" disabled=${busy || lapsed} onClick=${extend}>Extend hold${booking.extensions !== undefined && booking.extensions > 0 ? ` (extended ${booking.extensions}×)` : ''}</button>
+        ${booking.extensions !== undefined && html`
+          <button type="button" class="small secondary" disabled=${busy || lapsed} onClick=${extend}>Extend hold${booking.extensions > 0 ? ` (extended ${booking.extensions}×)` : ''}</button>`}
         <button type="button" class="small secondary danger" disabled=${busy || lapsed} onClick=${release}>Release seats</button>
       </div>
     </div>`

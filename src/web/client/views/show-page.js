@@ -194,14 +194,16 @@ export function ShowPage ({ id }) {
                       Hold ${chosen.length === 1 ? '1 seat' : `${chosen.length} seats`}</button>`
                   : html`<p><a href="#/signin">Sign in</a> or <a href="#/signup">create an account</a> to hold seats.</p>`}
               </div>
-              ${signedIn && html`<${BestAvailable} show=${show} busy=${busy} hold=${hold} />`}`}
+              ${signedIn && show.categories !== undefined && html`<${BestAvailable} show=${show} busy=${busy} hold=${hold} />`}`}
         </aside>
       </div>
     </div>`
 }
 
 /**
- * "Best available N (of a category)": the service chooses the seats.
+ * "Best available N (of a category)": the service chooses the seats. Offered where the
+ * service has it: it came with price categories, so a show without `categories` is from an
+ * older service that would refuse the request.
  * @param {{ show: Show, busy: boolean, hold: (body: import('../api/types').HoldRequest) => Promise<void> }} props
  */
 function BestAvailable ({ show, busy, hold }) {
