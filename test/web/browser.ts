@@ -37,8 +37,8 @@ export async function openPage (browser: Browser, baseURL: string, viewport = { 
   return { context, page, problems }
 }
 
-export async function signInThroughUi (page: Page, email: string, password: string): Promise<void> {
-  await page.goto('/#/signin')
+export async function signInThroughUi (page: Page, email: string, password: string, url = '/#/signin'): Promise<void> {
+  await page.goto(url)
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
