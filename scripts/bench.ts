@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
-import { audit, type AuditBooking, type AuditResult, type AuditSeat } from './bench/audit.js'
+import { audit, type AuditBooking, type AuditMoment, type AuditResult, type AuditSeat } from './bench/audit.js'
 import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
 
@@ -117,6 +117,9 @@ async function startTarget (): Promise<Target> {
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
     HOLD_SECONDS: String(HOLD_SECONDS),
+    // The benchmark signs its users in once and uses their access tokens throughout; an hour
+    // outlasts any run (the default 15 min could run out in a long --seconds run).
+    ACCESS_TOKEN_SECONDS: '3600',
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
     LOG_LEVEL: 'warn'
@@ -318,15 +321,229 @@ async function readShowState (t: Target, db: Db | undefined, showId: string): Pr
   return { seats: map.seats.map((s) => ({ id: s.id, status: s.status })), bookings }
 }
 
-async function auditShow (t: Target, db: Db | undefined, showId: string, settled: boolean): Promise<AuditResult> {
+async function auditShow (t: Target, db: Db | undefined, showId: string, moment: AuditMoment): Promise<AuditResult> {
   const now = Date.now()
   const { seats, bookings } = await readShowState(t, db, showId)
-  return audit(seats, bookings, settled, now)
+  return audit(seats, bookings, moment, now)
 }
 
 // ---- the run -----------------------------------------------------------------------------
 
-interface Figures { [key: string]: number | string | null | Record<string, number | string> }
+/** What every phase works with: the service, its database (when known), an admin token, the users' tokens. */
+interface Run { t: Target, db: Db | undefined, admin: string, tokens: string[] }
+
+interface FloorResult { dbFloorOpsPerSec: number }
+interface CalibrationResult { dbCommandsPerHold: Record<string, number>, dbOpsPerHold: number }
+interface FlashSaleResult {
+  saleDbCommandsPerSec: number
+  holdsPerSec: number
+  holdP50Ms: number
+  holdP95Ms: number
+  holdP99Ms: number
+  holdStatus: Record<string, number>
+  confirmStatus: Record<string, number>
+  oversold: number
+  stuckSeats: number
+  /** The sale's database commands per second, over the floor (null without a floor). */
+  saleDbLoadRatio: number | null
+  /** Answered holds × commands per hold, over the floor (null without a floor or a calibration). */
+  dbFloorRatio: number | null
+}
+interface SeatMapResult { seatMapReqPerSec: number, seatMapP99Ms: number, seatMapFloorReqPerSec: number | null, seatMapFloorP99Ms: number | null, seatMapBytes: number }
+interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
+
+/** The bench's last line of output (JSON): every figure, null where its phase did not run. */
+export interface BenchResult {
+  holdsPerSec: number | null
+  holdP50Ms: number | null
+  holdP95Ms: number | null
+  holdP99Ms: number | null
+  oversold: number | null
+  stuckSeats: number | null
+  seatMapReqPerSec: number | null
+  seatMapP99Ms: number | null
+  seatMapFloorReqPerSec: number | null
+  seatMapFloorP99Ms: number | null
+  seatMapRatio: number | null
+  seatMapBytes: number | null
+  expiryLagP50Ms: number | null
+  expiryLagP99Ms: number | null
+  expiryHolds: number | null
+  dbFloorOpsPerSec: number | null
+  dbOpsPerHold: number | null
+  dbFloorRatio: number | null
+  saleDbCommandsPerSec: number | null
+  saleDbLoadRatio: number | null
+  dbCommandsPerHold: Record<string, number> | null
+  holdStatus: Record<string, number> | null
+  confirmStatus: Record<string, number> | null
+  settings: { seats: number, users: number, seconds: number, mapSeats: number, holdSeconds: number, target: string }
+  machine: { cpus: number, node: string }
+}
+
+/** Phase 1: how many seat claims per second the database itself takes, through the driver. */
+async function databaseFloorPhase ({ t, db, admin }: Run): Promise<FloorResult | null> {
+  if (db === undefined) {
+    log('phase 1 skipped: no database URI (--mongodb-uri)')
+    return null
+  }
+  log(`phase 1: database floor — claims through the driver, ${USERS} concurrent callers, ${SHORT_SECONDS} s`)
+  const show = await createShow(t, admin, 'floor', SEATS, 1800)
+  const floor = await databaseFloor(db, show.id, USERS, SHORT_SECONDS)
+  log(`  ${Math.round(floor.opsPerSec)} claims/s (${floor.misses} misses)`)
+  return { dbFloorOpsPerSec: round(floor.opsPerSec) }
+}
+
+/** dbOpsPerHold, counted on the service's own command counter. */
+async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult> {
+  log(`calibration: ${CALIBRATION_HOLDS} successful holds of 1–4 seats, then an idle window as long`)
+  const cal = await calibrate(t, tokens)
+  const dbOpsPerHold = Math.round(cal.perHold * 100) / 100
+  log(`  ${dbOpsPerHold} database commands per successful hold (${cal.seatsPerHold} seats each on average): ${JSON.stringify(cal.by)}`)
+  return { dbCommandsPerHold: cal.by, dbOpsPerHold }
+}
+
+/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
+async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
+  const show = await createShow(t, admin, 'flash sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+  const holdLatencies: number[] = []
+  const holdStatus: Record<string, number> = {}
+  const confirmStatus: Record<string, number> = {}
+  const commandsBefore = await dbCommands(t)
+  const t0 = Date.now()
+  await runCannon({
+    url: t.base,
+    connections: USERS,
+    duration: SECONDS,
+    timeout: 30,
+    requests: [{
+      ...holdRequest(show.id, tokens, pick),
+      onResponse: (status, body, context) => {
+        context.kind = 'hold'
+        holdStatus[status] = (holdStatus[status] ?? 0) + 1
+        context.confirm = status === 201 && Math.random() < 0.5 ? (JSON.parse(body) as BookingBody).id : undefined
+      }
+    }, {
+      method: 'POST',
+      path: '/api/bookings/confirm',
+      setupRequest: (request, context) => {
+        if (typeof context.confirm !== 'string' || typeof context.token !== 'string') return null
+        const path = `/api/bookings/${context.confirm}/confirm`
+        context.confirm = undefined
+        return { ...request, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: '{}' }
+      },
+      onResponse: (status, _body, context) => {
+        context.kind = 'confirm'
+        confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
+      }
+    }]
+  }, 'flash sale', (client, _status, ms) => {
+    if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
+  })
+  const elapsed = (Date.now() - t0) / 1000
+  // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
+  const saleCommands = (await dbCommands(t)).total - commandsBefore.total
+  const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
+  const holdsPerSec = answered / elapsed
+  log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
+  const live = await auditShow(t, db, show.id, 'running')
+  log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
+  const wait = show.holdSeconds * 1000 + 3000
+  log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+  await sleep(wait)
+  const settled = await auditShow(t, db, show.id, 'lapsed')
+  log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)
+  const floorOps = floor?.dbFloorOpsPerSec
+  return {
+    saleDbCommandsPerSec: round(saleCommands / elapsed),
+    holdsPerSec: round(holdsPerSec),
+    holdP50Ms: round(percentile(holdLatencies, 50)),
+    holdP95Ms: round(percentile(holdLatencies, 95)),
+    holdP99Ms: round(percentile(holdLatencies, 99)),
+    holdStatus,
+    confirmStatus,
+    oversold: Math.max(live.oversold, settled.oversold),
+    stuckSeats: settled.stuckSeats,
+    dbFloorRatio: calibration !== null && floorOps !== undefined ? round(holdsPerSec * calibration.dbOpsPerHold / floorOps, 3) : null,
+    saleDbLoadRatio: floorOps !== undefined ? round(saleCommands / elapsed / floorOps, 3) : null
+  }
+}
+
+/** Phase 3: seat-map reads while holds change the map, against a static route of the same size. */
+async function seatMapPhase ({ t, admin, tokens }: Run): Promise<SeatMapResult> {
+  const show = await createShow(t, admin, 'seat map', MAP_SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
+  const holders = Math.min(20, tokens.length)
+  log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
+  let holdsMade = 0
+  const background = runCannon({
+    url: t.base,
+    connections: holders,
+    duration: SHORT_SECONDS * 2 + 2,
+    requests: [{
+      ...holdRequest(show.id, tokens, pick),
+      onResponse: (status) => { if (status === 201) holdsMade++ }
+    }]
+  }, 'background holds')
+  await sleep(500)
+  const mapRun = await runCannon({ url: `${t.base}/api/shows/${show.id}/seats`, connections: 50, duration: SHORT_SECONDS }, 'seat map')
+  const floorRun = await runCannon({ url: `${t.base}/__bench/static?seats=${MAP_SEATS}`, connections: 50, duration: SHORT_SECONDS }, 'static floor')
+  await background
+  const floorOk = floorRun['2xx'] > 0 && floorRun.non2xx === 0
+  const bytes = (await fetch(`${t.base}/api/shows/${show.id}/seats`).then(async (r) => await r.text())).length
+  log(`  seat map ${Math.round(mapRun.requests.average)} req/s (p99 ${mapRun.latency.p99} ms, ${mapRun.non2xx} non-2xx); static floor ${floorOk ? `${Math.round(floorRun.requests.average)} req/s (p99 ${floorRun.latency.p99} ms)` : 'unavailable'}; ${holdsMade} holds meanwhile`)
+  return {
+    seatMapReqPerSec: round(mapRun.requests.average),
+    seatMapP99Ms: mapRun.latency.p99,
+    seatMapFloorReqPerSec: floorOk ? round(floorRun.requests.average) : null,
+    seatMapFloorP99Ms: floorOk ? floorRun.latency.p99 : null,
+    seatMapBytes: bytes
+  }
+}
+
+/** Phase 4: how late after expiresAt each lapsed hold's seat is free again. */
+async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult | null> {
+  const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
+  if (show.holdSeconds > 10) {
+    log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
+    return null
+  }
+  const ids = await seatIdsOf(t, show.id)
+  log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
+  const expiresAt = new Map<string, number>()
+  await mapLimit(ids, 50, async (seatId, i) => {
+    const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
+    if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
+  }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
+  const lags: number[] = []
+  const deadline = Math.max(...expiresAt.values()) + 15_000
+  const pending = new Set(expiresAt.keys())
+  while (pending.size > 0 && Date.now() < deadline) {
+    const free = await availableSeats(t, db, show.id)
+    const now = Date.now()
+    for (const id of free) {
+      const due = expiresAt.get(id)
+      if (due !== undefined && pending.delete(id)) lags.push(Math.max(0, now - due))
+    }
+    progress(`  released ${expiresAt.size - pending.size}/${expiresAt.size}`)
+    await sleep(50)
+  }
+  for (const _ of pending) lags.push(15_000)
+  log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
+  return { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size }
+}
+
+/** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
+async function waitReady (t: Target): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ready = await call(t.base, 'GET', '/ready')
+    if (ready.status === 200) return
+    if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+    await sleep(250)
+  }
+}
 
 async function main (): Promise<void> {
   const t = await startTarget()
@@ -336,177 +553,23 @@ async function main (): Promise<void> {
     await mongo.connect()
   }
   const db = mongo?.db(t.dbName)
-  const figures: Figures = {}
+  let result: BenchResult
   try {
-    // Right after start-up the event loop is still busy compiling: /ready may shed load (503) for a moment.
-    for (let i = 0; ; i++) {
-      const ready = await call(t.base, 'GET', '/ready')
-      if (ready.status === 200) break
-      if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
-      await sleep(250)
-    }
-    const admin = await adminToken(t)
-    const tokens = await registerUsers(t, USERS)
-
-    // -- 1. database floor
-    let dbFloorOpsPerSec: number | null = null
-    if (PHASES.has('1') && db !== undefined) {
-      log(`phase 1: database floor — claims through the driver, ${USERS} concurrent callers, ${SHORT_SECONDS} s`)
-      const show = await createShow(t, admin, 'floor', SEATS, 1800)
-      const floor = await databaseFloor(db, show.id, USERS, SHORT_SECONDS)
-      dbFloorOpsPerSec = floor.opsPerSec
-      figures.dbFloorOpsPerSec = round(floor.opsPerSec)
-      log(`  ${Math.round(floor.opsPerSec)} claims/s (${floor.misses} misses)`)
-    } else if (PHASES.has('1')) log('phase 1 skipped: no database URI (--mongodb-uri)')
-
-    // -- dbOpsPerHold, counted on the service's own command counter
-    let dbOpsPerHold: number | null = null
-    if (PHASES.has('1') || PHASES.has('2')) {
-      log(`calibration: ${CALIBRATION_HOLDS} successful holds of 1–4 seats, then an idle window as long`)
-      const cal = await calibrate(t, tokens)
-      dbOpsPerHold = Math.round(cal.perHold * 100) / 100
-      figures.dbCommandsPerHold = cal.by
-      figures.dbOpsPerHold = dbOpsPerHold
-      log(`  ${dbOpsPerHold} database commands per successful hold (${cal.seatsPerHold} seats each on average): ${JSON.stringify(cal.by)}`)
-    }
-
-    // -- 2. flash sale
-    if (PHASES.has('2')) {
-      const show = await createShow(t, admin, 'flash sale', SEATS)
-      const pick = seatPicker(await seatIdsOf(t, show.id))
-      log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
-      const holdLatencies: number[] = []
-      const holdStatus: Record<string, number> = {}
-      const confirmStatus: Record<string, number> = {}
-      const commandsBefore = await dbCommands(t)
-      const t0 = Date.now()
-      await runCannon({
-        url: t.base,
-        connections: USERS,
-        duration: SECONDS,
-        timeout: 30,
-        requests: [{
-          ...holdRequest(show.id, tokens, pick),
-          onResponse: (status, body, context) => {
-            context.kind = 'hold'
-            holdStatus[status] = (holdStatus[status] ?? 0) + 1
-            context.confirm = status === 201 && Math.random() < 0.5 ? (JSON.parse(body) as BookingBody).id : undefined
-          }
-        }, {
-          method: 'POST',
-          path: '/api/bookings/confirm',
-          setupRequest: (request, context) => {
-            if (typeof context.confirm !== 'string' || typeof context.token !== 'string') return null
-            const path = `/api/bookings/${context.confirm}/confirm`
-            context.confirm = undefined
-            return { ...request, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: '{}' }
-          },
-          onResponse: (status, _body, context) => {
-            context.kind = 'confirm'
-            confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
-          }
-        }]
-      }, 'flash sale', (client, _status, ms) => {
-        if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
-      })
-      const elapsed = (Date.now() - t0) / 1000
-      // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
-      const saleCommands = (await dbCommands(t)).total - commandsBefore.total
-      const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
-      const holdsPerSec = answered / elapsed
-      figures.saleDbCommandsPerSec = round(saleCommands / elapsed)
-      Object.assign(figures, {
-        holdsPerSec: round(holdsPerSec),
-        holdP50Ms: round(percentile(holdLatencies, 50)),
-        holdP95Ms: round(percentile(holdLatencies, 95)),
-        holdP99Ms: round(percentile(holdLatencies, 99)),
-        holdStatus: holdStatus as Record<string, number>,
-        confirmStatus: confirmStatus as Record<string, number>
-      })
-      log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
-      const live = await auditShow(t, db, show.id, false)
-      log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
-      const wait = show.holdSeconds * 1000 + 3000
-      log(`  waiting ${wait / 1000} s for the last holds to lapse`)
-      await sleep(wait)
-      const settled = await auditShow(t, db, show.id, true)
-      figures.oversold = Math.max(live.oversold, settled.oversold)
-      figures.stuckSeats = settled.stuckSeats
-      log(`  audit after the holds lapsed: ${settled.seats} seats, ${settled.bookings} bookings, oversold ${settled.oversold}, stuck ${settled.stuckSeats}`)
-      if (dbOpsPerHold !== null && dbFloorOpsPerSec !== null) figures.dbFloorRatio = round(holdsPerSec * dbOpsPerHold / dbFloorOpsPerSec, 3)
-      if (dbFloorOpsPerSec !== null) figures.saleDbLoadRatio = round(saleCommands / elapsed / dbFloorOpsPerSec, 3)
-    }
-
-    // -- 3. seat maps
-    if (PHASES.has('3')) {
-      const show = await createShow(t, admin, 'seat map', MAP_SEATS)
-      const pick = seatPicker(await seatIdsOf(t, show.id), 0.2)
-      const holders = Math.min(20, tokens.length)
-      log(`phase 3: seat maps of ${MAP_SEATS} seats, ${SHORT_SECONDS} s, while ${holders} users keep holding seats of that show`)
-      let holdsMade = 0
-      const background = runCannon({
-        url: t.base,
-        connections: holders,
-        duration: SHORT_SECONDS * 2 + 2,
-        requests: [{
-          ...holdRequest(show.id, tokens, pick),
-          onResponse: (status) => { if (status === 201) holdsMade++ }
-        }]
-      }, 'background holds')
-      await sleep(500)
-      const mapRun = await runCannon({ url: `${t.base}/api/shows/${show.id}/seats`, connections: 50, duration: SHORT_SECONDS }, 'seat map')
-      const floorRun = await runCannon({ url: `${t.base}/__bench/static?seats=${MAP_SEATS}`, connections: 50, duration: SHORT_SECONDS }, 'static floor')
-      await background
-      const floorOk = floorRun['2xx'] > 0 && floorRun.non2xx === 0
-      const bytes = (await fetch(`${t.base}/api/shows/${show.id}/seats`).then(async (r) => await r.text())).length
-      Object.assign(figures, {
-        seatMapReqPerSec: round(mapRun.requests.average),
-        seatMapP99Ms: mapRun.latency.p99,
-        seatMapFloorReqPerSec: floorOk ? round(floorRun.requests.average) : null,
-        seatMapFloorP99Ms: floorOk ? floorRun.latency.p99 : null,
-        seatMapBytes: bytes
-      })
-      log(`  seat map ${Math.round(mapRun.requests.average)} req/s (p99 ${mapRun.latency.p99} ms, ${mapRun.non2xx} non-2xx); static floor ${floorOk ? `${Math.round(floorRun.requests.average)} req/s (p99 ${floorRun.latency.p99} ms)` : 'unavailable'}; ${holdsMade} holds meanwhile`)
-    }
-
-    // -- 4. expiry lag
-    if (PHASES.has('4')) {
-      const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
-      if (show.holdSeconds > 10) {
-        log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
-      } else {
-        const ids = await seatIdsOf(t, show.id)
-        log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
-        const expiresAt = new Map<string, number>()
-        await mapLimit(ids, 50, async (seatId, i) => {
-          const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
-          if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
-        }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
-        const lags: number[] = []
-        const deadline = Math.max(...expiresAt.values()) + 15_000
-        const pending = new Set(expiresAt.keys())
-        while (pending.size > 0 && Date.now() < deadline) {
-          const free = await availableSeats(t, db, show.id)
-          const now = Date.now()
-          for (const id of free) {
-            const due = expiresAt.get(id)
-            if (due !== undefined && pending.delete(id)) lags.push(Math.max(0, now - due))
-          }
-          progress(`  released ${expiresAt.size - pending.size}/${expiresAt.size}`)
-          await sleep(50)
-        }
-        for (const _ of pending) lags.push(15_000)
-        Object.assign(figures, { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size })
-        log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
-      }
-    }
+    await waitReady(t)
+    const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
+    const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
+    const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
+    const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
+    const maps = PHASES.has('3') ? await seatMapPhase(run) : null
+    const expiry = PHASES.has('4') ? await expiryPhase(run) : null
+    result = benchResult(floor, calibration, sale, maps, expiry)
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
     if (serviceChild !== undefined) await stopChild(serviceChild)
     await stopAll()
   }
-  report(figures)
+  report(result)
 }
 
 async function availableSeats (t: Target, db: Db | undefined, showId: string): Promise<string[]> {
@@ -524,37 +587,38 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function report (f: Figures): void {
-  const num = (k: string): number | null => typeof f[k] === 'number' ? f[k] : null
-  const seatMapRatio = num('seatMapReqPerSec') !== null && num('seatMapFloorReqPerSec') !== null
-    ? round((num('seatMapReqPerSec') ?? 0) / (num('seatMapFloorReqPerSec') ?? 1), 3) : null
-  const final = {
-    holdsPerSec: num('holdsPerSec'),
-    holdP50Ms: num('holdP50Ms'),
-    holdP95Ms: num('holdP95Ms'),
-    holdP99Ms: num('holdP99Ms'),
-    oversold: num('oversold'),
-    stuckSeats: num('stuckSeats'),
-    seatMapReqPerSec: num('seatMapReqPerSec'),
-    seatMapP99Ms: num('seatMapP99Ms'),
-    seatMapFloorReqPerSec: num('seatMapFloorReqPerSec'),
-    seatMapFloorP99Ms: num('seatMapFloorP99Ms'),
-    seatMapRatio,
-    seatMapBytes: num('seatMapBytes'),
-    expiryLagP50Ms: num('expiryLagP50Ms'),
-    expiryLagP99Ms: num('expiryLagP99Ms'),
-    expiryHolds: num('expiryHolds'),
-    dbFloorOpsPerSec: num('dbFloorOpsPerSec'),
-    dbOpsPerHold: num('dbOpsPerHold'),
-    dbFloorRatio: num('dbFloorRatio'),
-    saleDbCommandsPerSec: num('saleDbCommandsPerSec'),
-    saleDbLoadRatio: num('saleDbLoadRatio'),
-    dbCommandsPerHold: f.dbCommandsPerHold ?? null,
-    holdStatus: f.holdStatus ?? null,
-    confirmStatus: f.confirmStatus ?? null,
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null): BenchResult {
+  return {
+    holdsPerSec: sale?.holdsPerSec ?? null,
+    holdP50Ms: sale?.holdP50Ms ?? null,
+    holdP95Ms: sale?.holdP95Ms ?? null,
+    holdP99Ms: sale?.holdP99Ms ?? null,
+    oversold: sale?.oversold ?? null,
+    stuckSeats: sale?.stuckSeats ?? null,
+    seatMapReqPerSec: maps?.seatMapReqPerSec ?? null,
+    seatMapP99Ms: maps?.seatMapP99Ms ?? null,
+    seatMapFloorReqPerSec: maps?.seatMapFloorReqPerSec ?? null,
+    seatMapFloorP99Ms: maps?.seatMapFloorP99Ms ?? null,
+    seatMapRatio: maps !== null && maps.seatMapFloorReqPerSec !== null ? round(maps.seatMapReqPerSec / maps.seatMapFloorReqPerSec, 3) : null,
+    seatMapBytes: maps?.seatMapBytes ?? null,
+    expiryLagP50Ms: expiry?.expiryLagP50Ms ?? null,
+    expiryLagP99Ms: expiry?.expiryLagP99Ms ?? null,
+    expiryHolds: expiry?.expiryHolds ?? null,
+    dbFloorOpsPerSec: floor?.dbFloorOpsPerSec ?? null,
+    dbOpsPerHold: calibration?.dbOpsPerHold ?? null,
+    dbFloorRatio: sale?.dbFloorRatio ?? null,
+    saleDbCommandsPerSec: sale?.saleDbCommandsPerSec ?? null,
+    saleDbLoadRatio: sale?.saleDbLoadRatio ?? null,
+    dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
+    holdStatus: sale?.holdStatus ?? null,
+    confirmStatus: sale?.confirmStatus ?? null,
     settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
+}
+
+/** Prints the table, then the JSON line (the last line of output). */
+function report (final: BenchResult): void {
   const check = (ok: boolean | null): string => ok === null ? 'n/a' : ok ? 'ok' : 'MISSED'
   const rows: Array<[string, string, string, string]> = [
     ['1 database floor', 'claims/s through the driver', fmt(final.dbFloorOpsPerSec), ''],
@@ -567,7 +631,7 @@ function report (f: Figures): void {
     ['', 'stuck seats after the holds lapsed', fmt(final.stuckSeats), `= 0 ${check(final.stuckSeats === null ? null : final.stuckSeats === 0)}`],
     ['3 seat maps', 'seat map req/s (p99 ms)', `${fmt(final.seatMapReqPerSec)} (${fmt(final.seatMapP99Ms)})`, ''],
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
-    ['', 'seat map ÷ floor', fmt(seatMapRatio), `≥ 0.5 ${check(seatMapRatio === null ? null : seatMapRatio >= 0.5)}`],
+    ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))

@@ -22,7 +22,7 @@ async function call<T> (method: string, path: string, body?: unknown, token?: st
   })
   const text = await res.text()
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
-  return JSON.parse(text) as T
+  return (res.status === 204 ? undefined : JSON.parse(text)) as T
 }
 
 const days = (n: number, hour = 18, minute = 30): string => {
@@ -36,7 +36,9 @@ const slots = (from: number, to: number, every: number): string[] => {
   return labels
 }
 
-const { token } = await call<{ token: string }>('POST', '/api/auth/login', { email, password })
+// A session (API.md § Auth): the access token lasts ACCESS_TOKEN_SECONDS (15 min by default), far
+// longer than seeding takes; the refresh token is only used to sign out at the end.
+const { token, refreshToken } = await call<{ token: string, expiresAt: string, refreshToken: string, refreshExpiresAt: string }>('POST', '/api/auth/login', { email, password })
 const movies = [
   { title: 'Dune: Part Three', description: 'The desert planet, once more.', durationMinutes: 155 },
   { title: 'The Long Night Bus', description: 'A quiet road movie.', durationMinutes: 98 },
@@ -59,4 +61,5 @@ for (const [i, show] of shows.entries()) {
   seats += created.totalSeats
   process.stdout.write(`\rseeding: ${i + 1}/${shows.length} shows, ${seats} seats`)
 }
+await call<undefined>('POST', '/api/auth/logout', { refreshToken })
 process.stdout.write(`\nseeded ${movies.length} movies and ${shows.length} shows (${seats} seats) at ${base}\n`)

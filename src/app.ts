@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import { AppError } from './errors.js'
+import { unavailable } from './errors.js'
 import errors from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import swagger from './plugins/swagger.js'
@@ -15,8 +15,8 @@ import agenda from './plugins/agenda.js'
 import opsRoutes from './routes/ops/index.js'
 import authRoutes from './routes/auth/index.js'
 import adminRoutes from './routes/admin/index.js'
-import catalogueRoutes from './routes/public/catalogue.js'
-import bookingRoutes from './routes/public/bookings.js'
+import publicRoutes from './routes/public/index.js'
+import bookingRoutes from './routes/bookings/index.js'
 import webClient from './web/serve.js'
 
 export interface AppOptions {
@@ -34,7 +34,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   let closing = false
   fastify.addHook('preClose', async () => { closing = true })
   fastify.addHook('onRequest', async () => {
-    if (closing) throw new AppError(503, 'SHUTTING_DOWN', 'this instance is shutting down; retry', undefined, { 'retry-after': '1' })
+    if (closing) throw unavailable('SHUTTING_DOWN', 'this instance is shutting down; retry', 1)
   })
   fastify.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
@@ -52,14 +52,11 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(opsRoutes)
   await fastify.register(authRoutes, { prefix: '/api/auth' })
   await fastify.register(adminRoutes, { prefix: '/api/admin' })
-  await fastify.register(catalogueRoutes, { prefix: '/api' })
-  await fastify.register(bookingRoutes, { prefix: '/api' })
+  await fastify.register(publicRoutes, { prefix: '/api' })
+  await fastify.register(bookingRoutes, { prefix: '/api', maxSeatsPerBooking: opts.config.maxSeatsPerBooking })
   // The reference web client: `/` and `/web/*` only, after the API so it shadows none of it.
   await fastify.register(webClient)
 }
-
-// Not encapsulated: whoever registers the app (server.ts, tests) sees its decorators (models, services, agenda).
-export default fp(app, { name: 'modex' })
 
 export const BODY_LIMIT = 256 * 1024
 
@@ -107,6 +104,7 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Not encapsulated: whoever holds the instance (server.ts, tests) sees its decorators (models, services, agenda).
   fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify
 }

@@ -10,6 +10,8 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   MONGODB_URI: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  ACCESS_TOKEN_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 14 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
@@ -19,8 +21,7 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
-  // Fault injection for the crash tests only: the process SIGKILLs itself at this step of the protocol.
-  MODEX_CRASH_AT: Type.Optional(Type.Union([Type.Literal('after-claims'), Type.Literal('after-confirm')]))
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
 
@@ -31,6 +32,10 @@ export interface Config {
   /** undefined: start an embedded database (never in production) */
   mongodbUri: string | undefined
   jwtSecret: string
+  /** Lifetime of an access token (a JWT). */
+  accessTokenSeconds: number
+  /** Lifetime of each refresh token, counted from when it was issued. */
+  refreshTokenDays: number
   admin: { email: string, password: string } | undefined
   holdSeconds: number
   sweepSeconds: number
@@ -40,8 +45,8 @@ export interface Config {
   logLevel: string
   rateLimit: number
   authRateLimit: number
-  /** Test-only fault injection (refused unless NODE_ENV=test). */
-  crashAt: 'after-claims' | 'after-confirm' | undefined
+  /** Load shedding: 503 OVERLOADED while the event loop lags more than this; 0 = never shed. */
+  overloadEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {}
@@ -68,7 +73,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('invalid setting: ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   }
-  if (env.MODEX_CRASH_AT !== undefined && env.NODE_ENV !== 'test') throw new ConfigError('invalid setting: MODEX_CRASH_AT is only for NODE_ENV=test')
   if (production && env.CORS_ORIGIN === '*') throw new ConfigError('invalid setting: CORS_ORIGIN must name origins in production, not *')
   const cors = env.CORS_ORIGIN ?? (production ? '' : '*')
   return {
@@ -77,6 +81,8 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST,
     mongodbUri: env.MONGODB_URI,
     jwtSecret: env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    accessTokenSeconds: env.ACCESS_TOKEN_SECONDS,
+    refreshTokenDays: env.REFRESH_TOKEN_DAYS,
     admin: env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined
       ? { email: env.ADMIN_EMAIL.toLowerCase(), password: env.ADMIN_PASSWORD }
       : undefined,
@@ -87,6 +93,6 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,
     authRateLimit: env.AUTH_RATE_LIMIT,
-    crashAt: env.MODEX_CRASH_AT
+    overloadEventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS
   }
 }

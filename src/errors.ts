@@ -34,3 +34,8 @@ export const forbidden = (message: string): AppError => new AppError(403, 'FORBI
 export const notFound = (code: string, message: string): AppError => new AppError(404, code, message)
 export const conflict = (code: string, message: string, details?: Record<string, unknown>): AppError =>
   new AppError(409, code, message, details)
+
+/** The service cannot answer now, through no fault of the request: a 503 saying when to retry. */
+export const unavailable = (code: 'DATABASE_UNAVAILABLE' | 'SCHEDULER_STOPPED' | 'SHUTTING_DOWN' | 'OVERLOADED', message: string, retryAfterSeconds: number, details?: Record<string, unknown>): AppError =>
+  new AppError(503, code, message, details, { 'retry-after': String(retryAfterSeconds) })
+export const databaseUnavailable = (): AppError => unavailable('DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly', 5)

@@ -1,7 +1,7 @@
 import type { Agenda } from 'agenda'
 import type { BookingService } from '../services/booking-service.js'
 
-export const SWEEP_STALE_HOLDS = 'sweep-stale-holds'
+const SWEEP_STALE_HOLDS = 'sweep-stale-holds'
 
 /**
  * The recovery sweep (the protocol's step 5): settles what lost jobs and crashed instances left.

@@ -1,4 +1,4 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, trusted, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
 
 export const BOOKING_STATUSES = ['PENDING', 'CONFIRMED', 'FAILED', 'CANCELLED'] as const
 export type BookingStatus = typeof BOOKING_STATUSES[number]
@@ -18,11 +18,63 @@ const bookingSchema = new Schema({
   cancelledAt: { type: Date, default: null },
   failureReason: { type: String, default: null },
   paymentReference: { type: String, default: null }
-}, { timestamps: true, strictQuery: true, versionKey: false })
+}, {
+  timestamps: true,
+  strictQuery: true,
+  versionKey: false
+})
 // The expiry sweep: PENDING bookings past expiresAt.
 bookingSchema.index({ status: 1, expiresAt: 1 })
 bookingSchema.index({ userId: 1, createdAt: -1 })
 bookingSchema.index({ showId: 1, status: 1, createdAt: -1 })
 
-export type Booking = InferSchemaType<typeof bookingSchema>
+/** A booking as stored. */
+export type BookingRecord = InferRawDocTypeFromSchema<typeof bookingSchema> & { _id: Types.ObjectId, createdAt: Date, updatedAt: Date }
 export const bookingModel = (db: Connection) => db.model('Booking', bookingSchema, 'bookings')
+type BookingModel = ReturnType<typeof bookingModel>
+
+// ---- The booking protocol's booking transitions, each decided on this one document (DESIGN.md) ----
+
+/** Step 1: the booking of seats already held, as the schema would write it, without a mongoose document round. */
+export async function insertPendingBooking (Booking: BookingModel, fields: Pick<BookingRecord, '_id' | 'showId' | 'userId' | 'seats' | 'totalPriceCents' | 'expiresAt'>): Promise<BookingRecord> {
+  const now = new Date()
+  const doc: BookingRecord = {
+    ...fields,
+    status: 'PENDING',
+    confirmedAt: null,
+    cancelledAt: null,
+    failureReason: null,
+    paymentReference: null,
+    createdAt: now,
+    updatedAt: now
+  }
+  await Booking.collection.insertOne(doc)
+  return doc
+}
+
+/** Step 2: PENDING → CONFIRMED while the hold lasts; null if not (expiry won, or it is settled). */
+export async function confirmBookingIfLive (Booking: BookingModel, bookingId: Types.ObjectId, now: Date, paymentReference: string | null): Promise<BookingRecord | null> {
+  return await Booking.findOneAndUpdate(
+    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }) },
+    { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference } },
+    { returnDocument: 'after' }
+  ).lean<BookingRecord>()
+}
+
+/** Step 3: PENDING → FAILED once the hold has passed; null if not due (confirm won, or it is settled). */
+export async function expireBookingIfDue (Booking: BookingModel, bookingId: Types.ObjectId, now: Date): Promise<BookingRecord | null> {
+  return await Booking.findOneAndUpdate(
+    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $lte: now }) },
+    { $set: { status: 'FAILED', failureReason: 'EXPIRED' } },
+    { returnDocument: 'after' }
+  ).lean<BookingRecord>()
+}
+
+/** Step 4: `from` → CANCELLED; null if the booking left `from` meanwhile. */
+export async function cancelBookingFrom (Booking: BookingModel, bookingId: Types.ObjectId, from: BookingStatus): Promise<BookingRecord | null> {
+  return await Booking.findOneAndUpdate(
+    { _id: bookingId, status: from },
+    { $set: { status: 'CANCELLED', cancelledAt: new Date() } },
+    { returnDocument: 'after' }
+  ).lean<BookingRecord>()
+}

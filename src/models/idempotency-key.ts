@@ -1,6 +1,6 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, type Connection } from 'mongoose'
 
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 
 // One document per (user, Idempotency-Key): the request's hash and, once answered,
 // the answer itself, replayed to repeats. Kept for 24 h by a TTL index.
@@ -11,9 +11,9 @@ const idempotencyKeySchema = new Schema({
   // IN_PROGRESS: an attempt is running; DONE: answered (statusCode, response); RETRY: the attempt
   // ended without an answer (a 5xx), so the next repeat settles it.
   state: { type: String, enum: ['IN_PROGRESS', 'DONE', 'RETRY'], required: true },
-  // The booking the current attempt makes (its id is chosen before any seat is claimed), so a
-  // repeat can tell whether an attempt that gave no answer made its booking after all.
-  bookingId: { type: Schema.Types.ObjectId, required: true },
+  // The current attempt's id, fixed before it starts (a hold uses it as its booking id), so a
+  // repeat can tell whether an attempt that gave no answer made its result after all.
+  attemptId: { type: Schema.Types.ObjectId, required: true },
   statusCode: { type: Number, default: null },
   response: { type: Schema.Types.Mixed, default: null },
   createdAt: { type: Date, required: true }
@@ -21,5 +21,4 @@ const idempotencyKeySchema = new Schema({
 idempotencyKeySchema.index({ userId: 1, key: 1 }, { unique: true })
 idempotencyKeySchema.index({ createdAt: 1 }, { expireAfterSeconds: IDEMPOTENCY_TTL_SECONDS })
 
-export type IdempotencyKey = InferSchemaType<typeof idempotencyKeySchema>
 export const idempotencyKeyModel = (db: Connection) => db.model('IdempotencyKey', idempotencyKeySchema, 'idempotency_keys')

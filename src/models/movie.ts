@@ -1,4 +1,4 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
 
 const movieSchema = new Schema({
   title: { type: String, required: true },
@@ -7,5 +7,6 @@ const movieSchema = new Schema({
 }, { timestamps: true, strictQuery: true })
 movieSchema.index({ createdAt: -1 })
 
-export type Movie = InferSchemaType<typeof movieSchema>
+/** A movie as stored. */
+export type MovieRecord = InferRawDocTypeFromSchema<typeof movieSchema> & { _id: Types.ObjectId, createdAt: Date, updatedAt: Date }
 export const movieModel = (db: Connection) => db.model('Movie', movieSchema, 'movies')

@@ -1,4 +1,4 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, trusted, type Connection, type Types } from 'mongoose'
 
 export const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'BOOKED'] as const
 export type SeatStatus = typeof SEAT_STATUSES[number]
@@ -14,7 +14,10 @@ const seatSchema = new Schema({
   // Who holds or owns the seat; null while AVAILABLE.
   bookingId: { type: Schema.Types.ObjectId, default: null },
   heldUntil: { type: Date, default: null }
-}, { strictQuery: true, versionKey: false })
+}, {
+  strictQuery: true,
+  versionKey: false
+})
 seatSchema.index({ showId: 1, label: 1 }, { unique: true })
 seatSchema.index({ showId: 1, status: 1 })
 seatSchema.index({ showId: 1, position: 1 })
@@ -22,5 +25,45 @@ seatSchema.index({ showId: 1, position: 1 })
 seatSchema.index({ status: 1, heldUntil: 1 })
 seatSchema.index({ bookingId: 1 }, { sparse: true })
 
-export type Seat = InferSchemaType<typeof seatSchema>
 export const seatModel = (db: Connection) => db.model('Seat', seatSchema, 'seats')
+type SeatModel = ReturnType<typeof seatModel>
+
+// ---- The booking protocol's seat transitions, each conditional on the state it expects (DESIGN.md) ----
+
+/** Step 1: takes one AVAILABLE seat of the show for the booking; null if it was not free. Through the driver: the hot path. */
+export async function claimSeat (Seat: SeatModel, seatId: Types.ObjectId, showId: Types.ObjectId, bookingId: Types.ObjectId, heldUntil: Date): Promise<{ label: string } | null> {
+  return await Seat.collection.findOneAndUpdate(
+    { _id: seatId, showId, status: 'AVAILABLE' },
+    { $set: { status: 'HELD', bookingId, heldUntil } },
+    { returnDocument: 'after', projection: { label: 1 } }
+  ) as { label: string } | null
+}
+
+/** Seats the booking holds (or only these of them) go back to AVAILABLE; a seat someone else took since is untouched. */
+export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
+  const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
+  if (only !== undefined) filter._id = trusted({ $in: only })
+  return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+}
+
+/** Step 2: the confirmed booking's HELD seats become BOOKED. */
+export async function bookSeats (Seat: SeatModel, bookingId: Types.ObjectId): Promise<number> {
+  return (await Seat.updateMany({ bookingId, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
+}
+
+/** Step 4: a confirmed booking's seats back to HELD until `until`, where the sweep looks if the cancel dies. */
+export async function unbookSeats (Seat: SeatModel, bookingId: Types.ObjectId, until: Date): Promise<number> {
+  return (await Seat.updateMany({ bookingId, status: 'BOOKED' }, { $set: { status: 'HELD', heldUntil: until } })).modifiedCount
+}
+
+/** Step 4: every seat a cancelled booking still owns, HELD or BOOKED, goes back to AVAILABLE. */
+export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId): Promise<number> {
+  return (await Seat.updateMany({ bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+}
+
+/** Step 5: settles stale HELD seats of one booking to `to`; a newer hold (later heldUntil) is never touched. */
+export async function settleStaleSeats (Seat: SeatModel, seatIds: Types.ObjectId[], bookingId: Types.ObjectId | null, now: Date, to: 'BOOKED' | 'AVAILABLE'): Promise<number> {
+  const filter = { _id: trusted({ $in: seatIds }), bookingId, status: 'HELD' as const, heldUntil: trusted({ $lt: now }) }
+  const set = to === 'BOOKED' ? { status: to, heldUntil: null } : { status: to, bookingId: null, heldUntil: null }
+  return (await Seat.updateMany(filter, { $set: set })).modifiedCount
+}

@@ -1,4 +1,4 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
 
 export const SHOW_TYPES = ['MOVIE', 'BUS', 'DOCTOR', 'EVENT'] as const
 export const SHOW_STATUSES = ['SCHEDULED', 'CANCELLED'] as const
@@ -20,5 +20,6 @@ const showSchema = new Schema({
 showSchema.index({ status: 1, startTime: 1 })
 showSchema.index({ createdAt: -1 })
 
-export type Show = InferSchemaType<typeof showSchema>
+/** A show as stored. */
+export type ShowRecord = InferRawDocTypeFromSchema<typeof showSchema> & { _id: Types.ObjectId, createdAt: Date, updatedAt: Date }
 export const showModel = (db: Connection) => db.model('Show', showSchema, 'shows')

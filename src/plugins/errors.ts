@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import { AppError, badRequest } from '../errors.js'
+import { AppError, badRequest, databaseUnavailable } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
 
 interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
@@ -33,41 +33,37 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST'
 }
 
-export function toErrorBody (error: unknown): { body: ErrorBody, headers: Record<string, string> } {
-  const make = (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorBody =>
-    new AppError(statusCode, code, message, details).toBody()
-  if (error instanceof AppError) return { body: error.toBody(), headers: error.headers ?? {} }
+/** Any error as the service's one error type (which renders the contract's body). */
+function toAppError (error: unknown): AppError {
+  if (error instanceof AppError) return error
   const e = (error ?? {}) as FastifyError & { validation?: ValidationIssue[], validationContext?: string }
   if (Array.isArray(e.validation) && e.validation.length > 0) {
     const { message, field } = describeValidation(e.validation, e.validationContext ?? 'body')
-    return { body: make(400, 'VALIDATION_ERROR', message, { field }), headers: {} }
+    return badRequest('VALIDATION_ERROR', message, { field })
   }
-  if (isDatabaseUnavailable(e)) {
-    return { body: make(503, 'DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly'), headers: { 'retry-after': '5' } }
-  }
-  if (e.name === 'CastError' || e.name === 'BSONError') {
-    return { body: make(400, 'VALIDATION_ERROR', 'a value has the wrong type'), headers: {} }
-  }
+  if (isDatabaseUnavailable(e)) return databaseUnavailable()
+  if (e.name === 'CastError' || e.name === 'BSONError') return badRequest('VALIDATION_ERROR', 'a value has the wrong type')
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
   if (status < 500) {
     const code = FASTIFY_CODES[e.code] ?? (e.message.includes('JSON') ? 'INVALID_JSON' : (STATUS_CODES[status] ?? 'BAD_REQUEST').toUpperCase().replace(/[^A-Z]+/g, '_'))
-    return { body: make(status, code, e.message), headers: {} }
+    return new AppError(status, code, e.message)
   }
   // Never leak internals: the log has the stack, the client a stable code.
-  return { body: make(500, 'INTERNAL_ERROR', 'internal error'), headers: {} }
+  return new AppError(500, 'INTERNAL_ERROR', 'internal error')
 }
 
 /** Every error, validation and unknown routes included, answers the contract's one error body. */
 export default fp(async function errorsPlugin (fastify: FastifyInstance) {
   fastify.setErrorHandler((error, request, reply) => {
-    const { body, headers } = toErrorBody(error)
+    const answer = toAppError(error)
+    const body = answer.toBody()
     // A 503 is a state of the world (database away, overload), not a bug: one line, no stack.
     if (body.statusCode === 503) {
       if (body.code === 'DATABASE_UNAVAILABLE' && fastify.hasDecorator('suspectDatabaseDown')) fastify.suspectDatabaseDown()
       request.log.warn({ code: body.code }, body.message)
     } else if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
     else request.log.info({ code: body.code, statusCode: body.statusCode }, body.message)
-    return reply.code(body.statusCode).headers(headers).send(body)
+    return reply.code(body.statusCode).headers(answer.headers ?? {}).send(body)
   })
   // ajv coerces a query value like "1e400" to Infinity and then skips every range check (they
   // are guarded by isFinite), so ?limit=1e400 reached the handlers and failed as a 500 when the

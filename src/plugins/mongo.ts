@@ -3,7 +3,7 @@ import mongoose, { type Connection } from 'mongoose'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { createModels, type Models } from '../models/index.js'
-import { AppError } from '../errors.js'
+import { databaseUnavailable } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -84,7 +84,7 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // server selection; /health and /ready stay reachable.
   fastify.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/api/') && fastify.databaseDown()) {
-      throw new AppError(503, 'DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly', undefined, { 'retry-after': '5' })
+      throw databaseUnavailable()
     }
   })
   fastify.addHook('onClose', async () => {

@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
-import { AppError } from '../errors.js'
+import { AppError, unavailable } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance { authRateLimit: { max: number, timeWindow: number } | false, holdRateLimit: { max: number, timeWindow: number } | false }
@@ -45,11 +45,12 @@ export default fp(async function securityPlugin (fastify: FastifyInstance, opts:
   await fastify.register(underPressure, {
     // Shed on event-loop delay only: a healthy process under a flash sale runs near 100 %
     // utilisation, and shedding it then would refuse work it can still do in time.
-    maxEventLoopDelay: 1000,
+    // 0 turns the check off (under-pressure's own convention); tests that are not about shedding do.
+    maxEventLoopDelay: config.overloadEventLoopDelayMs,
     retryAfter: 5,
     exposeStatusRoute: false,
     pressureHandler: (_request, _reply, type, value) => {
-      throw new AppError(503, 'OVERLOADED', `the service is overloaded (${type} ${String(value)}); retry shortly`, undefined, { 'retry-after': '5' })
+      throw unavailable('OVERLOADED', `the service is overloaded (${type} ${String(value)}); retry shortly`, 5)
     }
   })
 }, { name: 'security', dependencies: ['auth'] })

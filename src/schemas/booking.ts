@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { BOOKING_STATUSES } from '../models/booking.js'
 import { DateTime, ListOf, Nullable, NullableDateTime, ObjectIdString, Pagination } from './common.js'
 
-export const BookingStatus = Type.Union([Type.Literal('PENDING'), Type.Literal('CONFIRMED'), Type.Literal('FAILED'), Type.Literal('CANCELLED')])
+export const BookingStatus = Type.Union(BOOKING_STATUSES.map((status) => Type.Literal(status)))
 
 export const Booking = Type.Object({
   id: ObjectIdString,
@@ -19,18 +20,16 @@ export const Booking = Type.Object({
 export type Booking = Static<typeof Booking>
 export const BookingList = ListOf(Type.Ref(Booking), 'Booking')
 
-// The contract caps a booking at MAX_SEATS_PER_BOOKING (a setting); the schema's
-// bound is the setting's own ceiling, and the service enforces the configured one.
-const MAX_LIST = 100
 // ObjectIdString without its `examples`: OpenAPI 3.0 schema objects have no `examples`, and
 // @fastify/swagger rewrites it to `example` on properties but not inside array items, which
 // made /docs/json invalid (swagger-parser refused the hold's request body).
 const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: ObjectIdString.description })
-export const HoldBody = Type.Union([
-  Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
-  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_LIST, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
+/** The hold's body; `maxSeats` is the MAX_SEATS_PER_BOOKING setting, the one place a booking's seats are capped. */
+export const holdBody = (maxSeats: number) => Type.Union([
+  Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
+  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
 ], { description: 'exactly one of seatIds or seatLabels' })
-export type HoldBody = Static<typeof HoldBody>
+export type HoldBody = Static<ReturnType<typeof holdBody>>
 
 export const HoldHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'repeat a hold safely: the same key answers the first answer again' }))

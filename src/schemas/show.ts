@@ -1,9 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { SHOW_STATUSES, SHOW_TYPES } from '../models/show.js'
+import { SEAT_STATUSES } from '../models/seat.js'
 import { DateTime, ListOf, Nullable, ObjectIdString, Pagination } from './common.js'
 
-export const ShowType = Type.Union([Type.Literal('MOVIE'), Type.Literal('BUS'), Type.Literal('DOCTOR'), Type.Literal('EVENT')])
-export const ShowStatus = Type.Union([Type.Literal('SCHEDULED'), Type.Literal('CANCELLED')])
-export const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('BOOKED')])
+// The enums are declared once, beside the models that store them.
+export const ShowType = Type.Union(SHOW_TYPES.map((type) => Type.Literal(type)))
+export const ShowStatus = Type.Union(SHOW_STATUSES.map((status) => Type.Literal(status)))
+export const SeatStatus = Type.Union(SEAT_STATUSES.map((status) => Type.Literal(status)))
 
 export const Show = Type.Object({
   id: ObjectIdString,
@@ -30,7 +33,7 @@ const Name = Type.String({ minLength: 1, maxLength: 200 })
 const Venue = Type.String({ minLength: 1, maxLength: 200 })
 const Description = Type.String({ maxLength: 5000 })
 
-export const MAX_SEATS_PER_SHOW = 5000
+const MAX_SEATS_PER_SHOW = 5000
 export const Seating = Type.Union([
   Type.Object({
     totalSeats: Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW }),

@@ -3,7 +3,7 @@ import type { Seating } from '../schemas/show.js'
 export interface SeatSpec { label: string, row: string | null, number: number, position: number }
 
 /** Row names in spreadsheet order: A … Z, then AA, AB, … AZ, BA, … (bijective base 26). */
-export function rowName (index: number): string {
+function rowName (index: number): string {
   let name = ''
   for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) {
     name = String.fromCharCode(65 + ((n - 1) % 26)) + name

@@ -2,25 +2,20 @@ import { Types, trusted } from 'mongoose'
 import type { Models } from '../models/index.js'
 import { badRequest, notFound } from '../errors.js'
 import type { Page } from '../schemas/common.js'
-import type { AdminShowQuery, CreateShowBody, PublicShowQuery, SeatMap, Show, UpdateShowBody } from '../schemas/show.js'
+import type { AdminShowQuery, CreateShowBody, PublicShowQuery, Show, UpdateShowBody } from '../schemas/show.js'
 import type { SeatStatus } from '../models/seat.js'
+import type { ShowRecord } from '../models/show.js'
+import type { BookingService } from './booking-service.js'
 import { layoutSeats } from './seat-layout.js'
-import { createSeatMapCache, type CachedSeatMap } from './seat-map-cache.js'
 
 type Counts = Record<SeatStatus, number>
 const noSeats = (): Counts => ({ AVAILABLE: 0, HELD: 0, BOOKED: 0 })
 
-interface ShowDoc {
-  _id: Types.ObjectId, name: string, type: string, venue: string, startTime: Date, description?: string | null,
-  movieId?: Types.ObjectId | null, durationMinutes?: number | null, priceCents: number, holdSeconds: number,
-  status: string, totalSeats: number, createdAt: Date
-}
-
-function toShow (doc: ShowDoc, counts: Counts): Show {
+function toShow (doc: ShowRecord, counts: Counts): Show {
   return {
     id: doc._id.toString(),
     name: doc.name,
-    type: doc.type as Show['type'],
+    type: doc.type,
     venue: doc.venue,
     startTime: doc.startTime.toISOString(),
     description: doc.description ?? null,
@@ -28,7 +23,7 @@ function toShow (doc: ShowDoc, counts: Counts): Show {
     durationMinutes: doc.durationMinutes ?? null,
     priceCents: doc.priceCents,
     holdSeconds: doc.holdSeconds,
-    status: doc.status as Show['status'],
+    status: doc.status,
     totalSeats: doc.totalSeats,
     availableSeats: counts.AVAILABLE,
     heldSeats: counts.HELD,
@@ -40,11 +35,11 @@ function toShow (doc: ShowDoc, counts: Counts): Show {
 export interface ShowServiceOptions {
   models: Models
   defaultHoldSeconds: number
-  /** Cancels every live booking of a show (the booking protocol owns that). */
-  cancelShowBookings: (showId: Types.ObjectId) => Promise<number>
+  /** The booking side, which cancels a cancelled show's bookings. */
+  bookings: Pick<BookingService, 'cancelShowBookings'>
 }
 
-export function createShowService ({ models, defaultHoldSeconds, cancelShowBookings }: ShowServiceOptions) {
+export function createShowService ({ models, defaultHoldSeconds, bookings }: ShowServiceOptions) {
   const { Show, Seat, Movie } = models
 
   /** Seat counts per show, derived from the seats themselves (never kept by hand). */
@@ -62,13 +57,13 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     return counts
   }
 
-  async function withCounts (docs: ShowDoc[]): Promise<Show[]> {
+  async function withCounts (docs: ShowRecord[]): Promise<Show[]> {
     const counts = await countSeats(docs.map((d) => d._id))
     return docs.map((d) => toShow(d, counts.get(d._id.toString()) ?? noSeats()))
   }
 
-  async function findShow (id: string): Promise<ShowDoc> {
-    const doc = await Show.findById(id).lean<ShowDoc>()
+  async function findShow (id: string): Promise<ShowRecord> {
+    const doc = await Show.findById(id).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
     return doc
   }
@@ -106,7 +101,7 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
       await Show.deleteOne({ _id: show._id })
       throw error
     }
-    return toShow(show.toObject() as ShowDoc, { ...noSeats(), AVAILABLE: specs.length })
+    return toShow(show.toObject() as ShowRecord, { ...noSeats(), AVAILABLE: specs.length })
   }
 
   async function getShow (id: string): Promise<Show> {
@@ -134,7 +129,7 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
 
   async function page (filter: Record<string, unknown>, sort: Record<string, 1 | -1>, limit: number, offset: number): Promise<Page<Show>> {
     const [docs, total] = await Promise.all([
-      Show.find(filter).sort(sort).skip(offset).limit(limit).lean<ShowDoc[]>(),
+      Show.find(filter).sort(sort).skip(offset).limit(limit).lean<ShowRecord[]>(),
       Show.countDocuments(filter)
     ])
     return { items: await withCounts(docs), total, limit, offset }
@@ -146,7 +141,7 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
     if (body.venue !== undefined) set.venue = body.venue
     if (body.description !== undefined) set.description = body.description
     if (body.startTime !== undefined) set.startTime = futureDate(body.startTime, 'startTime')
-    const doc = await Show.findByIdAndUpdate(id, { $set: set }, { returnDocument: 'after' }).lean<ShowDoc>()
+    const doc = await Show.findByIdAndUpdate(id, { $set: set }, { returnDocument: 'after' }).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
     const [show] = await withCounts([doc])
     return show
@@ -154,40 +149,13 @@ export function createShowService ({ models, defaultHoldSeconds, cancelShowBooki
 
   /** The show stops being bookable first, so no new hold starts; then its live bookings are cancelled. */
   async function cancelShow (id: string): Promise<Show> {
-    const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED' } }, { returnDocument: 'after' }).lean<ShowDoc>()
+    const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED' } }, { returnDocument: 'after' }).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
-    await cancelShowBookings(doc._id)
+    await bookings.cancelShowBookings(doc._id)
     const [show] = await withCounts([doc])
     return show
   }
 
-  async function getSeatMap (id: string): Promise<SeatMap> {
-    const show = await findShow(id)
-    // Straight through the driver: up to 5,000 documents, no casting or hydration needed.
-    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, status: SeatStatus }>(
-      { showId: show._id }, { projection: { label: 1, row: 1, number: 1, status: 1 }, sort: { position: 1 } }).toArray()
-    const counts = noSeats()
-    const views = seats.map((s) => {
-      counts[s.status]++
-      return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, status: s.status }
-    })
-    return { showId: id, seats: views, counts }
-  }
-
-  // Seat maps as served: read at most every SEAT_MAP_MAX_AGE_MS, this instance's own changes applied at once (see seat-map-cache.ts).
-  const seatMaps = createSeatMapCache(getSeatMap)
-
-  /** The seat map's JSON body and ETag, from the per-instance cache. */
-  async function getSeatMapJson (id: string): Promise<CachedSeatMap> {
-    return await seatMaps.get(id)
-  }
-
-  /** This instance set these seats of the show to `status` (without a list: changed some; the next map is read afresh). */
-  function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
-    if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status)
-    else seatMaps.invalidate(showId.toHexString())
-  }
-
-  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, getSeatMapJson, seatsChanged, findShow }
+  return { createShow, getShow, listAdminShows, listPublicShows, updateShow, cancelShow, findShow }
 }
 export type ShowService = ReturnType<typeof createShowService>

@@ -11,6 +11,8 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { childEnv } from '../setup/child-env.js'
+import { GiveUp, waitFor } from '../helper.js'
+import type { FaultPoint } from '../../src/services/fault-points.js'
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -21,6 +23,7 @@ export interface TestLike {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+const CRASH_AT = fileURLToPath(new URL('./crash-at.ts', import.meta.url))
 const DB_SCRIPT = fileURLToPath(new URL('../../scripts/embedded-mongo.ts', import.meta.url))
 
 /** Shared by every instance of a test, so a token issued by one is accepted by all (and the test can mint its own). */
@@ -110,23 +113,6 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Thrown by a waitFor check to stop waiting at once (other errors count as "not yet"). */
-export class GiveUp extends Error {}
-
-/** Polls `check` until it returns a value other than undefined, or throws after `ms`. */
-export async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>, every = 100): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check().catch((error: unknown) => {
-      if (error instanceof GiveUp) throw error
-      return undefined
-    })
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(every)
-  }
-}
-
 // ---- the database ----------------------------------------------------------------------
 
 export interface Database { uri: string, port: number, child: Child }
@@ -141,6 +127,8 @@ export async function startDatabase (t: TestLike, port = 0, name = 'db'): Promis
   return { uri, port: Number(new URL(uri).port), child }
 }
 
+export { GiveUp, waitFor }
+
 // ---- service instances -----------------------------------------------------------------
 
 export interface Instance { name: string, url: string, port: number, child: Child }
@@ -150,7 +138,8 @@ export interface InstanceOptions {
   uri: string
   holdSeconds?: number
   sweepSeconds?: number
-  crashAt?: 'after-claims' | 'after-confirm'
+  /** The instance kills itself at this fault point (test/faults/crash-at.ts installs the hook). */
+  crashAt?: FaultPoint
   env?: Record<string, string>
 }
 
@@ -170,13 +159,16 @@ export async function startInstance (t: TestLike, opts: InstanceOptions): Promis
     SWEEP_SECONDS: String(opts.sweepSeconds ?? 1),
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
+    // No load shedding on a saturated test machine (the protection test covers it in-process).
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     LOG_LEVEL: 'warn',
     ...opts.crashAt !== undefined && { MODEX_CRASH_AT: opts.crashAt },
     ...opts.env
   }
-  // Not blank: src/config.ts does not treat a blank variable as unset (env-schema re-reads process.env).
+  // Not inherited from the test's own environment.
   if (opts.crashAt === undefined) delete env.MODEX_CRASH_AT
-  const child = startChild(t, opts.name, ['--import', 'tsx', SERVER], env)
+  const preload = opts.crashAt !== undefined ? ['--import', CRASH_AT] : []
+  const child = startChild(t, opts.name, ['--import', 'tsx', ...preload, SERVER], env)
   return { name: opts.name, url: `http://127.0.0.1:${port}`, port, child }
 }
 
@@ -282,17 +274,34 @@ function base64url (data: string | Buffer): string {
 }
 
 /**
- * A user token signed with the instances' shared JWT_SECRET, for a user id that need not
- * exist: holds only need the token's subject. Saves dozens of scrypt registrations (~50 ms
- * of CPU each) on a 2-core machine; the auth routes have tests of their own.
+ * `n` users written straight into the instances' database, each with a token signed with the
+ * shared JWT_SECRET. Saves dozens of scrypt registrations (~50 ms of CPU each) on a 2-core
+ * machine; the auth routes have tests of their own. The accounts must exist: a token's subject
+ * is checked against the database (API.md § Auth).
  */
-export function mintUserToken (): { token: string, id: string } {
-  const id = randomBytes(12).toString('hex')
+export async function mintUsers (uri: string, n: number): Promise<Array<{ token: string, id: string }>> {
+  const { MongoClient, ObjectId } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 })
+  try {
+    const now = new Date()
+    const docs = Array.from({ length: n }, () => {
+      const _id = new ObjectId()
+      return { _id, email: `minted-${_id.toHexString()}@faults.test`, name: 'Minted', passwordHash: 'minted: signs in by token only', role: 'USER', disabled: false, createdAt: now, updatedAt: now }
+    })
+    // The instances' own database: the URI's, as mongoose picks it.
+    await client.db().collection('users').insertMany(docs)
+    return docs.map((d) => ({ token: signUserToken(d._id.toHexString()), id: d._id.toHexString() }))
+  } finally {
+    await client.close()
+  }
+}
+
+function signUserToken (id: string): string {
   const now = Math.floor(Date.now() / 1000)
   const head = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
-  const claims = base64url(JSON.stringify({ sub: id, role: 'USER', iat: now, exp: now + 3600 }))
+  const claims = base64url(JSON.stringify({ sub: id, iat: now, exp: now + 3600 }))
   const signature = createHmac('sha256', JWT_SECRET).update(`${head}.${claims}`).digest('base64url')
-  return { token: `${head}.${claims}.${signature}`, id }
+  return `${head}.${claims}.${signature}`
 }
 
 /** The value of a Prometheus counter (without labels) on one instance. */

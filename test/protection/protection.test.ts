@@ -178,7 +178,7 @@ t.test('login failure says nothing about which of email or password was wrong', 
 })
 
 t.test('load shedding: under event-loop pressure requests get 503 OVERLOADED with Retry-After, at once', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, { OVERLOAD_EVENT_LOOP_DELAY_MS: '1000' })
   t.equal((await get(app, '/health')).statusCode, 200, 'no pressure: 200')
 
   // @fastify/under-pressure samples the event-loop delay histogram (10 ms resolution) every

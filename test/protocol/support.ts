@@ -1,5 +1,4 @@
 // Shared by the property-based protocol tests (not a test file itself).
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 
 /** Throws (fails the property) with a message when a check does not hold. */
 export function check (condition: boolean, message: string): asserts condition {
@@ -24,21 +23,4 @@ export function errorBodyProblem (status: number, body: string): string | null {
   if (extra.length > 0) return `unexpected fields in the error body: ${extra.join(', ')}`
   if (/\bat .+\.(ts|js):\d+/.test(body)) return 'stack frames in the error body'
   return null
-}
-
-/**
- * app.inject, except that a 503 OVERLOADED from @fastify/under-pressure (answered in onRequest,
- * before any handler, whatever the input) is retried after the next pressure sample. On a
- * saturated CI machine a freshly built app can briefly report event-loop utilisation above its
- * threshold; that is load shedding working, not an answer to the request under test.
- * `overloads` counts the retries so a test can report them.
- */
-export const overloads = { count: 0 }
-export async function injectPatiently (app: FastifyInstance, options: InjectOptions): Promise<LightMyRequestResponse> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await app.inject(options)
-    if (res.statusCode !== 503 || attempt >= 10 || !res.body.includes('"OVERLOADED"')) return res
-    overloads.count++
-    await new Promise((resolve) => setTimeout(resolve, 1100))
-  }
 }

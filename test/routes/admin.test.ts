@@ -1,10 +1,7 @@
 // API.md § Admin: movies, shows (creation, listing, patch, cancel, bookings) and the role check.
 import t from 'tap'
-import { adminAuth, buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
-import {
-  cancel, confirm, createMovie, DAY, expectError, expectValidationError, getBooking, holdOk, inFuture, MISSING_ID,
-  type Booking, type Movie, type Page, type SeatMap, type Show
-} from './contract.js'
+import { adminAuth, buildTestApp, cancel, confirm, createMovie, createShow, getBooking, holdOk, json, seatMap, signUp } from '../helper.js'
+import { DAY, expectError, expectValidationError, inFuture, MISSING_ID, type Booking, type Movie, type Page, type SeatMap, type Show } from './contract.js'
 import { trusted } from 'mongoose'
 
 t.test('admin', async (t) => {

@@ -1,10 +1,7 @@
 // API.md § Bookings: hold, list, get, confirm, cancel, Idempotency-Key.
 import t from 'tap'
-import { adminAuth, buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
-import {
-  cancel, confirm, expectError, expectValidationError, getBooking, hold, holdOk, MISSING_ID, sleep,
-  startShow, statusByLabel, type Booking, type Page
-} from './contract.js'
+import { adminAuth, buildTestApp, cancel, confirm, createShow, getBooking, hold, holdOk, json, seatMap, signUp, startShow, statusByLabel, waitFor } from '../helper.js'
+import { expectError, expectValidationError, MISSING_ID, type Booking, type Page } from './contract.js'
 
 t.test('bookings', async (t) => {
   // A small cap so "more than MAX_SEATS_PER_BOOKING" is cheap to reach.
@@ -318,7 +315,7 @@ t.test('bookings: hold expiry', async (t) => {
     const show = await createShow(app)
     const booking = await holdOk(app, user.authorization, show.id, ['A1', 'A2'])
     t.ok(Date.parse(booking.expiresAt) - Date.parse(booking.createdAt) <= 1500, 'the show took HOLD_SECONDS=1')
-    await sleep(1500)
+    await waitFor('the hold to pass its expiresAt', 10_000, async () => Date.now() > Date.parse(booking.expiresAt) ? true : undefined, 50)
     expectError(t, await confirm(app, user.authorization, booking.id), 409, 'HOLD_EXPIRED')
     t.match(json(await getBooking(app, user.authorization, booking.id)), { status: 'FAILED', failureReason: 'EXPIRED', confirmedAt: null })
     t.match(await statusByLabel(app, show.id), { A1: 'AVAILABLE', A2: 'AVAILABLE' })
@@ -329,12 +326,10 @@ t.test('bookings: hold expiry', async (t) => {
   t.test('an unconfirmed hold lapses by itself: FAILED / EXPIRED and seats AVAILABLE within a few seconds', async (t) => {
     const show = await createShow(app)
     const booking = await holdOk(app, user.authorization, show.id, ['B1'])
-    const deadline = Date.now() + 6000
-    let current = json<Booking>(await getBooking(app, user.authorization, booking.id))
-    while (current.status === 'PENDING' && Date.now() < deadline) {
-      await sleep(200)
-      current = json<Booking>(await getBooking(app, user.authorization, booking.id))
-    }
+    const current = await waitFor('the hold to lapse', 6000, async () => {
+      const now = json<Booking>(await getBooking(app, user.authorization, booking.id))
+      return now.status !== 'PENDING' ? now : undefined
+    }, 200)
     t.match(current, { status: 'FAILED', failureReason: 'EXPIRED' })
     t.match(await statusByLabel(app, show.id), { B1: 'AVAILABLE' })
     t.equal((await hold(app, user.authorization, show.id, { seatLabels: ['B1'] })).statusCode, 201, 'the seat can be held again')

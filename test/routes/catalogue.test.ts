@@ -1,10 +1,7 @@
 // API.md § Public catalogue: movies, shows, one show with its counts, seat maps. No token needed.
 import t from 'tap'
-import { adminAuth, buildTestApp, createShow, json, signUp } from '../helper.js'
-import {
-  confirm, createMovie, DAY, expectError, expectValidationError, HOUR, holdOk, inFuture, MISSING_ID, startShow,
-  type Movie, type Page, type SeatMap, type Show
-} from './contract.js'
+import { adminAuth, buildTestApp, confirm, createMovie, createShow, holdOk, json, signUp, startShow } from '../helper.js'
+import { DAY, expectError, expectValidationError, HOUR, inFuture, MISSING_ID, type Movie, type Page, type SeatMap, type Show } from './contract.js'
 
 t.test('catalogue', async (t) => {
   const app = await buildTestApp(t)

@@ -1,12 +1,11 @@
 // Shared assertions and types for the HTTP contract tests (API.md). Not a test file itself.
 import { STATUS_CODES } from 'node:http'
 import tap from 'tap'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { LightMyRequestResponse } from 'fastify'
 import type { Booking } from '../../src/schemas/booking.js'
 import type { Show, SeatMap } from '../../src/schemas/show.js'
 import type { Movie } from '../../src/schemas/movie.js'
 import type { User } from '../../src/schemas/auth.js'
-import { adminAuth, json } from '../helper.js'
 
 export type { Booking, Show, SeatMap, Movie, User }
 
@@ -61,50 +60,3 @@ export const DAY = 86_400_000
 
 /** A valid ObjectId that names nothing. */
 export const MISSING_ID = '0123456789abcdef01234567'
-
-export async function hold (
-  app: FastifyInstance, authorization: string, showId: string,
-  payload: Record<string, unknown>, headers: Record<string, string> = {}
-): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url: `/api/shows/${showId}/bookings`, headers: { authorization, ...headers }, payload })
-}
-
-/** Holds seats and expects the 201; returns the booking. */
-export async function holdOk (app: FastifyInstance, authorization: string, showId: string, seatLabels: string[]): Promise<Booking> {
-  const res = await hold(app, authorization, showId, { seatLabels })
-  if (res.statusCode !== 201) throw new Error(`hold failed: ${res.statusCode} ${res.body}`)
-  return json<Booking>(res)
-}
-
-export async function confirm (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url: `/api/bookings/${bookingId}/confirm`, headers: { authorization } })
-}
-
-export async function cancel (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url: `/api/bookings/${bookingId}/cancel`, headers: { authorization } })
-}
-
-export async function getBooking (app: FastifyInstance, authorization: string, bookingId: string): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'GET', url: `/api/bookings/${bookingId}`, headers: { authorization } })
-}
-
-/** Seat statuses by label. */
-export async function statusByLabel (app: FastifyInstance, showId: string): Promise<Record<string, string>> {
-  const res = await app.inject({ method: 'GET', url: `/api/shows/${showId}/seats` })
-  if (res.statusCode !== 200) throw new Error(`seat map failed: ${res.statusCode} ${res.body}`)
-  return Object.fromEntries(json<SeatMap>(res).seats.map((s) => [s.label, s.status]))
-}
-
-export async function createMovie (app: FastifyInstance, payload: Record<string, unknown> = { title: 'A movie' }): Promise<Movie> {
-  const res = await app.inject({ method: 'POST', url: '/api/admin/movies', headers: await adminAuth(app), payload })
-  if (res.statusCode !== 201) throw new Error(`create movie failed: ${res.statusCode} ${res.body}`)
-  return json<Movie>(res)
-}
-
-
-/** Moves a show's start into the past behind the API's back (the API refuses past start times). */
-export async function startShow (app: FastifyInstance, showId: string): Promise<void> {
-  await app.models.Show.updateOne({ _id: showId }, { $set: { startTime: new Date(Date.now() - 60_000) } })
-}
-
-export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }

@@ -1,7 +1,7 @@
 // API.md § Operations and Conventions: health, readiness, metrics, unknown routes.
 import t from 'tap'
-import { buildTestApp, createShow, json, signUp } from '../helper.js'
-import { cancel, confirm, expectError, hold, holdOk } from './contract.js'
+import { buildTestApp, cancel, confirm, createShow, hold, holdOk, json, signUp } from '../helper.js'
+import { expectError } from './contract.js'
 
 /** The value of one un-labelled sample in Prometheus text format. */
 function sample (text: string, name: string): number {

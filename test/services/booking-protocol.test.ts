@@ -1,8 +1,7 @@
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Types, trusted } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
+import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, waitFor } from '../helper.js'
 import { auditSeats } from '../audit.js'
 import { hashPassword } from '../../src/services/passwords.js'
 
@@ -14,18 +13,15 @@ async function manyUsers (app: FastifyInstance, n: number): Promise<Array<{ auth
   })))
   return docs.map((d) => ({
     id: d._id.toHexString(),
-    authorization: `Bearer ${app.issueToken({ id: d._id.toHexString(), email: d.email, name: d.name, role: 'USER' })}`
+    authorization: `Bearer ${app.signAccessToken({ id: d._id.toHexString(), email: d.email, name: d.name, role: 'USER' }).token}`
   }))
 }
-
-const hold = (app: FastifyInstance, showId: string, authorization: string, payload: object, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: `/api/shows/${showId}/bookings`, headers: { authorization, ...headers }, payload })
 
 t.test('100 users racing for the same 3 seats: exactly one wins', async (t) => {
   const app = await buildTestApp(t)
   const show = await createShow(app)
   const users = await manyUsers(app, 100)
-  const answers = await Promise.all(users.map((u) => hold(app, show.id, u.authorization, { seatLabels: ['A1', 'A2', 'A3'] })))
+  const answers = await Promise.all(users.map((u) => hold(app, u.authorization, show.id, { seatLabels: ['A1', 'A2', 'A3'] })))
   const codes = answers.map((r) => r.statusCode)
   t.equal(codes.filter((c) => c === 201).length, 1, 'one hold succeeds')
   t.equal(codes.filter((c) => c === 409).length, 99, 'the other 99 are refused')
@@ -48,7 +44,7 @@ t.test('300 overlapping multi-seat holds on 50 seats: no seat in two live bookin
     const start = next() % (labels.length - size)
     return { user: users[i % users.length], seatLabels: labels.slice(start, start + size) }
   })
-  const answers = await Promise.all(requests.map((r) => hold(app, show.id, r.user.authorization, { seatLabels: r.seatLabels })))
+  const answers = await Promise.all(requests.map((r) => hold(app, r.user.authorization, show.id, { seatLabels: r.seatLabels })))
   t.ok(answers.every((r) => r.statusCode === 201 || r.statusCode === 409), 'every answer is 201 or 409')
   const won = answers.filter((r) => r.statusCode === 201).map((r) => json<{ seats: Array<{ label: string }> }>(r))
   const heldLabels = won.flatMap((b) => b.seats.map((s) => s.label))
@@ -66,8 +62,8 @@ t.test('all-or-nothing: a hold failing on its last seat leaves the earlier seats
   // Claims go in id order, so take the seat with the highest id: bob's claim fails last.
   const byId = [...map.seats].sort((a, b) => a.id.localeCompare(b.id))
   const last = byId[byId.length - 1]
-  t.equal((await hold(app, show.id, alice.authorization, { seatIds: [last.id] })).statusCode, 201)
-  const refused = await hold(app, show.id, bob.authorization, { seatIds: [byId[0].id, byId[1].id, last.id] })
+  t.equal((await hold(app, alice.authorization, show.id, { seatIds: [last.id] })).statusCode, 201)
+  const refused = await hold(app, bob.authorization, show.id, { seatIds: [byId[0].id, byId[1].id, last.id] })
   t.equal(refused.statusCode, 409)
   t.same(json(refused).details, { seats: [last.label] }, 'names the taken seat')
   const after = await seatMap(app, show.id)
@@ -80,15 +76,11 @@ t.test('a hold lapses: FAILED/EXPIRED and seats AVAILABLE within SWEEP_SECONDS +
   const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1' })
   const show = await createShow(app)
   const user = await signUp(app)
-  const res = await hold(app, show.id, user.authorization, { seatLabels: ['B1', 'B2'] })
+  const res = await hold(app, user.authorization, show.id, { seatLabels: ['B1', 'B2'] })
   t.equal(res.statusCode, 201)
   const booking = json<{ id: string, expiresAt: string }>(res)
-  const deadline = new Date(booking.expiresAt).getTime() + 2000
-  let status = 'PENDING'
-  while (status === 'PENDING' && Date.now() < deadline) {
-    await sleep(100)
-    status = json<{ status: string }>(await app.inject({ method: 'GET', url: `/api/bookings/${booking.id}`, headers: { authorization: user.authorization } })).status
-  }
+  await waitFor('the hold to expire', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), async () =>
+    json<{ status: string }>(await getBooking(app, user.authorization, booking.id)).status !== 'PENDING' ? true : undefined)
   const final = json<{ status: string, failureReason: string }>(await app.inject({ method: 'GET', url: `/api/bookings/${booking.id}`, headers: { authorization: user.authorization } }))
   t.equal(final.status, 'FAILED')
   t.equal(final.failureReason, 'EXPIRED')
@@ -99,14 +91,12 @@ t.test('a hold whose expire-hold job was lost is expired by the sweep', async (t
   const app = await buildTestApp(t, { HOLD_SECONDS: '1', SWEEP_SECONDS: '1' })
   const show = await createShow(app)
   const user = await signUp(app)
-  const booking = json<{ id: string, expiresAt: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }))
+  const booking = json<{ id: string, expiresAt: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }))
   await app.agenda.cancel({ name: 'expire-hold' })
-  const deadline = new Date(booking.expiresAt).getTime() + 2000
-  let doc = await app.models.Booking.findById(booking.id).lean()
-  while (doc?.status === 'PENDING' && Date.now() < deadline) {
-    await sleep(100)
-    doc = await app.models.Booking.findById(booking.id).lean()
-  }
+  const doc = await waitFor('the sweep to expire the hold', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), async () => {
+    const now = await app.models.Booking.findById(booking.id).lean()
+    return now?.status !== 'PENDING' ? now : undefined
+  })
   t.equal(doc?.status, 'FAILED')
   t.same((await seatMap(app, show.id)).counts.HELD, 0)
 })
@@ -117,7 +107,7 @@ t.test('confirm racing expiry at the boundary: exactly one wins, 200 times', asy
   const [user] = await manyUsers(app, 1)
   const map = await seatMap(app, show.id)
   const bookings = []
-  for (const seat of map.seats) bookings.push(json<{ id: string }>(await hold(app, show.id, user.authorization, { seatIds: [seat.id] })))
+  for (const seat of map.seats) bookings.push(json<{ id: string }>(await hold(app, user.authorization, show.id, { seatIds: [seat.id] })))
   // For each booking: move its hold's end to within a few ms of now, then fire confirm and
   // expiry together, so either may find the hold still running or already over.
   const results = []
@@ -167,7 +157,7 @@ t.test('recovery: the sweep settles what crashes leave behind', async (t) => {
   // A crash after the claims: seats HELD by a booking that was never written.
   await app.models.Seat.updateMany({ _id: trusted({ $in: [s1.id, s2.id] }) }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: past } })
   // A crash after the confirm: the booking is CONFIRMED, its seats still HELD.
-  const confirmed = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatIds: [s3.id, s4.id] }))
+  const confirmed = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatIds: [s3.id, s4.id] }))
   await app.models.Booking.updateOne({ _id: confirmed.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
   await app.models.Seat.updateMany({ bookingId: confirmed.id }, { $set: { heldUntil: past } })
 
@@ -186,7 +176,7 @@ t.test('recovery: a cancel of a confirmed booking that died half-way is finished
   const app = await buildTestApp(t)
   const show = await createShow(app)
   const user = await signUp(app)
-  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }))
+  const booking = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }))
   await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/confirm`, headers: { authorization: user.authorization } })
   // Died after the booking turned CANCELLED, before the seats were released (they were moved to HELD first).
   await app.models.Seat.updateMany({ bookingId: booking.id }, { $set: { status: 'HELD', heldUntil: new Date(Date.now() - 1) } })
@@ -201,11 +191,11 @@ t.test('Idempotency-Key: 20 concurrent repeats make one booking with identical a
   const show = await createShow(app)
   const user = await signUp(app)
   const answers = await Promise.all(Array.from({ length: 20 }, () =>
-    hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'checkout-1' })))
+    hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'checkout-1' })))
   t.same(new Set(answers.map((r) => r.statusCode)), new Set([201]))
   t.equal(new Set(answers.map((r) => r.body)).size, 1, 'identical bodies')
   t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'one booking')
-  const other = await hold(app, show.id, user.authorization, { seatLabels: ['A3'] }, { 'idempotency-key': 'checkout-1' })
+  const other = await hold(app, user.authorization, show.id, { seatLabels: ['A3'] }, { 'idempotency-key': 'checkout-1' })
   t.equal(other.statusCode, 422)
   t.equal(json(other).code, 'IDEMPOTENCY_KEY_REUSED')
 })
@@ -214,7 +204,7 @@ t.test('a hold that lands after its show was cancelled can never be confirmed', 
   const app = await buildTestApp(t)
   const show = await createShow(app)
   const user = await signUp(app)
-  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }))
+  const booking = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }))
   // The admin's cancel ran while this hold was in flight: the show is CANCELLED, yet the
   // booking (written after the show's bookings were cancelled) is still PENDING.
   await app.models.Show.updateOne({ _id: show.id }, { $set: { status: 'CANCELLED' } })
@@ -230,7 +220,7 @@ t.test('a cancel racing a confirm that books its seats late still frees them', a
   const app = await buildTestApp(t)
   const show = await createShow(app)
   const user = await signUp(app)
-  const booking = json<{ id: string }>(await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }))
+  const booking = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }))
   // The confirm has won on the booking but not yet moved its seats HELD → BOOKED ...
   await app.models.Booking.updateOne({ _id: booking.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
   // ... and does so right after the cancel's own BOOKED → HELD step (which then found nothing to move).
@@ -267,13 +257,13 @@ t.test('Idempotency-Key: an answer that could not be recorded is still the answe
     lost = true
     return Promise.reject(new Error('simulated: the write recording the answer was lost'))
   }) as never
-  const first = await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
+  const first = await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
   Keys.updateOne = updateOne
   t.ok(lost, 'recording the answer failed')
   t.equal(first.statusCode, 201, 'the hold itself succeeded')
   // Once the attempt counts as abandoned, a repeat finds the booking it made.
   await Keys.updateOne({ userId: user.id, key: 'lost-answer' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
-  const repeat = await hold(app, show.id, user.authorization, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
+  const repeat = await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }, { 'idempotency-key': 'lost-answer' })
   t.equal(repeat.statusCode, 201)
   t.equal(json(repeat).id, json(first).id, 'the same booking')
   t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'never a second booking')
@@ -291,10 +281,10 @@ t.test('Idempotency-Key: an attempt that failed mid-claims is retried cleanly by
     if (++claims === 2) return Promise.reject(new Error('simulated failure mid-claims'))
     return claim(...args)
   }) as never
-  const first = await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
+  const first = await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
   seats.findOneAndUpdate = claim
   t.equal(first.statusCode, 500, 'the attempt failed without an answer')
-  const repeat = await hold(app, show.id, user.authorization, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
+  const repeat = await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
   t.equal(repeat.statusCode, 201, 'the repeat holds the seats (the attempt\'s own claim is not in its way)')
   t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'one booking')
   t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 18, HELD: 2, BOOKED: 0 })
@@ -306,7 +296,7 @@ t.test('the same seat id twice, in different letter case, is a duplicate (400), 
   const show = await createShow(app)
   const user = await signUp(app)
   const [seat] = (await seatMap(app, show.id)).seats
-  const res = await hold(app, show.id, user.authorization, { seatIds: [seat.id, seat.id.toUpperCase()] })
+  const res = await hold(app, user.authorization, show.id, { seatIds: [seat.id, seat.id.toUpperCase()] })
   t.equal(res.statusCode, 400)
   t.equal(json(res).code, 'VALIDATION_ERROR')
   t.same((await seatMap(app, show.id)).counts.HELD, 0, 'nothing held')

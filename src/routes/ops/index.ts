@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errors } from '../../schemas/common.js'
+import { unavailable } from '../../errors.js'
 
 /** Liveness, readiness and metrics: outside /api, never rate limited. */
 const ops: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -18,7 +19,7 @@ const ops: FastifyPluginAsyncTypebox = async (fastify) => {
       ...common, summary: 'The database answers and the job scheduler runs',
       response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.Literal('up'), scheduler: Type.Literal('running') }), ...errors(503) }
     }
-  }, async (_request, reply) => {
+  }, async () => {
     // Known down: say so at once. Else a bounded ping; a failed one makes API requests fail fast too.
     const database = !fastify.databaseDown() && await Promise.race([
       fastify.db.db?.admin().ping().then(() => true, () => false) ?? false,
@@ -29,13 +30,8 @@ const ops: FastifyPluginAsyncTypebox = async (fastify) => {
     // state also catches a scheduler stopped any other way (API.md: else 503).
     const scheduler = fastify.schedulerRunning() && fastify.agenda.isActiveJobProcessor()
     if (!database || !scheduler) {
-      return reply.code(503).header('retry-after', '5').send({
-        statusCode: 503,
-        code: database ? 'SCHEDULER_STOPPED' : 'DATABASE_UNAVAILABLE',
-        error: 'Service Unavailable',
-        message: database ? 'the job scheduler is not running' : 'the database does not answer',
-        details: { database: database ? 'up' : 'down', scheduler: scheduler ? 'running' : 'stopped' }
-      })
+      throw unavailable(database ? 'SCHEDULER_STOPPED' : 'DATABASE_UNAVAILABLE', database ? 'the job scheduler is not running' : 'the database does not answer', 5,
+        { database: database ? 'up' : 'down', scheduler: scheduler ? 'running' : 'stopped' })
     }
     return { status: 'ready' as const, database: 'up' as const, scheduler: 'running' as const }
   })

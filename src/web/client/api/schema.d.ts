@@ -551,6 +551,182 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts, by email
+         * @description email matches part of the address, case-insensitively; role and disabled filter exactly.
+         */
+        get: {
+            parameters: {
+                query: {
+                    disabled?: boolean;
+                    /** @description part of the email, case-insensitive */
+                    email?: string;
+                    limit: number;
+                    offset: number;
+                    role?: "USER" | "ADMIN";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["AdminUser"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an account's role, or disable/enable it
+         * @description Takes effect on every instance within 5 s (tokens are checked against the database). Disabling ends the account's sign-ins (its refresh tokens stop working). 409 LAST_ADMIN: the last enabled admin cannot be demoted or disabled.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true ends the account's sign-ins and refuses its tokens within 5 s */
+                        disabled?: boolean;
+                        role?: "USER" | "ADMIN";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUser"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -560,7 +736,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with email and password */
+        /**
+         * Sign in with email and password
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. 401 INVALID_CREDENTIALS (one answer for an unknown email and a wrong password); 403 ACCOUNT_DISABLED.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -597,6 +776,77 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out: the sign-in this refresh token belongs to ends
+         * @description Every refresh token of that sign-in stops working. Answers 204 whether or not the token was known. Access tokens already issued stay valid until their expiresAt (at most ACCESS_TOKEN_SECONDS).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the opaque refresh token of a session */
+                        refreshToken: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description signed out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -666,6 +916,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new session
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. The refresh token sent stops working. Sending a refresh token that was already used ends that whole sign-in (the newer refresh tokens too): 401 INVALID_REFRESH_TOKEN, as for an unknown, expired or logged-out one. 403 ACCOUNT_DISABLED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the opaque refresh token of a session */
+                        refreshToken: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/register": {
         parameters: {
             query?: never;
@@ -675,7 +1007,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account (role USER) and sign in */
+        /**
+         * Create an account (role USER) and sign in
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. 400 WEAK_PASSWORD: the password is the email or a commonly used one. The name is trimmed; blank, or holding control or bidi-override characters, is 400 VALIDATION_ERROR. 409 EMAIL_TAKEN (emails are case-insensitive).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -691,7 +1026,9 @@ export interface paths {
                          * @example ada@example.com
                          */
                         email: string;
+                        /** @description Trimmed; may not be blank or hold control or bidi-override characters (400 VALIDATION_ERROR). */
                         name: string;
+                        /** @description Not the email, and not among commonly used passwords (400 WEAK_PASSWORD). */
                         password: string;
                     };
                 };
@@ -1587,6 +1924,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdminUser */
+        AdminUser: {
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            createdAt: string;
+            disabled: boolean;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            name: string;
+            role: "USER" | "ADMIN";
+        };
+        /** AdminUserList */
+        AdminUserList: {
+            items: components["schemas"]["AdminUser"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         /** Booking */
         Booking: {
             /**
@@ -1711,6 +2076,19 @@ export interface components {
         };
         /** Session */
         Session: {
+            /**
+             * Format: date-time
+             * @description when `token` stops working (ACCESS_TOKEN_SECONDS after issue)
+             */
+            expiresAt: string;
+            /**
+             * Format: date-time
+             * @description when `refreshToken` stops working (REFRESH_TOKEN_DAYS after issue)
+             */
+            refreshExpiresAt: string;
+            /** @description opaque, single use: POST it to /api/auth/refresh for a new session before refreshExpiresAt */
+            refreshToken: string;
+            /** @description access token (JWT, HS256): send as `Authorization: Bearer <token>` */
             token: string;
             user: components["schemas"]["User"];
         };

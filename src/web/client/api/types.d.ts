@@ -7,11 +7,7 @@ type Schemas = components['schemas']
 export interface Category { name: string, priceCents: number, totalSeats?: number, availableSeats?: number }
 
 export type User = Schemas['User']
-export type Session = Schemas['Session'] & {
-  expiresAt?: string
-  refreshToken?: string
-  refreshExpiresAt?: string
-}
+export type Session = Schemas['Session']
 export type Show = Schemas['Show'] & { categories?: Category[], venue: string | null }
 export type ShowList = Schemas['ShowList']
 export type Seat = Schemas['Seat'] & { category?: string, priceCents?: number }

@@ -11,7 +11,7 @@ const sendJson = (reply: FastifyReply, body: string): FastifyReply => reply.type
 /** The public catalogue: no token needed. */
 const catalogue: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRoute', (route) => { route.schema = { ...route.schema, tags: ['catalogue'] } })
-  const { movies, shows } = fastify.services
+  const { movies, shows, seatMaps } = fastify.services
 
   fastify.get('/movies', {
     schema: { summary: 'Movies, newest first', querystring: PaginationQuery, response: { 200: MovieList, ...errors(400) } }
@@ -44,7 +44,7 @@ const catalogue: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request, reply) => {
-    const map = await shows.getSeatMapJson(request.params.id)
+    const map = await seatMaps.get(request.params.id)
     reply.header('etag', map.etag).header('cache-control', 'no-cache')
     const match = request.headers['if-none-match']
     if (match !== undefined && (match.trim() === '*' || match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === map.etag))) {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { bearerAuth, errors, IdParams } from '../../schemas/common.js'
-import { Booking, BookingList, BookingQuery, ConfirmBody, HoldBody, HoldHeaders } from '../../schemas/booking.js'
+import { Booking, BookingList, BookingQuery, ConfirmBody, holdBody, HoldHeaders } from '../../schemas/booking.js'
 
 /** Holds, confirmations and cancellations: signed-in users, their own bookings only. */
-const bookingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> = async (fastify, opts) => {
   fastify.addHook('onRequest', fastify.authenticate)
   fastify.addHook('onRoute', (route) => { route.schema = { ...route.schema, tags: ['bookings'], security: bearerAuth } })
   const { bookings } = fastify.services
@@ -19,7 +19,7 @@ const bookingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         'for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.',
       params: IdParams,
       headers: HoldHeaders,
-      body: HoldBody,
+      body: holdBody(opts.maxSeatsPerBooking),
       response: { 201: Type.Ref(Booking), ...errors(400, 401, 404, 409, 422, 429) }
     }
   }, async (request, reply) => {

@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Types } from 'mongoose'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Models } from '../models/index.js'
+import { AppError, conflict } from '../errors.js'
+import type { ErrorBody } from '../schemas/common.js'
+import { isDuplicateKey } from './mongo-errors.js'
+
+/** A repeat whose first request is still running waits this long for its answer. */
+const WAIT_MS = 10_000
+/** After this long an IN_PROGRESS key is taken to be abandoned (its instance died) and may be retried. */
+const STALE_MS = 60_000
+
+/** What the work behind a key is, told by the caller: the runner knows nothing of bookings. */
+export interface OnceWork<T> {
+  /** Identifies the request: the same key with another hash is refused (422). */
+  requestHash: string
+  /** The status a success answers with (a repeat gets it again). */
+  successStatus: number
+  /** Does the work once; `attemptId` is fixed before it starts, so whatever it makes can be found by it. */
+  attempt: (attemptId: Types.ObjectId) => Promise<T>
+  /** What an attempt that gave no answer made after all, or null if it made nothing. */
+  madeBy: (attemptId: Types.ObjectId) => Promise<T | null>
+  /** Gives back what an abandoned attempt took, before the work is tried again. */
+  undo: (attemptId: Types.ObjectId) => Promise<void>
+}
+
+/**
+ * Idempotency-Key replay: runs work at most once per (user, key) and answers repeats with the
+ * first answer (a success or a 4xx), recorded in `idempotency_keys`. An attempt that ended
+ * without an answer (a 5xx, or its instance died) is settled by the next repeat: the result it
+ * made is the answer if it made one, otherwise its leftovers are undone and the work runs again.
+ */
+export function createIdempotency ({ models, log }: { models: Models, log: FastifyBaseLogger }) {
+  const { IdempotencyKey } = models
+
+  async function once<T> (userId: string, key: string, work: OnceWork<T>): Promise<T> {
+    const owner = new Types.ObjectId(userId)
+    const deadline = Date.now() + WAIT_MS
+    for (;;) {
+      const attemptId = new Types.ObjectId()
+      try {
+        // The unique (userId, key) index decides which of concurrent repeats does the work.
+        const entry = await IdempotencyKey.create({ userId: owner, key, requestHash: work.requestHash, state: 'IN_PROGRESS', attemptId, createdAt: new Date() })
+        return await answerOnce(entry._id, work, attemptId)
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error
+      }
+      const existing = await IdempotencyKey.findOne({ userId: owner, key }).lean()
+      if (existing === null) continue
+      if (existing.requestHash !== work.requestHash) {
+        throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request')
+      }
+      if (existing.state === 'DONE') return replay<T>(existing.statusCode ?? 500, work.successStatus, existing.response)
+      if (existing.state === 'RETRY' || Date.now() - existing.createdAt.getTime() > STALE_MS) {
+        // What the unanswered attempt made is the answer: never a second one.
+        const made = await work.madeBy(existing.attemptId)
+        if (made !== null) {
+          await recordAnswer(existing._id, work.successStatus, made)
+          return made
+        }
+        // Else whoever takes the key over tries again, first undoing what the attempt took.
+        const retryId = new Types.ObjectId()
+        const taken = await IdempotencyKey.findOneAndUpdate(
+          { _id: existing._id, state: existing.state, attemptId: existing.attemptId },
+          { $set: { state: 'IN_PROGRESS', attemptId: retryId, createdAt: new Date() } }
+        ).lean()
+        if (taken === null) continue
+        await work.undo(existing.attemptId)
+        return await answerOnce(existing._id, work, retryId)
+      }
+      if (Date.now() > deadline) throw conflict('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed; retry shortly')
+      await sleep(20)
+    }
+  }
+
+  /**
+   * Runs the attempt and records its answer (success or a 4xx) for repeats. A failure that is no
+   * answer (5xx) marks the entry RETRY. A failure to record only logs: the entry stays
+   * IN_PROGRESS and, once stale, a repeat finds the result by the attempt's id.
+   */
+  async function answerOnce<T> (entryId: Types.ObjectId, work: OnceWork<T>, attemptId: Types.ObjectId): Promise<T> {
+    let result: T
+    try {
+      result = await work.attempt(attemptId)
+    } catch (error) {
+      if (error instanceof AppError && error.statusCode < 500) {
+        await recordAnswer(entryId, error.statusCode, error.toBody())
+      } else {
+        await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS' }, { $set: { state: 'RETRY' } })
+          .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not marked for retry; it will be once stale'))
+      }
+      throw error
+    }
+    await recordAnswer(entryId, work.successStatus, result)
+    return result
+  }
+
+  async function recordAnswer (entryId: Types.ObjectId, statusCode: number, response: unknown): Promise<void> {
+    await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode, response } })
+      .catch((error: unknown) => log.warn({ err: error }, 'idempotent answer not recorded; a repeat will find what the attempt made'))
+  }
+
+  function replay<T> (statusCode: number, successStatus: number, response: unknown): T {
+    if (statusCode === successStatus) return response as T
+    const body = response as ErrorBody
+    throw new AppError(statusCode, body.code, body.message, body.details)
+  }
+
+  return { once }
+}
+export type Idempotency = ReturnType<typeof createIdempotency>
