@@ -201,8 +201,8 @@ async function run (): Promise<void> {
   await t.test('sessions: refreshed before expiry, a reused refresh token signs out cleanly, sign-out revokes', {
     skip: has.sessions ? false : 'this service has no POST /api/auth/refresh yet'
   }, async (t) => {
-    // An instance of its own whose access tokens live 3 s: the page must refresh to stay signed in.
-    const short = await buildTestApp(t, { ACCESS_TOKEN_SECONDS: '3' })
+    // An instance of its own whose access tokens live 5 s: the page must refresh to stay signed in.
+    const short = await buildTestApp(t, { ACCESS_TOKEN_SECONDS: '5' })
     await short.listen({ port: 0, host: '127.0.0.1' })
     const base = `http://127.0.0.1:${(short.server.address() as AddressInfo).port}`
     const stored = async (page: Page): Promise<{ token?: string, refreshToken?: string }> =>

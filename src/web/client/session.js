@@ -132,7 +132,8 @@ async function refreshOnce () {
 export async function ensureFreshToken () {
   const s = session.value
   if (s === null) return null
-  if (s.refreshToken !== undefined && tokenExpiry(s) - Date.now() < 5000) await refreshSession()
+  // About to run out (within 2 s, the time a request may take to arrive): refresh first.
+  if (s.refreshToken !== undefined && tokenExpiry(s) - Date.now() < 2000) await refreshSession()
   return session.value?.token ?? null
 }
 
