@@ -117,9 +117,12 @@ export async function freePort (): Promise<number> {
 
 export interface Database { uri: string, port: number, child: Child }
 
-/** The standalone embedded MongoDB-compatible server (`npm run db`), on `port` (0 = any free one). */
-export async function startDatabase (t: TestLike, port = 0, name = 'db'): Promise<Database> {
-  const child = startChild(t, name, ['--import', 'tsx', DB_SCRIPT, '--port', String(port), '--host', '127.0.0.1'], { ...process.env })
+/**
+ * The embedded MongoDB-compatible server in a process of its own (`npm run db`), on `port`
+ * (0 = any free one); a one-member replica set unless `args` has `--standalone`.
+ */
+export async function startDatabase (t: TestLike, port = 0, name = 'db', args: string[] = []): Promise<Database> {
+  const child = startChild(t, name, ['--import', 'tsx', DB_SCRIPT, '--port', String(port), '--host', '127.0.0.1', ...args], { ...process.env })
   const uri = await waitFor(`${name} to print its URI`, 30_000, async () => {
     if (!child.running) throw new GiveUp(`${name} exited early: ${JSON.stringify(child.exit)}\n${child.output}`)
     return child.output.match(/mongodb:\/\/\S+/)?.[0]

@@ -184,7 +184,7 @@ t.test('hostile input', async (t) => {
     refused(t, await raw(holdUrl, '"A1"', 'application/json', auth), 'a string body to a hold', 400)
     refused(t, await raw('/api/auth/login', `<login><email>${ADMIN.email}</email></login>`, 'application/xml'), 'XML to login', 415)
     refused(t, await raw(holdUrl, 'seatLabels=A1', 'application/x-www-form-urlencoded', auth), 'a form to a hold', 415)
-    refused(t, await raw('/api/auth/login', JSON.stringify(ADMIN), 'text/plain'), 'JSON sent as text/plain to login', 400)
+    refused(t, await raw('/api/auth/login', JSON.stringify(ADMIN), 'text/plain'), 'JSON sent as text/plain to login', 415, 'UNSUPPORTED_MEDIA_TYPE')
     refused(t, await raw('/api/auth/register', Buffer.from([0xff, 0xfe, 0x00, 0x7b]), 'application/json'), 'binary junk as JSON', 400)
 
     const big = JSON.stringify({ seatLabels: ['A1'], pad: 'x'.repeat(300 * 1024) })
