@@ -1638,7 +1638,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description exactly one of seatIds or seatLabels */
+            /** @description exactly one of seatIds or seatLabels, 1–10 distinct entries (MAX_SEATS_PER_BOOKING) */
             requestBody: {
                 content: {
                     "application/json": {
