@@ -273,7 +273,7 @@ async function run (): Promise<void> {
 
     await page.getByRole('button', { name: 'Cancel show Admin Premiere' }).click()
     await page.getByRole('button', { name: 'Yes, cancel Admin Premiere' }).click()
-    await list.getByText('Cancelled').waitFor()
+    await list.getByRole('listitem').filter({ hasText: 'Admin Premiere' }).getByText('Cancelled').waitFor()
     const after = json<{ status: string }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
     t.equal(after.status, 'CANCELLED', 'the show is cancelled')
   })
