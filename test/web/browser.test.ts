@@ -249,6 +249,13 @@ async function run (): Promise<void> {
     await form.getByLabel('Venue').fill('Hall 1')
     await form.getByLabel('Total seats').fill('48')
     await form.getByLabel('Seats per row').fill('12')
+    if (has.boxOffice) {
+      await form.getByRole('button', { name: 'Add a category' }).click()
+      const category = form.getByRole('group', { name: 'Category 1' })
+      await category.getByLabel('Name').fill('premium')
+      await category.getByLabel('Price').fill('20')
+      await category.getByLabel('Rows').fill('A, B')
+    }
     await form.getByRole('button', { name: 'Create show' }).click()
 
     const list = page.getByRole('list', { name: 'All shows' })
@@ -274,15 +281,22 @@ async function run (): Promise<void> {
     await page.getByRole('button', { name: 'Cancel show Admin Premiere' }).click()
     await page.getByRole('button', { name: 'Yes, cancel Admin Premiere' }).click()
     await list.getByRole('listitem').filter({ hasText: 'Admin Premiere' }).getByText('Cancelled').waitFor()
-    const after = json<{ status: string }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
+    const after = json<{ status: string, categories?: Array<{ name: string, priceCents: number, totalSeats: number }> }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
     t.equal(after.status, 'CANCELLED', 'the show is cancelled')
+    if (has.boxOffice) t.match(after.categories, [{ name: 'PREMIUM', priceCents: 2000, totalSeats: 24 }], 'created with its category (rows A and B)')
   })
 
   await t.test('screenshots and accessibility: show page, admin page, phone', async (t) => {
     mkdirSync(SCREENSHOTS, { recursive: true })
     const show = await createShow(app, {
       name: 'Dune: Part Three', venue: 'Screen 2', holdSeconds: 600, priceCents: 1250, startTime: later(48),
-      description: 'The saga continues. 155 minutes.', seating: { totalSeats: 96, seatsPerRow: 12 }
+      description: 'The saga continues. 155 minutes.',
+      ...(has.boxOffice
+        ? {
+            seating: { totalSeats: 96, seatsPerRow: 12, rowPreference: ['F', 'G', 'E'] },
+            categories: [{ name: 'PREMIUM', priceCents: 1800, rows: ['F', 'G'] }, { name: 'ACCESSIBLE', priceCents: 900, labels: ['H1', 'H2', 'H11', 'H12'] }]
+          }
+        : { seating: { totalSeats: 96, seatsPerRow: 12 } })
     })
     // Some seats already held and booked by others, for a realistic map.
     const other = await signUp(app, 'crowd')
@@ -325,6 +339,36 @@ async function run (): Promise<void> {
     await admin.page.getByRole('table', { name: 'Bookings for Dune: Part Three' }).waitFor()
     t.same(await seriousViolations(admin.page), [], 'admin page: no serious accessibility violation')
     await admin.page.screenshot({ path: `${SCREENSHOTS}admin-page.png`, fullPage: true })
+  })
+
+  await t.test('box office: prices by category, best available of a category, extending the hold', {
+    skip: has.boxOffice ? false : 'this service has no categories, best available or extend yet'
+  }, async (t) => {
+    const show = await createShow(app, {
+      name: 'Box office', holdSeconds: 60, startTime: later(35), priceCents: 1250,
+      seating: { totalSeats: 36, seatsPerRow: 12, rowPreference: ['B', 'C', 'A'] },
+      categories: [{ name: 'PREMIUM', priceCents: 1800, rows: ['B'] }]
+    })
+    const { page } = await userPage('bea')
+    await page.goto(`/#/shows/${show.id}`)
+    await page.getByRole('button', { name: /^Row B seat 7, PREMIUM, 18\.00, available$/ }).waitFor()
+    await page.getByRole('button', { name: /^Row A seat 7, STANDARD, 12\.50, available$/ }).waitFor()
+    t.match(await page.getByRole('list', { name: 'Prices' }).innerText(), /PREMIUM 18\.00/, 'the legend lists the category and its price')
+
+    const best = page.getByRole('form', { name: 'Best available' })
+    await best.getByLabel('Seats').selectOption('3')
+    await best.getByLabel('Category').selectOption('PREMIUM')
+    await best.getByRole('button', { name: 'Find and hold the best seats' }).click()
+    await page.getByRole('timer').waitFor()
+    const hold = await page.getByRole('complementary', { name: 'Your booking' }).innerText()
+    t.match(hold, /B5 · PREMIUM · 18\.00[\s\S]*B6[\s\S]*B7/, 'three adjacent PREMIUM seats in the middle of row B')
+    t.match(hold, /Total 54\.00/, 'priced by category')
+    await page.getByRole('button', { name: /^Row B seat 6, PREMIUM, 18\.00, held by you$/ }).waitFor()
+
+    await page.getByRole('button', { name: 'Extend hold' }).click()
+    await page.getByRole('button', { name: 'Extend hold (extended 1×)' }).waitFor()
+    t.pass('the hold is extended')
+
   })
 
   await t.test('appointment slots: named seats, held by their label', async (t) => {

@@ -8,7 +8,9 @@ import { lower, money, seatName } from '../format.js'
 export function categorySlots (/** @type {Show} */ show) {
   /** @type {Map<string, number>} */
   const slots = new Map([['STANDARD', 0]])
-  for (const [i, category] of (show.categories ?? []).entries()) slots.set(category.name, (i % 6) + 1)
+  // The service may list STANDARD among the categories; it keeps the plain colour.
+  const named = (show.categories ?? []).filter((c) => c.name !== 'STANDARD')
+  for (const [i, category] of named.entries()) slots.set(category.name, (i % 6) + 1)
   return slots
 }
 
