@@ -281,8 +281,9 @@ async function run (): Promise<void> {
     await page.getByRole('button', { name: 'Cancel show Admin Premiere' }).click()
     await page.getByRole('button', { name: 'Yes, cancel Admin Premiere' }).click()
     await list.getByRole('listitem').filter({ hasText: 'Admin Premiere' }).getByText('Cancelled').waitFor()
-    const after = json<{ status: string, categories?: Array<{ name: string, priceCents: number, totalSeats: number }> }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
+    const after = json<{ status: string, totalSeats: number, categories?: Array<{ name: string, priceCents: number, totalSeats: number }> }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
     t.equal(after.status, 'CANCELLED', 'the show is cancelled')
+    t.equal(after.totalSeats, 48, 'created with the seats typed in the form')
     if (has.boxOffice) t.match(after.categories, [{ name: 'PREMIUM', priceCents: 2000, totalSeats: 24 }], 'created with its category (rows A and B)')
   })
 

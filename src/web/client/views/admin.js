@@ -78,6 +78,8 @@ function CreateShow ({ created }) {
     }
   }
 
+  // The fields are uncontrolled and take defaultValue: a `value` would be put back on every
+  // re-render (adding a category, say), over what the admin had typed.
   return html`
     <form class="panel stack create-show" onSubmit=${submit} noValidate aria-labelledby="create-heading" aria-busy=${busy}>
       <h2 id="create-heading">Create a show</h2>
@@ -87,9 +89,9 @@ function CreateShow ({ created }) {
           <label for="new-show-type">Type</label>
           <select id="new-show-type" name="type">${Object.entries(TYPE_NAMES).map(([value, name]) => html`<option value=${value}>${name}</option>`)}</select>
         </div>
-        <label>Starts <input name="startTime" type="datetime-local" value=${tomorrowEvening()} required /></label>
+        <label>Starts <input name="startTime" type="datetime-local" defaultValue=${tomorrowEvening()} required /></label>
         <label><span>Venue <span class="hint">(optional)</span></span> <input name="venue" /></label>
-        <label>Base price <input name="price" inputmode="decimal" value="12.50" /></label>
+        <label>Base price <input name="price" inputmode="decimal" defaultValue="12.50" /></label>
         <label><span>Hold time in seconds <span class="hint">(optional, 30–1800)</span></span> <input name="holdSeconds" inputmode="numeric" /></label>
       </div>
       <label><span>Description <span class="hint">(optional)</span></span> <textarea name="description" rows="2"></textarea></label>
@@ -101,8 +103,8 @@ function CreateShow ({ created }) {
         </div>
         ${seating === 'rows'
           ? html`<div class="grid-2">
-              <label>Total seats <input name="totalSeats" inputmode="numeric" value="96" /></label>
-              <label>Seats per row <input name="seatsPerRow" inputmode="numeric" value="12" /></label>
+              <label>Total seats <input name="totalSeats" inputmode="numeric" defaultValue="96" /></label>
+              <label>Seats per row <input name="seatsPerRow" inputmode="numeric" defaultValue="12" /></label>
               <label class="span-2"><span>Best rows first <span class="hint">(optional, e.g. F G E H)</span></span> <input name="rowPreference" /></label>
             </div>`
           : html`<label><span>Seat labels <span class="hint">(separated by spaces or commas, e.g. 10:00 10:15 10:30)</span></span> <textarea name="labels" rows="2"></textarea></label>`}

@@ -223,7 +223,7 @@ function BestAvailable ({ show, busy, hold }) {
         <div class="field">
           <label for="best-quantity">Seats</label>
           <select id="best-quantity" name="quantity">
-            ${Array.from({ length: MAX_PER_BOOKING }, (_, i) => html`<option value=${i + 1} selected=${i === 1}>${i + 1}</option>`)}
+            ${Array.from({ length: MAX_PER_BOOKING }, (_, i) => html`<option value=${i + 1} defaultSelected=${i === 1}>${i + 1}</option>`)}
           </select>
         </div>
         ${categories.length > 0 && html`
