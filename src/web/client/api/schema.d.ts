@@ -1793,6 +1793,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shows/{id}/seats/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live seat map: a Server-Sent Events stream
+         * @description Opens with `retry: 2000` and a `snapshot` (the map as GET /seats plus the show's status); then every seat change committed through any instance arrives as a `seats` event (batched, statuses absolute, `counts` after the batch) within a second, and a cancellation as `show`. A comment line arrives at least every 15 s. Reconnecting with `Last-Event-ID` (EventSource does it by itself) resumes after that event when this instance still has the changes since, on any instance (with change streams; polling deployments resume on the same instance); otherwise the stream starts with a new `snapshot`, which replaces the client's map. A client that reads too slowly is disconnected (it reconnects and resumes); on shutdown an instance ends its streams. Refused before the stream starts: 503 OVERLOADED when the instance holds MAX_STREAMS streams, 429 RATE_LIMITED beyond MAX_STREAMS_PER_CLIENT per client address.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description the id of the last event received, to resume after it */
+                    "last-event-id"?: string;
+                };
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the event stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": {
+                            data: components["schemas"]["SeatSnapshotEvent"];
+                            /** @enum {string} */
+                            event: "snapshot";
+                            /** @description opaque; send it back as Last-Event-ID to resume */
+                            id: string;
+                        } | {
+                            data: components["schemas"]["SeatChangesEvent"];
+                            /** @enum {string} */
+                            event: "seats";
+                            /** @description opaque; send it back as Last-Event-ID to resume */
+                            id: string;
+                        } | {
+                            data: components["schemas"]["ShowStatusEvent"];
+                            /** @enum {string} */
+                            event: "show";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -2060,6 +2160,31 @@ export interface components {
             row: string | null;
             status: "AVAILABLE" | "HELD" | "BOOKED";
         };
+        /**
+         * SeatChangesEvent
+         * @description `event: seats` — seats whose status changed (absolute: applying one twice is harmless); `counts` are the show's counts after the batch
+         */
+        SeatChangesEvent: {
+            changes: {
+                /**
+                 * @description 24 hex digits (a MongoDB ObjectId)
+                 * @example 6761a7f2c9d1e8a4b2f0c311
+                 */
+                id: string;
+                label: string;
+                status: "AVAILABLE" | "HELD" | "BOOKED";
+            }[];
+            counts: {
+                AVAILABLE: number;
+                BOOKED: number;
+                HELD: number;
+            };
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+        };
         /** SeatMap */
         SeatMap: {
             counts: {
@@ -2068,6 +2193,26 @@ export interface components {
                 HELD: number;
             };
             seats: components["schemas"]["Seat"][];
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+        };
+        /**
+         * SeatSnapshotEvent
+         * @description `event: snapshot` — the whole map, as GET /seats, and the show's status; replaces whatever map the client had
+         */
+        SeatSnapshotEvent: {
+            counts: {
+                AVAILABLE: number;
+                BOOKED: number;
+                HELD: number;
+            };
+            seats: components["schemas"]["Seat"][];
+            show: {
+                status: "SCHEDULED" | "CANCELLED";
+            };
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
              * @example 6761a7f2c9d1e8a4b2f0c311
@@ -2133,6 +2278,18 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+        };
+        /**
+         * ShowStatusEvent
+         * @description `event: show` — the show was cancelled while watched
+         */
+        ShowStatusEvent: {
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+            status: "SCHEDULED" | "CANCELLED";
         };
         /** User */
         User: {
