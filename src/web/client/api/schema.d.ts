@@ -11,7 +11,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a movie to the catalogue */
+        /**
+         * Add a movie to the catalogue
+         * @description A movie is what MOVIE shows may name by movieId; its title, description and duration are shown with them.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -29,7 +32,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description The movie, created. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -38,7 +41,7 @@ export interface paths {
                         "application/json": components["schemas"]["Movie"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -47,7 +50,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -56,7 +59,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -80,7 +83,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All shows, past and cancelled included, by start time */
+        /**
+         * All shows, past and cancelled included, by start time
+         * @description Unlike the public list, every show: past ones and CANCELLED ones too, soonest start first; filter by status and type.
+         */
         get: {
             parameters: {
                 query: {
@@ -95,21 +101,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of shows with their seat counts, and the total that match. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["Show"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["ShowList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -118,7 +119,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -127,7 +128,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -141,7 +142,7 @@ export interface paths {
         put?: never;
         /**
          * Create a show and generate its seats
-         * @description seating is either { totalSeats, seatsPerRow? } (labels A1 A2 … then AA…) or { labels: [...] }. startTime must be in the future.
+         * @description A show is anything with a fixed set of seats at a time: a screening, a bus trip, a doctor's slots, an event. `seating` is either `{ totalSeats, seatsPerRow? }` (seats generated row by row: A1 A2 … then B1 …; rows past Z continue AA, AB, …) or `{ labels: [...] }` (one seat per label, in that order). Every seat starts AVAILABLE. `startTime` must be in the future; `holdSeconds` overrides HOLD_SECONDS for this show's holds; `priceCents` is the price of each seat.
          */
         post: {
             parameters: {
@@ -183,7 +184,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description The show, SCHEDULED, with all its seats AVAILABLE. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -192,7 +193,7 @@ export interface paths {
                         "application/json": components["schemas"]["Show"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. Also when startTime is not in the future (`details.field`: body/startTime). */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -201,7 +202,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -210,7 +211,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -219,7 +220,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description MOVIE_NOT_FOUND: movieId names no movie; nothing was created. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -243,7 +244,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One show */
+        /**
+         * One show
+         * @description Any show, past or cancelled, with its live seat counts.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -259,7 +263,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The show with its seat counts. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -268,7 +272,7 @@ export interface paths {
                         "application/json": components["schemas"]["Show"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -277,7 +281,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -286,7 +290,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -295,7 +299,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -311,7 +315,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a show's name, start time, venue or description */
+        /**
+         * Change a show's name, start time, venue or description
+         * @description Only the fields sent change (at least one). Seats, price and hold time are fixed once the show exists. Bookings show the new name, venue and start time at once (their `show` summary is read with them).
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -337,7 +344,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description The show as changed. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -346,7 +353,7 @@ export interface paths {
                         "application/json": components["schemas"]["Show"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. Also when startTime is not in the future, or the body has no field. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -355,7 +362,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -364,7 +371,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -373,7 +380,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id; nothing changed. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -393,7 +400,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A show's bookings, newest first */
+        /**
+         * A show's bookings, newest first
+         * @description Every booking of the show, whoever made it, in any status (filter by status), each with its seats and show summary.
+         */
         get: {
             parameters: {
                 query: {
@@ -413,21 +423,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of the show's bookings, and the total that match. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["Booking"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["BookingList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -436,7 +441,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -445,7 +450,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -454,7 +459,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -482,7 +487,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a show; its PENDING and CONFIRMED bookings become CANCELLED and its seats free */
+        /**
+         * Cancel a show; its PENDING and CONFIRMED bookings become CANCELLED and its seats free
+         * @description The show stops taking holds at once; then each of its PENDING and CONFIRMED bookings is cancelled and its seats go back to AVAILABLE. A hold that lands meanwhile can never be confirmed (its confirm answers 409 SHOW_NOT_BOOKABLE and cancels it). Cancelling a cancelled show answers the same 200.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -498,7 +506,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The show, CANCELLED; its live bookings are cancelled and its seats AVAILABLE. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -507,7 +515,7 @@ export interface paths {
                         "application/json": components["schemas"]["Show"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -516,7 +524,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -525,7 +533,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -534,7 +542,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -578,21 +586,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of accounts, and the total that match. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["AdminUser"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["AdminUserList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -601,7 +604,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -610,7 +613,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -669,7 +672,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description The account as changed. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -678,7 +681,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminUser"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. Also when the body has no field. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -687,7 +690,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -696,7 +699,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -705,7 +708,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description USER_NOT_FOUND: no account has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -714,7 +717,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description LAST_ADMIN: this is the last enabled admin; it cannot be demoted or disabled (nothing changed). */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -756,7 +759,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Signed in: a new session. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -765,7 +768,7 @@ export interface paths {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -774,7 +777,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. INVALID_CREDENTIALS: the email or the password is wrong (one answer for both, so emails do not leak). */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -783,7 +786,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). ACCOUNT_DISABLED: the account is disabled by an admin. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -792,7 +795,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. Here per client address: AUTH_RATE_LIMIT login and register attempts a minute. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -838,14 +841,14 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description signed out */
+                /** @description Signed out: that sign-in's refresh tokens stop working (also answered for an unknown token). */
                 204: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -854,7 +857,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -878,7 +881,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in account */
+        /**
+         * The signed-in account
+         * @description Who the access token belongs to, as the database says now (role changes count within 5 s).
+         */
         get: {
             parameters: {
                 query?: never;
@@ -888,7 +894,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The account the token belongs to. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -897,7 +903,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -945,7 +951,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description A new session: new access and refresh tokens; the refresh token sent stops working. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -954,7 +960,7 @@ export interface paths {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -963,7 +969,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. INVALID_REFRESH_TOKEN: the refresh token is unknown, expired, logged out or already used (reuse also ends every newer token of that sign-in). */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -972,7 +978,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description FORBIDDEN: signed in, but the account is not an admin (read from the database: a demotion counts within 5 s). ACCOUNT_DISABLED: the account was disabled; its sign-ins have ended. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -981,7 +987,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -1034,7 +1040,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description The account, created with role USER, and its first session. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -1043,7 +1049,7 @@ export interface paths {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. Also WEAK_PASSWORD: the password is the email or a commonly used one; and a blank name, or one holding control or bidi-override characters. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1052,7 +1058,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description EMAIL_TAKEN: an account has this email already (emails are case-insensitive). */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1061,7 +1067,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. Here per client address: AUTH_RATE_LIMIT login and register attempts a minute. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -1085,7 +1091,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your bookings, newest first */
+        /**
+         * Your bookings, newest first
+         * @description The signed-in user's own bookings in any status (filter by status), each with its seats and a summary of its show.
+         */
         get: {
             parameters: {
                 query: {
@@ -1099,21 +1108,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of your bookings, and the total that match. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["Booking"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["BookingList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1122,7 +1126,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1148,7 +1152,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of your bookings */
+        /**
+         * One of your bookings
+         * @description A booking of the signed-in user. Another user's booking answers 404, exactly as a missing one.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1164,7 +1171,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The booking as it is now. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1173,7 +1180,7 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1182,7 +1189,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1191,7 +1198,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description BOOKING_NOT_FOUND: you have no booking with this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1219,7 +1226,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a PENDING or CONFIRMED booking; its seats free at once */
+        /**
+         * Cancel a PENDING or CONFIRMED booking; its seats free at once
+         * @description A PENDING or CONFIRMED booking of the signed-in user becomes CANCELLED and its seats AVAILABLE, until the show starts.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1235,7 +1245,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description CANCELLED: its seats are AVAILABLE again. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1244,7 +1254,7 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1253,7 +1263,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1262,7 +1272,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description BOOKING_NOT_FOUND: you have no booking with this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1271,7 +1281,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description INVALID_STATE: the booking is already FAILED or CANCELLED, or its show has started; nothing changed. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1299,7 +1309,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm a held booking (payment is simulated)
-         * @description Confirming an already CONFIRMED booking answers the same 200. 409 HOLD_EXPIRED if the hold lapsed (the booking is FAILED); 409 INVALID_STATE if cancelled.
+         * @description A PENDING booking whose hold has not expired becomes CONFIRMED and its seats BOOKED. Confirming an already CONFIRMED booking answers the same 200. A PENDING booking whose show has started or was cancelled is cancelled instead, its seats freed (409 SHOW_NOT_BOOKABLE). The body is optional: `{ paymentReference }` is kept with the booking.
          */
         post: {
             parameters: {
@@ -1317,12 +1327,13 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        /** @description the payment provider's reference, kept with the booking */
                         paymentReference?: string;
                     } | null;
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description CONFIRMED: the seats are BOOKED for this booking. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1331,7 +1342,7 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1340,7 +1351,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1349,7 +1360,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description BOOKING_NOT_FOUND: you have no booking with this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1358,7 +1369,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description HOLD_EXPIRED: the hold lapsed first; the booking is FAILED and its seats free. INVALID_STATE: the booking is cancelled. SHOW_NOT_BOOKABLE: the show has started or was cancelled; the booking is now CANCELLED and its seats AVAILABLE. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1382,7 +1393,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Movies, newest first */
+        /**
+         * Movies, newest first
+         * @description The movie catalogue; no token needed.
+         */
         get: {
             parameters: {
                 query: {
@@ -1395,21 +1409,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of movies, and the total. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["Movie"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["MovieList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1435,7 +1444,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One movie */
+        /**
+         * One movie
+         * @description A movie of the catalogue; its shows are listed by GET /api/shows?movieId=.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1451,7 +1463,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The movie. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1460,7 +1472,7 @@ export interface paths {
                         "application/json": components["schemas"]["Movie"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1469,7 +1481,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description MOVIE_NOT_FOUND: no movie has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1495,7 +1507,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Scheduled shows that have not started, soonest first */
+        /**
+         * Scheduled shows that have not started, soonest first
+         * @description What can be booked: SCHEDULED shows starting after now (or after `from`, if later) and up to `to`, filtered by type and movieId, each with its live seat counts.
+         */
         get: {
             parameters: {
                 query: {
@@ -1516,21 +1531,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description A page of bookable shows, and the total that match. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            items: components["schemas"]["Show"][];
-                            limit: number;
-                            offset: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["ShowList"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1556,7 +1566,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One show with its seat counts */
+        /**
+         * One show with its seat counts
+         * @description Any show, also a past or cancelled one (its status and startTime say whether it takes holds).
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1572,7 +1585,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The show with its seat counts. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1581,7 +1594,7 @@ export interface paths {
                         "application/json": components["schemas"]["Show"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1590,7 +1603,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1620,7 +1633,7 @@ export interface paths {
         put?: never;
         /**
          * Hold seats: all of them or none
-         * @description Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
+         * @description Name the seats by `seatIds` or by `seatLabels` (as the seat map shows them), 1–10 distinct seats (MAX_SEATS_PER_BOOKING). Either every seat is held for the new PENDING booking, or none is. Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
          */
         post: {
             parameters: {
@@ -1649,7 +1662,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
+                /** @description Held: a PENDING booking holding every seat asked for until its expiresAt. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -1658,7 +1671,7 @@ export interface paths {
                         "application/json": components["schemas"]["Booking"];
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. Also UNKNOWN_SEATS: some ids or labels are no seat of this show (`details.seats` lists them); nothing was held. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1667,7 +1680,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1676,7 +1689,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1685,7 +1698,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SEATS_UNAVAILABLE: a seat asked for is held or booked by someone (`details.seats`: their labels); nothing was held. SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1694,7 +1707,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats). */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1703,7 +1716,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -1749,7 +1762,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Every seat of the show with its status, in seat order, and the counts; with its ETag. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1765,7 +1778,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1774,7 +1787,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1847,7 +1860,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1856,7 +1869,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description SHOW_NOT_FOUND: no show has this id. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1865,7 +1878,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description RATE_LIMITED: too many requests from this client; retry after the `Retry-After` seconds. Also beyond MAX_STREAMS_PER_CLIENT open streams per client address. */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -1874,7 +1887,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Default Response */
+                /** @description Not available now; retry after the `Retry-After` seconds. OVERLOADED: this instance already holds MAX_STREAMS streams (another instance may answer). */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1900,7 +1913,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process runs */
+        /**
+         * The process runs
+         * @description Liveness: answers while the process runs, whatever the database does. Never rate limited.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1910,7 +1926,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The process runs. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1939,7 +1955,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description This instance's counters and histograms in the Prometheus text format: holds, conflicts, confirmations, expirations, cancellations, recoveries, hold latency, and the Node.js process. Never rate limited.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1949,7 +1968,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The metrics, Prometheus text format 0.0.4. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1975,7 +1994,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers and the job scheduler runs */
+        /**
+         * The database answers and the job scheduler runs
+         * @description Readiness, for a load balancer: 200 while this instance can serve bookings, else 503 (within about a second). Never rate limited.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1985,7 +2007,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Ready: the database answers and the job scheduler runs. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2001,7 +2023,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
+                /** @description Not available now; retry after the `Retry-After` seconds. DATABASE_UNAVAILABLE: the database does not answer; SCHEDULER_STOPPED: the job scheduler is not running. `details` says which of { database, scheduler } is down. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2089,6 +2111,17 @@ export interface components {
                 id: string;
                 label: string;
             }[];
+            /** @description the booked show, as it is now: a client lists bookings without a request per show */
+            show: {
+                name: string;
+                /**
+                 * Format: date-time
+                 * @description ISO-8601, UTC
+                 */
+                startTime: string;
+                type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
+                venue: string;
+            };
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
              * @example 6761a7f2c9d1e8a4b2f0c311
