@@ -14,6 +14,8 @@ const idempotencyKeySchema = new Schema({
   // The current attempt's id, fixed before it starts (a hold uses it as its booking id), so a
   // repeat can tell whether an attempt that gave no answer made its result after all.
   attemptId: { type: Schema.Types.ObjectId, required: true },
+  // The same, as written before it was renamed (keys live 24 h): read while such keys may exist.
+  bookingId: { type: Schema.Types.ObjectId, default: undefined },
   statusCode: { type: Number, default: null },
   response: { type: Schema.Types.Mixed, default: null },
   createdAt: { type: Date, required: true }

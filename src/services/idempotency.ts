@@ -53,20 +53,23 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
       }
       if (existing.state === 'DONE') return replay<T>(existing.statusCode ?? 500, work.successStatus, existing.response)
       if (existing.state === 'RETRY' || Date.now() - existing.createdAt.getTime() > STALE_MS) {
-        // What the unanswered attempt made is the answer: never a second one.
-        const made = await work.madeBy(existing.attemptId)
+        // What the unanswered attempt made is the answer: never a second one. (A key written
+        // before `bookingId` was renamed `attemptId` names its attempt by the old field.)
+        const previous = existing.attemptId ?? existing.bookingId
+        const made = previous == null ? null : await work.madeBy(previous)
         if (made !== null) {
           await recordAnswer(existing._id, work.successStatus, made)
           return made
         }
         // Else whoever takes the key over tries again, first undoing what the attempt took.
+        // createdAt is the entry's version: every take-over writes a new one.
         const retryId = new Types.ObjectId()
         const taken = await IdempotencyKey.findOneAndUpdate(
-          { _id: existing._id, state: existing.state, attemptId: existing.attemptId },
+          { _id: existing._id, state: existing.state, createdAt: existing.createdAt },
           { $set: { state: 'IN_PROGRESS', attemptId: retryId, createdAt: new Date() } }
         ).lean()
         if (taken === null) continue
-        await work.undo(existing.attemptId)
+        if (previous != null) await work.undo(previous)
         return await answerOnce(existing._id, work, retryId)
       }
       if (Date.now() > deadline) throw conflict('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed; retry shortly')

@@ -269,6 +269,22 @@ t.test('Idempotency-Key: an answer that could not be recorded is still the answe
   t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'never a second booking')
 })
 
+t.test('Idempotency-Key: a key written before attemptId was named bookingId still replays its booking', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const first = await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'old-release' })
+  t.equal(first.statusCode, 201)
+  // As the previous release left an attempt that gave no answer: RETRY, its attempt under `bookingId`.
+  const keys = app.models.IdempotencyKey.collection
+  await keys.updateOne({ key: 'old-release' }, { $set: { state: 'RETRY', bookingId: new Types.ObjectId(json(first).id as string), statusCode: null, response: null }, $unset: { attemptId: '' } })
+  const repeat = await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'old-release' })
+  t.equal(repeat.statusCode, 201, 'not a 409 on its own seats')
+  t.equal(json(repeat).id, json(first).id, 'the booking the first attempt made')
+  t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'never a second booking')
+  t.same(await auditSeats(app.models, show.id), [])
+})
+
 t.test('Idempotency-Key: an attempt that failed mid-claims is retried cleanly by a repeat', async (t) => {
   const app = await buildTestApp(t)
   const show = await createShow(app)
