@@ -2,6 +2,7 @@
 // Prints one line with the URI (other processes parse it with /mongodb:\/\/\S+/).
 import { parseArgs } from 'node:util'
 import { startEmbeddedMongo } from '../src/embedded-mongo/index.js'
+import { answerCpuQueries } from '../src/process-cpu.js'
 
 const { values } = parseArgs({
   options: { port: { type: 'string', default: '27017' }, host: { type: 'string', default: '127.0.0.1' } },
@@ -15,6 +16,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const db = await startEmbeddedMongo({ port, host: values.host })
 console.log(`embedded MongoDB listening at ${db.uri}`)
+// Started by the benchmark: it reads this process's CPU time over the IPC channel.
+answerCpuQueries()
 
 let stopping = false
 const shutdown = (): void => {
