@@ -1,8 +1,10 @@
+import './debug-colors.js'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { startLocalDatabase, type LocalDatabase } from './local-database.js'
+import { exposeDatabaseCpu } from './local-database-process.js'
 
 function readConfig (): Config {
   try {
@@ -37,6 +39,7 @@ closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
 
 try {
   await app.listen({ port: config.port, host: config.host })
+  if (database?.cpuMs !== undefined) exposeDatabaseCpu(app.metrics.registry, database.cpuMs)
 } catch (error) {
   log.error({ err: error }, 'could not start')
   await database?.stop()

@@ -9,11 +9,15 @@ import type { BenchResult } from '../../scripts/bench.js'
 const script = fileURLToPath(new URL('../../scripts/bench.ts', import.meta.url))
 const KEYS: Array<keyof BenchResult> = [
   'holdsPerSec', 'holdP50Ms', 'holdP95Ms', 'holdP99Ms', 'oversold', 'stuckSeats', 'seatMapReqPerSec', 'seatMapP99Ms',
-  'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio'
+  'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio',
+  // issue 13: the cold burst, CPU per answered hold per process, the large expiry variant
+  'burstHoldsPerSec', 'burstP99Ms', 'burstRatio', 'burstCpuMsPerHoldService', 'burstCpuMsPerHoldDb',
+  'cpuMsPerHoldService', 'cpuMsPerHoldDb', 'expiryLagLargeP99Ms', 'jobsCancelled'
 ]
 
-t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 }, async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--seats', '50', '--users', '20', '--seconds', '3'], {
+const ARGS = ['--seats', '50', '--users', '20', '--seconds', '3', '--burst', '30', '--expiry-holds', '50', '--expiry-large-holds', '60']
+t.test(`npm run bench -- ${ARGS.join(' ')}`, { timeout: 240_000 }, async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...ARGS], {
     // Its own embedded database, not the test run's.
     env: childEnv({ MONGODB_URI: '' }),
     stdio: ['ignore', 'pipe', 'pipe']
@@ -29,6 +33,12 @@ t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 
   const result = JSON.parse(lines[lines.length - 1]) as BenchResult
   for (const key of KEYS) t.ok(key in result, `the JSON line has ${key}`)
   for (const key of KEYS) t.type(result[key], 'number', `${key} is measured`)
-  t.equal(result.oversold, 0, 'no seat oversold')
+  t.equal(result.oversold, 0, 'no seat oversold (sale and burst)')
+  t.equal(Object.values(result.burstStatus ?? {}).reduce((n, c) => n + c, 0), 30, 'every burst buyer got an answer')
+  t.same(Object.keys(result.burstStatus ?? {}).filter((s) => s !== '201' && s !== '409'), [], 'burst answers are 201 or 409 only')
+  t.ok((result.cpuMsPerHoldService ?? 0) > 0 && (result.cpuMsPerHoldDb ?? 0) > 0, 'CPU per hold is read from both processes')
+  // A two-seat hold is four round trips (two claims, the booking, the job); holds of 1–4 seats average 2.5.
+  t.ok(result.dbOpsPerHold !== null && result.dbOpsPerHold < 5, `round trips per hold: claims + booking + job, show from memory (${result.dbOpsPerHold})`)
+  t.equal(result.jobsCancelled, 0, 'no job outlived its lock')
   t.equal(result.stuckSeats, 0, 'no seat stuck')
 })
