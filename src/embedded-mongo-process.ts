@@ -11,7 +11,8 @@ if (process.send === undefined) {
   process.stderr.write('embedded-mongo-process: start it with fork() (it needs an IPC channel)\n')
   process.exit(2)
 }
-const db = await startEmbeddedMongo({ port: 0, host: '127.0.0.1' })
+// A one-member replica set (change streams) unless the parent asks for a standalone.
+const db = await startEmbeddedMongo({ port: 0, host: '127.0.0.1', standalone: process.argv.includes('--standalone') })
 let stopping = false
 const stop = (code: number): void => {
   if (stopping) return

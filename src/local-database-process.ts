@@ -19,13 +19,13 @@ const STOP_GRACE_MS = 5000
  * its URI. Started and stopped with the service: stop() on shutdown; if the service dies anyway,
  * the child sees its IPC channel close and exits; if the child dies first, `onExit` is told.
  */
-export async function startEmbeddedMongoProcess (log: Pick<FastifyBaseLogger, 'error'>, onExit: (code: number | null) => void): Promise<EmbeddedMongoProcess> {
+export async function startEmbeddedMongoProcess (log: Pick<FastifyBaseLogger, 'error'>, opts: { standalone: boolean }, onExit: (code: number | null) => void): Promise<EmbeddedMongoProcess> {
   // Run from source (tsx) or built (dist): the entry has this module's own extension.
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js'
   const entry = fileURLToPath(new URL(`./embedded-mongo-process.${ext}`, import.meta.url))
   // Inherit the loader (tsx) and profiling flags, but not a debugger's port, which would clash.
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--inspect'))
-  const child = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(entry, opts.standalone ? ['--standalone'] : [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   let stopping = false
   const uri = await new Promise<string>((resolve, reject) => {
     const onMessage = (message: unknown): void => {

@@ -5,6 +5,7 @@ import { Agenda } from 'agenda'
 import { MongoBackend } from '@agendajs/mongo-backend'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
+import { databaseFault } from './errors.js'
 import { defineExpireHold } from '../jobs/expire-hold.js'
 import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
 
@@ -32,6 +33,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     defaultLockLifetime: 5000
   })
   let running = false
+  let closing = false
   agenda.on('error', (error: Error) => {
     // Agenda 6 clears a job's lockedAt when its work is done, then saves the job; its liveness
     // check can fire during that save and report "canceled, no lockedAt date found" for a job
@@ -40,7 +42,9 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
       fastify.log.debug({ err: error }, 'agenda reported a finished job as cancelled')
       return
     }
-    fastify.log.error({ err: error }, 'agenda error')
+    // A poll cut short by the database closing under it during shutdown is part of a normal stop.
+    if (closing && databaseFault(error) !== undefined) fastify.log.debug({ err: error }, 'agenda poll interrupted by shutdown')
+    else fastify.log.error({ err: error }, 'agenda error')
     // A job that outlived its lock is cut off with this error (and no 'fail' event): counted,
     // because a cut-off sweep or expiry is work left for later.
     const cancelled = /^execution of '([^']+)' canceled, execution took more than/.exec(error.message)
@@ -57,6 +61,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   // preClose runs before any onClose hook, so jobs finish while the database is still open.
   fastify.addHook('preClose', async () => {
     running = false
+    closing = true
     // Let running jobs finish (bounded), then release the locks this instance still holds on jobs
     // it had queued ahead, so another instance takes them at once instead of after the lock
     // lifetime. (After drain, Agenda's own stop() has no processor left and unlocks nothing.)

@@ -28,7 +28,7 @@ const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: Objec
 export const holdBody = (maxSeats: number) => Type.Union([
   Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
   Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
-], { description: 'exactly one of seatIds or seatLabels' })
+], { description: `exactly one of seatIds or seatLabels, 1–${maxSeats} distinct entries (MAX_SEATS_PER_BOOKING)` })
 export type HoldBody = Static<ReturnType<typeof holdBody>>
 
 export const HoldHeaders = Type.Object({
