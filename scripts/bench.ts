@@ -2,7 +2,7 @@
 // service in processes of their own (or aims at --url), drives the service over HTTP with
 // autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
 //
-// Phases: 1 database floor (the service's seat claim straight through the driver) · 5 cold
+// Phases: 1 database floor (the service's seat claim straight through the driver) · 6 cold
 // burst (N buyers, a new connection each, one hold at the same instant) · 2 flash sale (holds,
 // confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag, then its
 // large variant (thousands of holds lapsing together while holds continue). CPU per answered
@@ -31,7 +31,7 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,6)
 Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
 
 const { values: opts } = parseArgs({
@@ -49,7 +49,7 @@ const { values: opts } = parseArgs({
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4,5' },
+    phases: { type: 'string', default: '1,2,3,4,6' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -667,14 +667,14 @@ async function lapse (t: Target, db: Db | undefined, showId: string, expiresAt: 
 }
 
 /**
- * Phase 5: the first second of a sale. A fresh show, BURST buyers, each on a connection of its
+ * Phase 6: the first second of a sale. A fresh show, BURST buyers, each on a connection of its
  * own opened for this one request, all sent at the same instant; 1–4 seats each, mostly the front
  * rows, so many lose (a 409 is an answer too). Then an audit of the show.
  */
 async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> {
   const show = await createShow(t, admin, 'burst', BURST)
   const pick = seatPicker(await seatIdsOf(t, show.id))
-  log(`phase 5: cold burst — ${BURST} buyers, a new connection each, one hold each at the same instant, on ${BURST} seats`)
+  log(`phase 6: cold burst — ${BURST} buyers, a new connection each, one hold each at the same instant, on ${BURST} seats`)
   await sleep(500)
   const cpuBefore = await cpuNow(t)
   const requests = Array.from({ length: BURST }, (_, i) => ({
@@ -727,7 +727,7 @@ async function main (): Promise<void> {
     const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
     const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
     const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
-    const burstRun = PHASES.has('5') ? await burstPhase(run) : null
+    const burstRun = PHASES.has('6') ? await burstPhase(run) : null
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
@@ -805,7 +805,7 @@ function report (final: BenchResult): void {
   const rows: Array<[string, string, string, string]> = [
     ['1 database floor', 'claims/s through the driver', fmt(final.dbFloorOpsPerSec), ''],
     ['  calibration', 'db commands per successful hold', fmt(final.dbOpsPerHold), ''],
-    ['5 cold burst', 'holds/s (201 + 409), new connection each', fmt(final.burstHoldsPerSec), ''],
+    ['6 cold burst', 'holds/s (201 + 409), new connection each', fmt(final.burstHoldsPerSec), ''],
     ['', 'burst latency p50 / p99 ms', `${fmt(final.burstP50Ms)} / ${fmt(final.burstP99Ms)}`, ''],
     ['', 'burst ÷ sustained holds/s', fmt(final.burstRatio), `≥ 0.6 ${check(final.burstRatio === null ? null : final.burstRatio >= 0.6)}`],
     ['', 'CPU ms per answered hold: service / db', `${fmt(final.burstCpuMsPerHoldService)} / ${fmt(final.burstCpuMsPerHoldDb)}`, ''],
