@@ -2,14 +2,17 @@
 // service in processes of their own (or aims at --url), drives the service over HTTP with
 // autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
 //
-// Phases: 1 database floor (the service's seat claim straight through the driver) · 6 cold
-// burst (N buyers, a new connection each, one hold at the same instant) · 2 flash sale (holds,
-// confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag, then its
-// large variant (thousands of holds lapsing together while holds continue). CPU per answered
-// hold is read from the service and database processes themselves (their metric / IPC answer).
+// Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
+// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag,
+// then its large variant (thousands of holds lapsing together while holds continue) · 5 live seat
+// maps (the flash sale again, watched by SSE subscribers over two instances) · 6 cold burst (N
+// buyers, a new connection each, one hold at the same instant; run before phase 2). CPU per
+// answered hold is read from the service and database processes themselves (metric / IPC answer).
+import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
@@ -31,8 +34,11 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,6)
-Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
+  --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
+  --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6)
+Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts;
+and let one address hold the subscribers (MAX_STREAMS_PER_CLIENT).`
 
 const { values: opts } = parseArgs({
   options: {
@@ -44,12 +50,14 @@ const { values: opts } = parseArgs({
     'expiry-large-holds': { type: 'string', default: '2000' },
     burst: { type: 'string', default: '500' },
     'db-in-service': { type: 'boolean', default: false },
+    subscribers: { type: 'string', default: '2000' },
     url: { type: 'string' },
+    url2: { type: 'string' },
     'admin-email': { type: 'string' },
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4,6' },
+    phases: { type: 'string', default: '1,2,3,4,5,6' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -75,6 +83,7 @@ const EXPIRY_LARGE_HOLDS = opts['expiry-large-holds'] === '0' ? 0 : positive('ex
 const BURST = positive('burst', opts.burst)
 /** The large expiry variant's holds: the shortest per-show hold the API allows, so they can all be made before any lapses. */
 const LARGE_HOLD_SECONDS = 30
+const SUBSCRIBERS = positive('subscribers', opts.subscribers)
 const SHORT_SECONDS = Math.min(SECONDS, 5)
 const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
 /** The started service's default hold time: the flash sale's and the expiry phase's shows use it. */
@@ -88,7 +97,15 @@ const log = (text: string): void => { progressDone(`[bench +${((Date.now() - sta
 
 // ---- the system under test -------------------------------------------------------------
 
-interface Target { base: string, mongoUri: string | undefined, dbName: string | undefined, admin: { email: string, password: string }, local: boolean }
+interface Target {
+  base: string
+  mongoUri: string | undefined
+  dbName: string | undefined
+  admin: { email: string, password: string }
+  local: boolean
+  /** Starts another instance of the service on the same database (phase 5); undefined against --url without --url2. */
+  startAnother?: () => Promise<string>
+}
 
 /** A database name of our own inside a MongoDB URI, keeping its host list and options. */
 function withDbName (uri: string, dbName: string): string {
@@ -108,7 +125,11 @@ async function startTarget (): Promise<Target> {
     const password = opts['admin-password'] ?? process.env.ADMIN_PASSWORD
     if (email === undefined || password === undefined) throw new Error('--url needs --admin-email/--admin-password (or ADMIN_EMAIL/ADMIN_PASSWORD) to create the shows')
     const mongoUri = opts['mongodb-uri']
-    return { base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false }
+    const url2 = opts.url2?.replace(/\/$/, '')
+    return {
+      base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false,
+      ...(url2 !== undefined && { startAnother: async () => url2 })
+    }
   }
   let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
   if (base === undefined && !opts['db-in-service']) {
@@ -123,7 +144,7 @@ async function startTarget (): Promise<Target> {
   const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
   const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
   log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
-  const service = await startScript('service', './service.ts', [], {
+  const env = {
     ...process.env,
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -138,10 +159,17 @@ async function startTarget (): Promise<Target> {
     ACCESS_TOKEN_SECONDS: '3600',
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
+    // Phase 5's subscribers all come from this one address.
+    MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS),
     LOG_LEVEL: 'warn'
-  }, /listening at (http:\/\/\S+)/, execArgv)
+  }
+  const service = await startScript('service', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
   serviceChild = service.child
-  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true }
+  const startAnother = async (): Promise<string> => {
+    const another = await startScript('service 2', './service.ts', [], env, /listening at (http:\/\/\S+)/)
+    return another.match.replace(/^listening at /, '')
+  }
+  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true, startAnother }
 }
 let serviceChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
 let dbChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
@@ -411,6 +439,15 @@ interface BurstResult {
   burstCpuMsPerHoldDb: number | null
   burstOversold: number
 }
+interface LiveResult {
+  streamSubscribers: number
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number
+  streamHoldsPerSec: number
+  streamHoldsPerSecRatio: number | null
+}
+interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
 
 /** The bench's last line of output (JSON): every figure, null where its phase did not run. */
 export interface BenchResult {
@@ -445,6 +482,13 @@ export interface BenchResult {
   /** CPU ms per answered hold in the sustained sale (confirms included), per process. */
   cpuMsPerHoldService: number | null
   cpuMsPerHoldDb: number | null
+  /** Phase 5: subscribers that stayed to the end, commit → arrival lag, seat statuses a subscriber's map got wrong, holds/s watched ÷ phase 2's. */
+  streamSubscribers: number | null
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number | null
+  streamHoldsPerSec: number | null
+  streamHoldsPerSecRatio: number | null
   dbFloorOpsPerSec: number | null
   dbOpsPerHold: number | null
   dbFloorRatio: number | null
@@ -453,7 +497,7 @@ export interface BenchResult {
   dbCommandsPerHold: Record<string, number> | null
   holdStatus: Record<string, number> | null
   confirmStatus: Record<string, number> | null
-  settings: { seats: number, users: number, seconds: number, mapSeats: number, holdSeconds: number, burst: number, expiryLargeHolds: number, dbInService: boolean, target: string }
+  settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, burst: number, expiryLargeHolds: number, dbInService: boolean, target: string }
   machine: { cpus: number, node: string }
 }
 
@@ -479,11 +523,10 @@ async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult>
   return { dbCommandsPerHold: cal.by, dbOpsPerHold }
 }
 
-/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
-async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
-  const show = await createShow(t, admin, 'flash sale', SEATS)
-  const pick = seatPicker(await seatIdsOf(t, show.id))
-  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number, cpu: { service: number | null, db: number | null } }
+
+/** The flash sale itself (phases 2 and 5): USERS connections holding picked seats for SECONDS, half of the winners confirming. */
+async function runSale (t: Target, showId: string, tokens: string[], pick: () => string[], label = 'flash sale'): Promise<Sale> {
   const holdLatencies: number[] = []
   const holdStatus: Record<string, number> = {}
   const confirmStatus: Record<string, number> = {}
@@ -496,7 +539,7 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
     duration: SECONDS,
     timeout: 30,
     requests: [{
-      ...holdRequest(show.id, tokens, pick),
+      ...holdRequest(showId, tokens, pick),
       onResponse: (status, body, context) => {
         context.kind = 'hold'
         holdStatus[status] = (holdStatus[status] ?? 0) + 1
@@ -516,7 +559,7 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
         confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
       }
     }]
-  }, 'flash sale', (client, _status, ms) => {
+  }, label, (client, _status, ms) => {
     if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
   })
   const elapsed = (Date.now() - t0) / 1000
@@ -525,8 +568,17 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
   const saleCommands = (await dbCommands(t)).total - commandsBefore.total
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
   const holdsPerSec = answered / elapsed
-  // The sale's confirms are part of its cost: CPU per answered hold includes them.
+  // The sale's confirms (and expiries) are part of its cost: CPU per answered hold includes them.
   const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
+  return { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands, cpu }
+}
+
+/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
+async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
+  const show = await createShow(t, admin, 'flash sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+  const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands, cpu } = await runSale(t, show.id, tokens, pick)
   log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
   log(`  CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms`)
   const live = await auditShow(t, db, show.id, 'running')
@@ -703,12 +755,86 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   }
 }
 
+/** Phase 5: the flash sale again on a fresh show, watched by SUBSCRIBERS live seat-map streams over two instances. */
+async function liveSeatMapPhase ({ t, db, admin, tokens }: Run, unwatched: FlashSaleResult | null): Promise<LiveResult> {
+  const bases = [t.base]
+  if (t.startAnother !== undefined) {
+    log('starting a second instance on the same database for half of the subscribers')
+    bases.push(await t.startAnother())
+    await waitReady({ base: bases[1] })
+  }
+  const show = await createShow(t, admin, 'watched sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
+  const watchers = startSubscribers()
+  try {
+    // Commit times come from the subscribers' process's own change stream (needs a replica set; else no lag figure).
+    const opened = await watchers.ask<{ opened: number }>({ open: { bases, showId: show.id, n: SUBSCRIBERS, mongoUri: t.mongoUri, dbName: t.dbName } })
+    log(`  ${opened.opened} subscribers connected, each with its snapshot`)
+    const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
+    log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
+    const wait = show.holdSeconds * 1000 + 3000
+    log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+    await sleep(wait)
+    // The final map, once two reads 2 s apart agree (nothing is still changing, every stream has had time to deliver).
+    let final = await finalStatuses(t, db, show.id)
+    for (let i = 0; i < 10; i++) {
+      await sleep(2000)
+      const again = await finalStatuses(t, db, show.id)
+      const same = again.size === final.size && [...again].every(([id, status]) => final.get(id) === status)
+      final = again
+      if (same) break
+    }
+    const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[], catchUpMs: number } }>({ finish: { final: [...final] } })
+    const { lags, missed, ended } = result
+    log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed (after ${result.catchUpMs} ms of catching up)`)
+    return {
+      streamSubscribers: result.subscribers - ended,
+      streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
+      streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
+      streamMissedChanges: missed,
+      streamHoldsPerSec: round(sale.holdsPerSec),
+      streamHoldsPerSecRatio: unwatched !== null ? round(sale.holdsPerSec / unwatched.holdsPerSec, 3) : null
+    }
+  } finally {
+    watchers.stop()
+  }
+}
+
+/** The subscribers' process (scripts/bench/subscribers.ts): one question at a time over IPC. */
+function startSubscribers (): { ask: <T>(message: unknown) => Promise<T>, stop: () => void } {
+  const child = fork(fileURLToPath(new URL('./bench/subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return {
+    ask: async <T>(message: unknown): Promise<T> => await new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`the subscribers' process exited (${code ?? 'signal'})`))
+      child.once('exit', onExit)
+      child.once('message', (answer: T & { error?: string }) => {
+        child.off('exit', onExit)
+        if (answer.error !== undefined) reject(new Error(answer.error))
+        else resolve(answer)
+      })
+      child.send(message as object)
+    }),
+    stop: () => { if (child.connected) child.disconnect() }
+  }
+}
+
+/** Every seat's status: from the database when we have it, else the seat map (which may be up to its cache age late). */
+async function finalStatuses (t: Target, db: Db | undefined, showId: string): Promise<Map<string, 'AVAILABLE' | 'HELD' | 'BOOKED'>> {
+  if (db !== undefined) {
+    const docs = await db.collection<{ status: 'AVAILABLE' | 'HELD' | 'BOOKED' }>('seats').find({ showId: new ObjectId(showId) }, { projection: { status: 1 } }).toArray()
+    return new Map(docs.map((d) => [String(d._id), d.status]))
+  }
+  const map = await expect(call<{ seats: Array<{ id: string, status: 'AVAILABLE' | 'HELD' | 'BOOKED' }> }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  return new Map(map.seats.map((s) => [s.id, s.status]))
+}
+
 /** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
-async function waitReady (t: Target): Promise<void> {
+async function waitReady (t: Pick<Target, 'base'>): Promise<void> {
   for (let i = 0; ; i++) {
     const ready = await call(t.base, 'GET', '/ready')
     if (ready.status === 200) return
-    if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+    if (i >= 240) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
     await sleep(250)
   }
 }
@@ -731,7 +857,8 @@ async function main (): Promise<void> {
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
-    result = benchResult(floor, calibration, sale, maps, expiry, burstRun, await jobsCancelled(t))
+    const live = PHASES.has('5') ? await liveSeatMapPhase(run, sale) : null
+    result = benchResult(floor, calibration, sale, maps, expiry, live, burstRun, await jobsCancelled(t))
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -756,7 +883,7 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, burstRun: BurstResult | null, cancelled: number): BenchResult {
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null, burstRun: BurstResult | null, cancelled: number): BenchResult {
   return {
     holdsPerSec: sale?.holdsPerSec ?? null,
     holdP50Ms: sale?.holdP50Ms ?? null,
@@ -786,6 +913,12 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     burstRatio: burstRun !== null && sale !== null && sale.holdsPerSec > 0 ? round(burstRun.burstHoldsPerSec / sale.holdsPerSec, 3) : null,
     cpuMsPerHoldService: sale?.cpuMsPerHoldService ?? null,
     cpuMsPerHoldDb: sale?.cpuMsPerHoldDb ?? null,
+    streamSubscribers: live?.streamSubscribers ?? null,
+    streamLagP50Ms: live?.streamLagP50Ms ?? null,
+    streamLagP99Ms: live?.streamLagP99Ms ?? null,
+    streamMissedChanges: live?.streamMissedChanges ?? null,
+    streamHoldsPerSec: live?.streamHoldsPerSec ?? null,
+    streamHoldsPerSecRatio: live?.streamHoldsPerSecRatio ?? null,
     dbFloorOpsPerSec: floor?.dbFloorOpsPerSec ?? null,
     dbOpsPerHold: calibration?.dbOpsPerHold ?? null,
     dbFloorRatio: sale?.dbFloorRatio ?? null,
@@ -794,7 +927,7 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
     holdStatus: sale?.holdStatus ?? null,
     confirmStatus: sale?.confirmStatus ?? null,
-    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, burst: BURST, expiryLargeHolds: EXPIRY_LARGE_HOLDS, dbInService: opts['db-in-service'], target: opts.url ?? 'local' },
+    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, burst: BURST, expiryLargeHolds: EXPIRY_LARGE_HOLDS, dbInService: opts['db-in-service'], target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
 }
@@ -821,7 +954,11 @@ function report (final: BenchResult): void {
     ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
     ['', `large: ${fmt(final.expiryLargeHolds)} lapsing together, lag p50 / p99 ms`, `${fmt(final.expiryLagLargeP50Ms)} / ${fmt(final.expiryLagLargeP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagLargeP99Ms === null ? null : final.expiryLagLargeP99Ms <= 1500)}`],
-    ['', 'jobs cancelled (outlived their lock)', fmt(final.jobsCancelled), `= 0 ${check(final.jobsCancelled === null ? null : final.jobsCancelled === 0)}`]
+    ['', 'jobs cancelled (outlived their lock)', fmt(final.jobsCancelled), `= 0 ${check(final.jobsCancelled === null ? null : final.jobsCancelled === 0)}`],
+    ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
+    ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],
+    ['', 'seat statuses missed (all subscribers)', fmt(final.streamMissedChanges), `= 0 ${check(final.streamMissedChanges === null ? null : final.streamMissedChanges === 0)}`],
+    ['', 'holds/s watched (÷ phase 2)', `${fmt(final.streamHoldsPerSec)} (${fmt(final.streamHoldsPerSecRatio)})`, `≥ 0.8 ${check(final.streamHoldsPerSecRatio === null ? null : final.streamHoldsPerSecRatio >= 0.8)}`]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
