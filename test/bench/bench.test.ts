@@ -10,7 +10,7 @@ const script = fileURLToPath(new URL('../../scripts/bench.ts', import.meta.url))
 const KEYS: Array<keyof BenchResult> = [
   'holdsPerSec', 'holdP50Ms', 'holdP95Ms', 'holdP99Ms', 'oversold', 'stuckSeats', 'seatMapReqPerSec', 'seatMapP99Ms',
   'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio',
-  'streamSubscribers', 'streamMissedChanges', 'streamHoldsPerSecRatio',
+  'streamSubscribers', 'streamMissedChanges', 'streamHoldsPerSecRatio', 'streamLagP50Ms', 'streamLagP99Ms',
   // issue 13: the cold burst, CPU per answered hold per process, the large expiry variant
   'burstHoldsPerSec', 'burstP99Ms', 'burstRatio', 'burstCpuMsPerHoldService', 'burstCpuMsPerHoldDb',
   'cpuMsPerHoldService', 'cpuMsPerHoldDb', 'expiryLagLargeP99Ms', 'jobsCancelled'
@@ -44,5 +44,4 @@ t.test(`npm run bench -- ${ARGS.join(' ')}`, { timeout: 300_000 }, async (t) => 
   t.equal(result.stuckSeats, 0, 'no seat stuck')
   t.equal(result.streamMissedChanges, 0, 'every subscriber\'s replayed map is the final seat map')
   t.equal(result.streamSubscribers, 40, 'every subscriber stayed to the end')
-  for (const key of ['streamLagP50Ms', 'streamLagP99Ms']) t.ok(key in result, `the JSON line has ${key} (a number where the database gives change streams)`)
 })
