@@ -3,8 +3,11 @@
 // autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
 //
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
-// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
-// · 5 live seat maps (the flash sale again, watched by SSE subscribers over two instances).
+// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag,
+// then its large variant (thousands of holds lapsing together while holds continue) · 5 live seat
+// maps (the flash sale again, watched by SSE subscribers over two instances) · 6 cold burst (N
+// buyers, a new connection each, one hold at the same instant; run before phase 2). CPU per
+// answered hold is read from the service and database processes themselves (metric / IPC answer).
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
@@ -14,8 +17,9 @@ import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
 import { audit, type AuditBooking, type AuditMoment, type AuditResult, type AuditSeat } from './bench/audit.js'
-import { call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
+import { burst, call, expect, mapLimit, percentile, progress, progressDone, readCounter } from './bench/http.js'
 import { startScript, stopAll, stopChild } from './bench/processes.js'
+import { cpuMsOf } from '../src/process-cpu.js'
 
 const HELP = `npm run bench -- [options]
   --seats N            seats of the flash-sale show (default 2000)
@@ -23,13 +27,16 @@ const HELP = `npm run bench -- [options]
   --seconds N          flash-sale duration; phases 1 and 3 run min(N, 5) s each (default 15)
   --map-seats N        seats of the seat-map show (default 1000)
   --expiry-holds N     holds of the expiry phase (default 500)
+  --expiry-large-holds N  holds of the expiry phase's large variant, lapsing together (default 2000; 0 = skip)
+  --burst N            buyers of the cold burst, each a new connection, one hold each (default 500)
+  --db-in-service      let the service start its own local database, as \`npm start\` does
   --url URL            aim at a running deployment instead of starting one
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
   --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
   --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6)
 Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts;
 and let one address hold the subscribers (MAX_STREAMS_PER_CLIENT).`
 
@@ -40,6 +47,9 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '15' },
     'map-seats': { type: 'string', default: '1000' },
     'expiry-holds': { type: 'string', default: '500' },
+    'expiry-large-holds': { type: 'string', default: '2000' },
+    burst: { type: 'string', default: '500' },
+    'db-in-service': { type: 'boolean', default: false },
     subscribers: { type: 'string', default: '2000' },
     url: { type: 'string' },
     url2: { type: 'string' },
@@ -47,7 +57,7 @@ const { values: opts } = parseArgs({
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4,5' },
+    phases: { type: 'string', default: '1,2,3,4,5,6' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -69,6 +79,10 @@ const USERS = positive('users', opts.users)
 const SECONDS = positive('seconds', opts.seconds)
 const MAP_SEATS = positive('map-seats', opts['map-seats'])
 const EXPIRY_HOLDS = positive('expiry-holds', opts['expiry-holds'])
+const EXPIRY_LARGE_HOLDS = opts['expiry-large-holds'] === '0' ? 0 : positive('expiry-large-holds', opts['expiry-large-holds'])
+const BURST = positive('burst', opts.burst)
+/** The large expiry variant's holds: the shortest per-show hold the API allows, so they can all be made before any lapses. */
+const LARGE_HOLD_SECONDS = 30
 const SUBSCRIBERS = positive('subscribers', opts.subscribers)
 const SHORT_SECONDS = Math.min(SECONDS, 5)
 const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
@@ -118,13 +132,15 @@ async function startTarget (): Promise<Target> {
     }
   }
   let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
-  if (base === undefined) {
+  if (base === undefined && !opts['db-in-service']) {
     log('starting the embedded database')
     const db = await startScript('db', '../embedded-mongo.ts', ['--port', '0'], process.env, /mongodb:\/\/\S+/)
+    dbChild = db.child
     base = db.match
   }
   const dbName = `modex_bench_${runId}`
-  const mongoUri = withDbName(base, dbName)
+  // --db-in-service: no URI, so the service starts its local database itself (and reports its CPU).
+  const mongoUri = base === undefined ? undefined : withDbName(base, dbName)
   const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
   const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
   log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
@@ -133,7 +149,7 @@ async function startTarget (): Promise<Target> {
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
     PORT: '0',
-    MONGODB_URI: mongoUri,
+    MONGODB_URI: mongoUri ?? '',
     JWT_SECRET: randomBytes(32).toString('hex'),
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
@@ -156,6 +172,7 @@ async function startTarget (): Promise<Target> {
   return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true, startAnother }
 }
 let serviceChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
+let dbChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
 
 // ---- shows and users -------------------------------------------------------------------
 
@@ -243,6 +260,26 @@ async function dbCommands (t: Target): Promise<{ total: number, by: Record<strin
   return readCounter(await res.text(), 'modex_db_commands_total', 'command')
 }
 
+/** CPU milliseconds each process has used so far, as the processes report them (null: unknown). */
+interface CpuReading { service: number | null, db: number | null }
+async function cpuNow (t: Target): Promise<CpuReading> {
+  const text = await (await fetch(`${t.base}/metrics`)).text()
+  const service = readCounter(text, 'modex_process_cpu_seconds_total', 'none')
+  // A database the service started itself reports through the service; one the bench started answers over IPC.
+  const local = readCounter(text, 'modex_local_database_cpu_seconds_total', 'none')
+  const db = dbChild !== undefined ? await cpuMsOf(dbChild) : local.total > 0 ? local.total * 1000 : null
+  return { service: service.total > 0 ? service.total * 1000 : null, db }
+}
+/** CPU ms per answered hold between two readings, per process. */
+function cpuPerHold (before: CpuReading, after: CpuReading, answered: number): { service: number | null, db: number | null } {
+  const per = (a: number | null, b: number | null): number | null => a === null || b === null || answered === 0 ? null : round((b - a) / answered, 2)
+  return { service: per(before.service, after.service), db: per(before.db, after.db) }
+}
+
+async function jobsCancelled (t: Target): Promise<number> {
+  return readCounter(await (await fetch(`${t.base}/metrics`)).text(), 'modex_jobs_cancelled_total', 'job').total
+}
+
 /** Phase 1: the service's claim, straight through the driver, at the same concurrency and pool size. */
 async function databaseFloor (db: Db, showId: string, concurrency: number, seconds: number): Promise<{ opsPerSec: number, misses: number }> {
   const seats = db.collection('seats')
@@ -298,8 +335,11 @@ async function calibrate (t: Target, tokens: string[]): Promise<{ perHold: numbe
   await sleep(1500) // let start-up work and the show creation settle
   const before = await dbCommands(t)
   const t0 = Date.now()
+  // Eight users, one per caller: the service's ≤ 5 s cache of the signed-in account stays warm, so
+  // what is counted is the hold's own round trips, not each new buyer's first account lookup.
+  const callers = tokens.slice(0, 8)
   const answers = await mapLimit(blocks, 8, async (seatIds, i) =>
-    (await call(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds }, tokens[i % tokens.length])).status)
+    (await call(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds }, callers[i % callers.length])).status)
   const elapsed = Date.now() - t0
   const mid = await dbCommands(t)
   await sleep(elapsed)
@@ -313,7 +353,10 @@ async function calibrate (t: Target, tokens: string[]): Promise<{ perHold: numbe
     const per = (busy - idle) / ok
     if (Math.abs(per) >= 0.005) by[name] = Math.round(per * 100) / 100
   }
-  const perHold = ((mid.total - before.total) - (after.total - mid.total)) / ok
+  // getMore is the live seat maps' change stream waking up for the holds' changes: one stream per
+  // instance, shared by every hold (and fewer per hold the busier it is), not a round trip a hold
+  // waits on. It stays in the breakdown (dbCommandsPerHold) and out of the per-hold figure.
+  const perHold = ((mid.total - before.total) - (after.total - mid.total)) / ok - (by.getMore ?? 0)
   return { perHold, by, seatsPerHold: blocks.reduce((n, b) => n + b.length, 0) / blocks.length }
 }
 
@@ -372,12 +415,33 @@ interface FlashSaleResult {
   confirmStatus: Record<string, number>
   oversold: number
   stuckSeats: number
+  cpuMsPerHoldService: number | null
+  cpuMsPerHoldDb: number | null
   /** The sale's database commands per second, over the floor (null without a floor). */
   saleDbLoadRatio: number | null
   /** Answered holds × commands per hold, over the floor (null without a floor or a calibration). */
   dbFloorRatio: number | null
 }
 interface SeatMapResult { seatMapReqPerSec: number, seatMapP99Ms: number, seatMapFloorReqPerSec: number | null, seatMapFloorP99Ms: number | null, seatMapBytes: number }
+interface ExpiryResult {
+  expiryLagP50Ms: number
+  expiryLagP99Ms: number
+  expiryHolds: number
+  expiryNeverReleased: number
+  expiryLagLargeP50Ms: number | null
+  expiryLagLargeP99Ms: number | null
+  expiryLargeHolds: number | null
+  expiryLargeNeverReleased: number | null
+}
+interface BurstResult {
+  burstHoldsPerSec: number
+  burstP50Ms: number
+  burstP99Ms: number
+  burstStatus: Record<string, number>
+  burstCpuMsPerHoldService: number | null
+  burstCpuMsPerHoldDb: number | null
+  burstOversold: number
+}
 interface LiveResult {
   streamSubscribers: number
   streamLagP50Ms: number | null
@@ -405,6 +469,22 @@ export interface BenchResult {
   expiryLagP50Ms: number | null
   expiryLagP99Ms: number | null
   expiryHolds: number | null
+  expiryLagLargeP50Ms: number | null
+  expiryLagLargeP99Ms: number | null
+  expiryLargeHolds: number | null
+  /** Agenda jobs cut off for outliving their lock, over the whole run (read from the service). */
+  jobsCancelled: number | null
+  burstHoldsPerSec: number | null
+  burstP50Ms: number | null
+  burstP99Ms: number | null
+  burstStatus: Record<string, number> | null
+  burstCpuMsPerHoldService: number | null
+  burstCpuMsPerHoldDb: number | null
+  /** burst holds/s ÷ sustained holds/s (target ≥ 0.6). */
+  burstRatio: number | null
+  /** CPU ms per answered hold in the sustained sale (confirms included), per process. */
+  cpuMsPerHoldService: number | null
+  cpuMsPerHoldDb: number | null
   /** Phase 5: subscribers that stayed to the end, commit → arrival lag, seat statuses a subscriber's map got wrong, holds/s watched ÷ phase 2's. */
   streamSubscribers: number | null
   streamLagP50Ms: number | null
@@ -420,7 +500,7 @@ export interface BenchResult {
   dbCommandsPerHold: Record<string, number> | null
   holdStatus: Record<string, number> | null
   confirmStatus: Record<string, number> | null
-  settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, target: string }
+  settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, burst: number, expiryLargeHolds: number, dbInService: boolean, target: string }
   machine: { cpus: number, node: string }
 }
 
@@ -446,7 +526,7 @@ async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult>
   return { dbCommandsPerHold: cal.by, dbOpsPerHold }
 }
 
-interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number }
+interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number, cpu: { service: number | null, db: number | null } }
 
 /** The flash sale itself (phases 2 and 5): USERS connections holding picked seats for SECONDS, half of the winners confirming. */
 async function runSale (t: Target, showId: string, tokens: string[], pick: () => string[], label = 'flash sale'): Promise<Sale> {
@@ -454,6 +534,7 @@ async function runSale (t: Target, showId: string, tokens: string[], pick: () =>
   const holdStatus: Record<string, number> = {}
   const confirmStatus: Record<string, number> = {}
   const commandsBefore = await dbCommands(t)
+  const cpuBefore = await cpuNow(t)
   const t0 = Date.now()
   await runCannon({
     url: t.base,
@@ -485,11 +566,14 @@ async function runSale (t: Target, showId: string, tokens: string[], pick: () =>
     if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
   })
   const elapsed = (Date.now() - t0) / 1000
+  const cpuAfter = await cpuNow(t)
   // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
   const saleCommands = (await dbCommands(t)).total - commandsBefore.total
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
   const holdsPerSec = answered / elapsed
-  return { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands }
+  // The sale's confirms (and expiries) are part of its cost: CPU per answered hold includes them.
+  const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
+  return { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands, cpu }
 }
 
 /** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
@@ -497,8 +581,9 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
   const show = await createShow(t, admin, 'flash sale', SEATS)
   const pick = seatPicker(await seatIdsOf(t, show.id))
   log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
-  const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands } = await runSale(t, show.id, tokens, pick)
+  const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands, cpu } = await runSale(t, show.id, tokens, pick)
   log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
+  log(`  CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms`)
   const live = await auditShow(t, db, show.id, 'running')
   log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
   const wait = show.holdSeconds * 1000 + 3000
@@ -515,6 +600,8 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
     holdP99Ms: round(percentile(holdLatencies, 99)),
     holdStatus,
     confirmStatus,
+    cpuMsPerHoldService: cpu.service,
+    cpuMsPerHoldDb: cpu.db,
     oversold: Math.max(live.oversold, settled.oversold),
     stuckSeats: settled.stuckSeats,
     dbFloorRatio: calibration !== null && floorOps !== undefined ? round(holdsPerSec * calibration.dbOpsPerHold / floorOps, 3) : null,
@@ -554,25 +641,74 @@ async function seatMapPhase ({ t, admin, tokens }: Run): Promise<SeatMapResult> 
   }
 }
 
-/** Phase 4: how late after expiresAt each lapsed hold's seat is free again. */
+/** Phase 4: how late after expiresAt each lapsed hold's seat is free again; then the large variant. */
 async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult | null> {
   const show = await createShow(t, admin, 'expiry', EXPIRY_HOLDS)
   if (show.holdSeconds > 10) {
     log(`phase 4 skipped: the deployment's default hold is ${show.holdSeconds} s (start it with HOLD_SECONDS=2)`)
     return null
   }
-  const ids = await seatIdsOf(t, show.id)
   log(`phase 4: expiry lag — ${EXPIRY_HOLDS} holds of ${show.holdSeconds} s`)
+  const small = await lapse(t, db, show.id, await holdEachSeat(t, show.id, tokens, 50))
+  log(`  lag p50 ${small.p50} ms, p99 ${small.p99} ms over ${small.holds} holds (${small.never} not released within 15 s)`)
+  const large = EXPIRY_LARGE_HOLDS > 0 ? await largeExpiry({ t, db, admin, tokens }) : null
+  return {
+    expiryLagP50Ms: small.p50,
+    expiryLagP99Ms: small.p99,
+    expiryHolds: small.holds,
+    expiryNeverReleased: small.never,
+    expiryLagLargeP50Ms: large?.p50 ?? null,
+    expiryLagLargeP99Ms: large?.p99 ?? null,
+    expiryLargeHolds: large?.holds ?? null,
+    expiryLargeNeverReleased: large?.never ?? null
+  }
+}
+
+/**
+ * Phase 4, large variant: EXPIRY_LARGE_HOLDS one-seat holds of LARGE_HOLD_SECONDS, made as fast as
+ * the service takes them so that they lapse within a few seconds of each other, while other users
+ * keep holding seats of another show (whose own 2 s holds keep expiring too).
+ */
+async function largeExpiry ({ t, db, admin, tokens }: Run): Promise<LapseResult> {
+  const show = await createShow(t, admin, 'expiry large', EXPIRY_LARGE_HOLDS, LARGE_HOLD_SECONDS)
+  const busy = await createShow(t, admin, 'expiry large background', Math.max(200, MAP_SEATS))
+  const pick = seatPicker(await seatIdsOf(t, busy.id), 0.2)
+  log(`phase 4, large: ${EXPIRY_LARGE_HOLDS} holds of ${LARGE_HOLD_SECONDS} s lapsing together, while 20 users keep holding`)
+  const t0 = Date.now()
+  const expiresAt = await holdEachSeat(t, show.id, tokens, 100)
+  log(`  ${expiresAt.size} holds made in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  const untilLapsed = Math.max(...expiresAt.values()) - Date.now()
+  const background = runCannon({
+    url: t.base,
+    connections: Math.min(20, tokens.length),
+    duration: Math.max(5, Math.ceil(untilLapsed / 1000) + 5),
+    requests: [holdRequest(busy.id, tokens, pick)]
+  }, 'background holds')
+  const result = await lapse(t, db, show.id, expiresAt)
+  await background
+  log(`  lag p50 ${result.p50} ms, p99 ${result.p99} ms over ${result.holds} holds (${result.never} not released within 15 s)`)
+  return result
+}
+
+/** Holds every seat of the show, one seat per hold, `limit` at a time: seat id → expiresAt. */
+async function holdEachSeat (t: Target, showId: string, tokens: string[], limit: number): Promise<Map<string, number>> {
+  const ids = await seatIdsOf(t, showId)
   const expiresAt = new Map<string, number>()
-  await mapLimit(ids, 50, async (seatId, i) => {
-    const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${show.id}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
+  await mapLimit(ids, limit, async (seatId, i) => {
+    const a = await call<BookingBody>(t.base, 'POST', `/api/shows/${showId}/bookings`, { seatIds: [seatId] }, tokens[i % tokens.length])
     if (a.status === 201) expiresAt.set(seatId, Date.parse(a.body.expiresAt))
   }, (done) => { if (done % 50 === 0) progress(`  holding ${done}/${ids.length}`) })
+  return expiresAt
+}
+
+interface LapseResult { p50: number, p99: number, holds: number, never: number }
+/** Polls until every held seat is free again; each seat's lag is when it was first seen free minus its expiresAt. */
+async function lapse (t: Target, db: Db | undefined, showId: string, expiresAt: Map<string, number>): Promise<LapseResult> {
   const lags: number[] = []
   const deadline = Math.max(...expiresAt.values()) + 15_000
   const pending = new Set(expiresAt.keys())
   while (pending.size > 0 && Date.now() < deadline) {
-    const free = await availableSeats(t, db, show.id)
+    const free = await availableSeats(t, db, showId)
     const now = Date.now()
     for (const id of free) {
       const due = expiresAt.get(id)
@@ -582,8 +718,44 @@ async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult
     await sleep(50)
   }
   for (const _ of pending) lags.push(15_000)
-  log(`  lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms over ${expiresAt.size} holds (${pending.size} not released within 15 s)`)
-  return { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size }
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), holds: expiresAt.size, never: pending.size }
+}
+
+/**
+ * Phase 6: the first second of a sale. A fresh show, BURST buyers, each on a connection of its
+ * own opened for this one request, all sent at the same instant; 1–4 seats each, mostly the front
+ * rows, so many lose (a 409 is an answer too). Then an audit of the show.
+ */
+async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> {
+  const show = await createShow(t, admin, 'burst', BURST)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 6: cold burst — ${BURST} buyers, a new connection each, one hold each at the same instant, on ${BURST} seats`)
+  await sleep(500)
+  const cpuBefore = await cpuNow(t)
+  const requests = Array.from({ length: BURST }, (_, i) => ({
+    path: `/api/shows/${show.id}/bookings`,
+    token: tokens[i % tokens.length],
+    body: JSON.stringify({ seatIds: pick() })
+  }))
+  const { answers, elapsedMs } = await burst(t.base, requests)
+  const cpuAfter = await cpuNow(t)
+  const status: Record<string, number> = {}
+  for (const a of answers) status[a.status] = (status[a.status] ?? 0) + 1
+  const answered = (status[201] ?? 0) + (status[409] ?? 0)
+  const latencies = answers.map((a) => a.ms)
+  const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
+  const holdsPerSec = answered / (elapsedMs / 1000)
+  const audited = await auditShow(t, db, show.id, 'running')
+  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms`)
+  return {
+    burstHoldsPerSec: round(holdsPerSec),
+    burstP50Ms: percentile(latencies, 50),
+    burstP99Ms: percentile(latencies, 99),
+    burstStatus: status,
+    burstCpuMsPerHoldService: cpu.service,
+    burstCpuMsPerHoldDb: cpu.db,
+    burstOversold: audited.oversold
+  }
 }
 
 /** Phase 5: the flash sale again on a fresh show, watched by SUBSCRIBERS live seat-map streams over two instances. */
@@ -684,11 +856,12 @@ async function main (): Promise<void> {
     const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
     const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
     const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
+    const burstRun = PHASES.has('6') ? await burstPhase(run) : null
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
     const live = PHASES.has('5') ? await liveSeatMapPhase(run, sale) : null
-    result = benchResult(floor, calibration, sale, maps, expiry, live)
+    result = benchResult(floor, calibration, sale, maps, expiry, live, burstRun, await jobsCancelled(t))
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -713,13 +886,13 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null): BenchResult {
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null, burstRun: BurstResult | null, cancelled: number): BenchResult {
   return {
     holdsPerSec: sale?.holdsPerSec ?? null,
     holdP50Ms: sale?.holdP50Ms ?? null,
     holdP95Ms: sale?.holdP95Ms ?? null,
     holdP99Ms: sale?.holdP99Ms ?? null,
-    oversold: sale?.oversold ?? null,
+    oversold: sale === null && burstRun === null ? null : Math.max(sale?.oversold ?? 0, burstRun?.burstOversold ?? 0),
     stuckSeats: sale?.stuckSeats ?? null,
     seatMapReqPerSec: maps?.seatMapReqPerSec ?? null,
     seatMapP99Ms: maps?.seatMapP99Ms ?? null,
@@ -730,6 +903,19 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     expiryLagP50Ms: expiry?.expiryLagP50Ms ?? null,
     expiryLagP99Ms: expiry?.expiryLagP99Ms ?? null,
     expiryHolds: expiry?.expiryHolds ?? null,
+    expiryLagLargeP50Ms: expiry?.expiryLagLargeP50Ms ?? null,
+    expiryLagLargeP99Ms: expiry?.expiryLagLargeP99Ms ?? null,
+    expiryLargeHolds: expiry?.expiryLargeHolds ?? null,
+    jobsCancelled: cancelled,
+    burstHoldsPerSec: burstRun?.burstHoldsPerSec ?? null,
+    burstP50Ms: burstRun?.burstP50Ms ?? null,
+    burstP99Ms: burstRun?.burstP99Ms ?? null,
+    burstStatus: burstRun?.burstStatus ?? null,
+    burstCpuMsPerHoldService: burstRun?.burstCpuMsPerHoldService ?? null,
+    burstCpuMsPerHoldDb: burstRun?.burstCpuMsPerHoldDb ?? null,
+    burstRatio: burstRun !== null && sale !== null && sale.holdsPerSec > 0 ? round(burstRun.burstHoldsPerSec / sale.holdsPerSec, 3) : null,
+    cpuMsPerHoldService: sale?.cpuMsPerHoldService ?? null,
+    cpuMsPerHoldDb: sale?.cpuMsPerHoldDb ?? null,
     streamSubscribers: live?.streamSubscribers ?? null,
     streamLagP50Ms: live?.streamLagP50Ms ?? null,
     streamLagP99Ms: live?.streamLagP99Ms ?? null,
@@ -744,7 +930,7 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
     holdStatus: sale?.holdStatus ?? null,
     confirmStatus: sale?.confirmStatus ?? null,
-    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
+    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, burst: BURST, expiryLargeHolds: EXPIRY_LARGE_HOLDS, dbInService: opts['db-in-service'], target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
 }
@@ -755,7 +941,12 @@ function report (final: BenchResult): void {
   const rows: Array<[string, string, string, string]> = [
     ['1 database floor', 'claims/s through the driver', fmt(final.dbFloorOpsPerSec), ''],
     ['  calibration', 'db commands per successful hold', fmt(final.dbOpsPerHold), ''],
+    ['6 cold burst', 'holds/s (201 + 409), new connection each', fmt(final.burstHoldsPerSec), ''],
+    ['', 'burst latency p50 / p99 ms', `${fmt(final.burstP50Ms)} / ${fmt(final.burstP99Ms)}`, ''],
+    ['', 'burst ÷ sustained holds/s', fmt(final.burstRatio), `≥ 0.6 ${check(final.burstRatio === null ? null : final.burstRatio >= 0.6)}`],
+    ['', 'CPU ms per answered hold: service / db', `${fmt(final.burstCpuMsPerHoldService)} / ${fmt(final.burstCpuMsPerHoldDb)}`, ''],
     ['2 flash sale', 'holds/s (201 + 409)', fmt(final.holdsPerSec), ''],
+    ['', 'CPU ms per answered hold: service / db', `${fmt(final.cpuMsPerHoldService)} / ${fmt(final.cpuMsPerHoldDb)}`, ''],
     ['', 'hold latency p50 / p95 / p99 ms', `${fmt(final.holdP50Ms)} / ${fmt(final.holdP95Ms)} / ${fmt(final.holdP99Ms)}`, ''],
     ['', 'dbFloorRatio (holds/s × commands ÷ floor)', fmt(final.dbFloorRatio), `≥ 0.5 ${check(final.dbFloorRatio === null ? null : final.dbFloorRatio >= 0.5)}`],
     ['', 'db commands/s during the sale (÷ floor)', `${fmt(final.saleDbCommandsPerSec)} (${fmt(final.saleDbLoadRatio)})`, ''],
@@ -765,6 +956,8 @@ function report (final: BenchResult): void {
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
     ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
+    ['', `large: ${fmt(final.expiryLargeHolds)} lapsing together, lag p50 / p99 ms`, `${fmt(final.expiryLagLargeP50Ms)} / ${fmt(final.expiryLagLargeP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagLargeP99Ms === null ? null : final.expiryLagLargeP99Ms <= 1500)}`],
+    ['', 'jobs cancelled (outlived their lock)', fmt(final.jobsCancelled), `= 0 ${check(final.jobsCancelled === null ? null : final.jobsCancelled === 0)}`],
     ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
     ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],
     ['', 'seat statuses missed (all subscribers)', fmt(final.streamMissedChanges), `= 0 ${check(final.streamMissedChanges === null ? null : final.streamMissedChanges === 0)}`],

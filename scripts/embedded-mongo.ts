@@ -3,6 +3,7 @@
 // --standalone. Prints one line with the URI (other processes parse it with /mongodb:\/\/\S+/).
 import { parseArgs } from 'node:util'
 import { startEmbeddedMongo } from '../src/embedded-mongo/index.js'
+import { answerCpuQueries } from '../src/process-cpu.js'
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,8 @@ if (historySize !== undefined && (!Number.isInteger(historySize) || historySize 
 
 const db = await startEmbeddedMongo({ port, host: values.host, standalone: values.standalone, replSet: values['repl-set'], historySize, advertise: values.advertise })
 console.log(`embedded MongoDB listening at ${db.uri} (${db.replSet === undefined ? 'standalone' : `replica set ${db.replSet}`})`)
+// Started by the benchmark: it reads this process's CPU time over the IPC channel.
+answerCpuQueries()
 
 let stopping = false
 const shutdown = (): void => {

@@ -13,6 +13,12 @@ export function createMetrics () {
     cancellations: counter('modex_cancellations_total', 'bookings cancelled'),
     expirations: counter('modex_expirations_total', 'holds expired (booking FAILED, seats released)'),
     recoveries: counter('modex_recoveries_total', 'seats settled by the recovery sweep'),
+    jobsCancelled: new Counter({
+      name: 'modex_jobs_cancelled_total',
+      help: 'Agenda jobs cut off because they outlived their lock (their work may be left half-done)',
+      labelNames: ['job'],
+      registers: [registry]
+    }),
     dbCommands: new Counter({
       name: 'modex_db_commands_total',
       help: 'MongoDB commands this instance sent (driver commandStarted events), by command name',

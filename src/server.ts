@@ -1,9 +1,11 @@
+import './debug-colors.js'
 import closeWithGrace from 'close-with-grace'
 import net from 'node:net'
 import pino, { type DestinationStream, type LoggerOptions } from 'pino'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { startLocalDatabase, type LocalDatabase } from './local-database.js'
+import { exposeDatabaseCpu } from './local-database-process.js'
 
 function readConfig (): Config {
   try {
@@ -68,6 +70,7 @@ closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
 
 try {
   await app.listen({ port: config.port, host: config.host })
+  if (database?.cpuMs !== undefined) exposeDatabaseCpu(app.metrics.registry, database.cpuMs)
 } catch (error) {
   log.error({ err: error }, 'could not start')
   await database?.stop()

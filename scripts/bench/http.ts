@@ -1,4 +1,5 @@
 // Small JSON-over-HTTP helpers for the benchmark's setup and checks (the load itself is autocannon).
+import { request as httpRequest } from 'node:http'
 
 export interface Answer<T> { status: number, body: T, headers: Headers }
 
@@ -59,3 +60,26 @@ export function percentile (values: number[], p: number): number {
 
 export const progress = (text: string): void => { process.stderr.write(`\r\x1b[K${text}`) }
 export const progressDone = (text: string): void => { process.stderr.write(`\r\x1b[K${text}\n`) }
+
+export interface BurstRequest { path: string, token: string, body: string }
+/**
+ * Sends every request at the same instant, each on a connection of its own (no agent, no
+ * keep-alive: a buyer's first request). Latency is from the request's start, connect included.
+ */
+export async function burst (base: string, requests: BurstRequest[]): Promise<{ answers: Array<{ status: number, ms: number }>, elapsedMs: number }> {
+  const url = new URL(base)
+  const t0 = performance.now()
+  const answers = await Promise.all(requests.map(async (r) => await new Promise<{ status: number, ms: number }>((resolve) => {
+    const started = performance.now()
+    const req = httpRequest({
+      host: url.hostname, port: url.port, method: 'POST', path: r.path, agent: false,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${r.token}`, 'content-length': Buffer.byteLength(r.body), connection: 'close' }
+    }, (res) => {
+      res.resume()
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: Math.round(performance.now() - started) }))
+    })
+    req.once('error', () => resolve({ status: 0, ms: Math.round(performance.now() - started) }))
+    req.end(r.body)
+  })))
+  return { answers, elapsedMs: performance.now() - t0 }
+}

@@ -7,10 +7,10 @@ const children = new Set<ChildProcess>()
 
 export interface Started { child: ChildProcess, match: string }
 
-/** Spawns `node [execArgv] --import tsx <script> [args]` and waits for a stdout line matching `pattern`. */
+/** Spawns `node [execArgv] --import tsx <script> [args]` (with an IPC channel: CPU queries) and waits for a stdout line matching `pattern`. */
 export async function startScript (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, execArgv: string[] = []): Promise<Started> {
   const path = fileURLToPath(new URL(script, import.meta.url))
-  const child = spawn(process.execPath, [...execArgv, '--import', 'tsx', path, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...execArgv, '--import', 'tsx', path, ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   let stderr = ''

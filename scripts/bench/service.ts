@@ -1,17 +1,21 @@
-// The service as `npm run bench` runs it: exactly src/server.ts's app, plus one static route
+// The service as `npm run bench` runs it: exactly src/server.ts's app (and, without MONGODB_URI,
+// its local database started the same way), plus one static route
 // (GET /__bench/static) answering a constant JSON body the size of a seat map, the framework
 // floor of phase 3. Prints `modex bench service listening at <url>` once it listens.
+import '../../src/debug-colors.js'
 import closeWithGrace from 'close-with-grace'
 import { Types } from 'mongoose'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { startLocalDatabase } from '../../src/local-database.js'
+import { exposeDatabaseCpu } from '../../src/local-database-process.js'
+import pino from 'pino'
 
 const config = loadConfig()
-if (config.mongodbUri === undefined) {
-  process.stderr.write('bench service: MONGODB_URI is required\n')
-  process.exit(1)
-}
-const app = buildApp({ config, mongoUri: config.mongodbUri })
+// Without MONGODB_URI (bench --db-in-service) it starts its local database as `npm start` does.
+const log = pino({ level: config.logLevel })
+const database = config.mongodbUri === undefined ? await startLocalDatabase(log) : undefined
+const app = buildApp({ config, mongoUri: config.mongodbUri ?? database?.uri ?? '' })
 
 /** A seat map of `n` seats, serialised once: same shape and about the same size as the real one. */
 function staticSeatMap (n: number): string {
@@ -33,6 +37,10 @@ app.get<{ Querystring: { seats?: string } }>('/__bench/static', { schema: { hide
   return reply.type('application/json; charset=utf-8').send(body)
 })
 
-closeWithGrace({ delay: 10_000 }, async () => { await app.close() })
+closeWithGrace({ delay: 10_000 }, async () => {
+  await app.close()
+  await database?.stop()
+})
 const address = await app.listen({ port: config.port, host: config.host })
+if (database?.cpuMs !== undefined) exposeDatabaseCpu(app.metrics.registry, database.cpuMs)
 process.stdout.write(`modex bench service listening at ${address}\n`)

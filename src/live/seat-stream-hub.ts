@@ -87,6 +87,8 @@ export interface HubOptions {
   log: FastifyBaseLogger
   /** Told of every seat change of a show in memory: the seat-map cache is updated from the same changes. */
   onSeatChanges?: (showId: string, seatIds: string[], status: SeatStatus) => void
+  /** Told of every show status change the source reports, watched or not: the hold path's show cache is invalidated from it. */
+  onShowChanged?: (showId: string) => void
   /** How many changes the resume buffer keeps. */
   bufferSize?: number
   flushMs?: number
@@ -202,6 +204,7 @@ export function createSeatStreamHub (opts: HubOptions) {
     show (pos, showId, status, committedAt) {
       position = maxPos(position, pos)
       log1({ pos, showId, status })
+      opts.onShowChanged?.(showId)
       const watched = shows.get(showId)
       if (watched === undefined || !watched.loaded) return
       watched.pos = maxPos(watched.pos, pos)

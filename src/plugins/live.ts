@@ -48,7 +48,10 @@ export default fp(async function livePlugin (fastify: FastifyInstance, opts: { c
       },
       // The seat-map cache learns other instances' changes from the same events, when they are
       // exact and ordered (a change stream); polling reads no more than the cache's own re-reads.
-      onSeatChanges: source.kind === 'change-stream' ? services.seatMaps.apply : undefined
+      onSeatChanges: source.kind === 'change-stream' ? services.seatMaps.apply : undefined,
+      // A show cancelled through another instance stops taking holds here as soon as the stream
+      // says so, not after the hold path's 500 ms window (which still bounds it when polling).
+      onShowChanged: source.kind === 'change-stream' ? services.bookableShows.invalidate : undefined
     })
     await hub.start()
     return hub

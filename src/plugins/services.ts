@@ -7,11 +7,12 @@ import { createIdempotency } from '../services/idempotency.js'
 import { createMovieService, type MovieService } from '../services/movie-service.js'
 import { createSeatMapCache, seatMapReader, type SeatMapCache } from '../services/seat-map-cache.js'
 import { createShowService, type ShowService } from '../services/show-service.js'
+import { createBookableShowCache, type BookableShowCache, type BookableShowDoc } from '../services/bookable-show-cache.js'
 import { createUserService, type UserService } from '../services/user-service.js'
 import { createSessionService, type SessionService } from '../services/session-service.js'
 import { EXPIRE_HOLD, type ExpireHoldData } from '../jobs/expire-hold.js'
 
-export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, sessions: SessionService, seatMaps: SeatMapCache }
+export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, sessions: SessionService, seatMaps: SeatMapCache, bookableShows: BookableShowCache }
 
 declare module 'fastify' {
   interface FastifyInstance { services: Services }
@@ -25,12 +26,20 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
   const { models, metrics, log } = fastify
   // Seat maps as served: read at most every SEAT_MAP_MAX_AGE_MS, this instance's own seat changes applied at once.
   const seatMaps = createSeatMapCache(seatMapReader(models))
+  // What holds need of a show, from memory: the document for SHOW_CACHE_MAX_AGE_MS (or until this
+  // instance or a change stream says it changed), the seat index for good. Through the driver:
+  // no casting or hydration on the hot path.
+  const bookableShows = createBookableShowCache(
+    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1, name: 1, type: 1, venue: 1 } }),
+    async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
+  )
   const bookings = createBookingService({
     models,
     metrics,
     log,
     seatMaps,
     idempotency: createIdempotency({ models, log }),
+    bookableShows,
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
@@ -45,10 +54,11 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
   })
   fastify.decorate('services', {
     bookings,
-    shows: createShowService({ models, defaultHoldSeconds: opts.config.holdSeconds, bookings }),
+    shows: createShowService({ models, defaultHoldSeconds: opts.config.holdSeconds, bookings, showChanged: bookableShows.invalidate }),
     movies: createMovieService({ models }),
     users: createUserService({ models, log, endUserSessions: sessions.endUserSessions }),
     sessions,
-    seatMaps
+    seatMaps,
+    bookableShows
   })
 }, { name: 'services', dependencies: ['mongo', 'metrics'] })

@@ -28,6 +28,7 @@ import type { Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
 import type { Idempotency } from './idempotency.js'
 import type { SeatMapCache } from './seat-map-cache.js'
+import type { BookableShowCache, BookableShowDoc } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
 
 /** What a booking says of its show (API.md: saves a client one request per booking). */
@@ -78,6 +79,8 @@ function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
 const CANCEL_GRACE_MS = 10_000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
+/** How many overdue bookings the sweep expires at once. */
+const SWEEP_PARALLEL = 16
 
 export interface BookingServiceOptions {
   models: Models
@@ -87,14 +90,16 @@ export interface BookingServiceOptions {
   seatMaps: SeatMapCache
   /** Idempotency-Key replay for holds. */
   idempotency: Idempotency
+  /** The hold path's memory of shows: the show document (short-lived) and its seat index (kept). */
+  bookableShows: BookableShowCache
   /** Asks the scheduler to run `expire-hold` for this booking at `at` (an Agenda job). */
   scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
 }
 
-interface BookableShow extends ShowSummaryRecord { holdSeconds: number, priceCents: number }
+type BookableShow = BookableShowDoc
 type ClaimedSeat = BookingRecord['seats'][number]
 
-export function createBookingService ({ models, metrics, log, seatMaps, idempotency, scheduleExpiry }: BookingServiceOptions) {
+export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
 
   /** Tells the seat-map cache: these seats of the show are now `status` (without a list: some changed). */
@@ -159,18 +164,26 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return toBooking(booking, toSummary(show))
   }
 
+  /**
+   * The show from this instance's memory (bookableShows: at most SHOW_CACHE_MAX_AGE_MS old, and
+   * invalidated at once by changes made here): no round trip for most holds. The start time is
+   * still compared with the clock on every hold; confirm reads the show itself.
+   */
   async function findBookableShow (showId: string): Promise<BookableShow> {
-    // The hot path speaks to the driver directly (no query casting, no document hydration): the ids are cast here.
-    const show = await Show.collection.findOne<BookableShow & { status: string, startTime: Date }>(
-      { _id: new Types.ObjectId(showId) }, { projection: { ...SUMMARY_FIELDS, status: 1, holdSeconds: 1, priceCents: 1 } })
+    const show = await bookableShows.show(new Types.ObjectId(showId))
     if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     if (show.status !== 'SCHEDULED') throw conflict('SHOW_NOT_BOOKABLE', 'the show is cancelled')
     if (show.startTime.getTime() <= Date.now()) throw conflict('SHOW_NOT_BOOKABLE', 'the show has started')
     return show
   }
 
-  /** The seats asked for, by id or label, in claim order; labels that are no seat of the show are a 400. */
+  /**
+   * The seats asked for, by id or label, in claim order; ids or labels that are no seat of the
+   * show are a 400, decided from the show's seat index in memory (labels and ids never change),
+   * so neither a label lookup nor a claim is spent on them.
+   */
   async function resolveSeats (showId: Types.ObjectId, request: HoldBody): Promise<Types.ObjectId[]> {
+    const index = await bookableShows.seats(showId)
     let seatIds: Types.ObjectId[]
     if ('seatIds' in request) {
       seatIds = request.seatIds.map((id) => new Types.ObjectId(id))
@@ -178,13 +191,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       if (new Set(seatIds.map((id) => id.toHexString())).size < seatIds.length) {
         throw badRequest('VALIDATION_ERROR', 'body/seatIds must NOT have duplicate items')
       }
-    } else {
-      const found = await Seat.find({ showId, label: trusted({ $in: request.seatLabels }) }, { _id: 1, label: 1 })
-        .lean<Array<{ _id: Types.ObjectId, label: string }>>()
-      const known = new Set(found.map((s) => s.label))
-      const unknown = request.seatLabels.filter((l) => !known.has(l))
+      const unknown = seatIds.map((id) => id.toHexString()).filter((id) => !index.labelOfId.has(id))
       if (unknown.length > 0) throw badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
-      seatIds = found.map((s) => s._id)
+    } else {
+      const unknown = request.seatLabels.filter((l) => !index.idOfLabel.has(l))
+      if (unknown.length > 0) throw badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
+      seatIds = request.seatLabels.map((l) => index.idOfLabel.get(l) as Types.ObjectId)
     }
     return seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
   }
@@ -401,7 +413,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const now = new Date()
     let expired = 0
     const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 }).limit(SWEEP_BATCH).lean()
-    for (const { _id } of overdue) if (await expireHold(_id)) expired++
+    // A few at a time: after a big sale's holds lapse together, one by one would take minutes.
+    for (let i = 0; i < overdue.length; i += SWEEP_PARALLEL) {
+      const results = await Promise.all(overdue.slice(i, i + SWEEP_PARALLEL).map(async ({ _id }) => await expireHold(_id)))
+      expired += results.filter(Boolean).length
+    }
 
     const stale = await Seat.find({ status: 'HELD', heldUntil: trusted({ $lt: now }) }, { _id: 1, bookingId: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null, showId: Types.ObjectId }>>()

@@ -37,9 +37,11 @@ export interface ShowServiceOptions {
   defaultHoldSeconds: number
   /** The booking side, which cancels a cancelled show's bookings. */
   bookings: Pick<BookingService, 'cancelShowBookings'>
+  /** Told of every change this service makes to a show, so the hold path's copy is dropped at once. */
+  showChanged?: (showId: string) => void
 }
 
-export function createShowService ({ models, defaultHoldSeconds, bookings }: ShowServiceOptions) {
+export function createShowService ({ models, defaultHoldSeconds, bookings, showChanged }: ShowServiceOptions) {
   const { Show, Seat, Movie } = models
 
   /** Seat counts per show, derived from the seats themselves (never kept by hand). */
@@ -143,6 +145,7 @@ export function createShowService ({ models, defaultHoldSeconds, bookings }: Sho
     if (body.startTime !== undefined) set.startTime = futureDate(body.startTime, 'startTime')
     const doc = await Show.findByIdAndUpdate(id, { $set: set }, { returnDocument: 'after' }).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
+    showChanged?.(id)
     const [show] = await withCounts([doc])
     return show
   }
@@ -151,6 +154,8 @@ export function createShowService ({ models, defaultHoldSeconds, bookings }: Sho
   async function cancelShow (id: string): Promise<Show> {
     const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED' } }, { returnDocument: 'after' }).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
+    // Before its bookings are cancelled: from here on this instance takes no hold for it.
+    showChanged?.(id)
     await bookings.cancelShowBookings(doc._id)
     const [show] = await withCounts([doc])
     return show

@@ -10,7 +10,7 @@ import { replay, type SseEvent } from './sse-client.js'
 const SHOW = 'aaaaaaaaaaaaaaaaaaaaaaaa'
 const seatId = (n: number): string => n.toString(16).padStart(24, '0')
 
-function setup (opts: { bufferSize?: number, maxBufferedBytes?: number } = {}) {
+function setup (opts: { bufferSize?: number, maxBufferedBytes?: number, onShowChanged?: (showId: string) => void } = {}) {
   let feed: SeatEventFeed | undefined
   // The database as the reader sees it.
   const db = new Map<string, 'AVAILABLE' | 'HELD' | 'BOOKED'>([1, 2, 3, 4].map((n) => [seatId(n), 'AVAILABLE']))
@@ -138,4 +138,15 @@ t.test('a client resuming ahead of this instance gets only what is after its id'
   await settle()
   t.same(b.events.map((e) => JSON.parse(e.data).changes.map((c: { id: string }) => c.id)), [[seatId(3)]], 'only the change after its id')
   await hub.close()
+})
+
+t.test('every show change the source reports reaches onShowChanged, watched or not (the hold path\'s show cache)', async (t) => {
+  const changed: string[] = []
+  const { hub, feed } = setup({ onShowChanged: (id) => changed.push(id) })
+  await hub.start()
+  t.teardown(async () => { await hub.close() })
+  const other = 'bbbbbbbbbbbbbbbbbbbbbbbb'
+  feed().show([200, 0, 0], SHOW, 'CANCELLED', Date.now())
+  feed().show([201, 0, 0], other, 'CANCELLED', Date.now())
+  t.same(changed, [SHOW, other])
 })
