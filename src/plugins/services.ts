@@ -30,6 +30,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
     log,
     seatMaps,
     idempotency: createIdempotency({ models, log }),
+    maxHoldExtensions: opts.config.maxHoldExtensions,
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BOOKING_STATUSES } from '../models/booking.js'
+import { CategoryName } from './show.js'
 import { DateTime, ListOf, Nullable, NullableDateTime, ObjectIdString, Pagination } from './common.js'
 
 export const BookingStatus = Type.Union(BOOKING_STATUSES.map((status) => Type.Literal(status)))
@@ -9,9 +10,10 @@ export const Booking = Type.Object({
   showId: ObjectIdString,
   userId: ObjectIdString,
   status: BookingStatus,
-  seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String() })),
-  totalPriceCents: Type.Integer(),
+  seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String(), category: Type.String(), priceCents: Type.Integer() })),
+  totalPriceCents: Type.Integer({ description: 'the sum of the seats\' prices' }),
   expiresAt: DateTime,
+  extensions: Type.Integer({ minimum: 0, description: 'how many times the hold was extended' }),
   createdAt: DateTime,
   confirmedAt: NullableDateTime,
   cancelledAt: NullableDateTime,
@@ -27,8 +29,13 @@ const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: Objec
 /** The hold's body; `maxSeats` is the MAX_SEATS_PER_BOOKING setting, the one place a booking's seats are capped. */
 export const holdBody = (maxSeats: number) => Type.Union([
   Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
-  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
-], { description: 'exactly one of seatIds or seatLabels' })
+  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' }),
+  Type.Object({
+    quantity: Type.Integer({ minimum: 1, maximum: maxSeats }),
+    category: Type.Optional(CategoryName),
+    adjacent: Type.Optional(Type.Boolean({ description: 'consecutive seats of one row (default true)' }))
+  }, { additionalProperties: false, title: 'HoldBestAvailable', description: 'the service chooses: see Best available' })
+], { description: 'exactly one of seatIds, seatLabels or quantity (best available)' })
 export type HoldBody = Static<ReturnType<typeof holdBody>>
 
 export const HoldHeaders = Type.Object({
