@@ -3,7 +3,8 @@
 // autocannon, and prints progress (stderr), a table and one final JSON line (stdout).
 //
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
-// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag.
+// sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
+// · 5 best-available flash sale (the same users asking the service to choose 2–4 seats together).
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -24,7 +25,7 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5)
 Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
 
 const { values: opts } = parseArgs({
@@ -39,7 +40,7 @@ const { values: opts } = parseArgs({
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4' },
+    phases: { type: 'string', default: '1,2,3,4,5' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -348,6 +349,17 @@ interface FlashSaleResult {
 }
 interface SeatMapResult { seatMapReqPerSec: number, seatMapP99Ms: number, seatMapFloorReqPerSec: number | null, seatMapFloorP99Ms: number | null, seatMapBytes: number }
 interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
+interface BestAvailableResult {
+  bestAvailableHoldsPerSec: number
+  bestAvailableP99Ms: number
+  /** Seats in two live bookings, or BOOKED without a confirmed one, during or after the sale (must be 0). */
+  bestAvailableOversold: number
+  /** Seats still HELD after every hold lapsed (and the expiry had its few seconds). */
+  bestAvailableStuckSeats: number
+  /** Of the requests answered while the show still had as many free seats as they asked for, the share that got seats. */
+  bestAvailableServedShare: number
+  bestAvailableStatus: Record<string, number>
+}
 
 /** The bench's last line of output (JSON): every figure, null where its phase did not run. */
 export interface BenchResult {
@@ -374,6 +386,12 @@ export interface BenchResult {
   dbCommandsPerHold: Record<string, number> | null
   holdStatus: Record<string, number> | null
   confirmStatus: Record<string, number> | null
+  bestAvailableHoldsPerSec: number | null
+  bestAvailableP99Ms: number | null
+  bestAvailableOversold: number | null
+  bestAvailableStuckSeats: number | null
+  bestAvailableServedShare: number | null
+  bestAvailableStatus: Record<string, number> | null
   settings: { seats: number, users: number, seconds: number, mapSeats: number, holdSeconds: number, target: string }
   machine: { cpus: number, node: string }
 }
@@ -533,6 +551,64 @@ async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult
 }
 
 /** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
+/**
+ * Phase 5: the same users asking the service to choose `{ quantity: 2..4 }` seats together at once.
+ * A 409 names how many seats were free (details.available): one answered while at least as many
+ * seats as asked for were free counts against the served share (the seats were there, but not
+ * together, or every choice lost its race).
+ */
+async function bestAvailablePhase ({ t, db, admin, tokens }: Run): Promise<BestAvailableResult> {
+  const show = await createShow(t, admin, 'best available', SEATS)
+  log(`phase 5: best-available flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, { quantity: 2..4 }, holds of ${show.holdSeconds} s`)
+  const latencies: number[] = []
+  const status: Record<string, number> = {}
+  let whileSeatsRemained = 0
+  let served = 0
+  let nextUser = 0
+  const t0 = Date.now()
+  await runCannon({
+    url: t.base,
+    connections: USERS,
+    duration: SECONDS,
+    timeout: 30,
+    requests: [{
+      method: 'POST',
+      path: `/api/shows/${show.id}/bookings`,
+      setupRequest: (request, context) => {
+        if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
+        context.quantity = 2 + Math.floor(Math.random() * 3)
+        return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ quantity: context.quantity }) }
+      },
+      onResponse: (code, body, context) => {
+        status[code] = (status[code] ?? 0) + 1
+        if (code === 201) {
+          whileSeatsRemained++
+          served++
+        } else if (code === 409) {
+          const available = (JSON.parse(body) as { details?: { available?: number } }).details?.available ?? 0
+          if (available >= Number(context.quantity)) whileSeatsRemained++
+        }
+      }
+    }]
+  }, 'best available', (_client, _status, ms) => { latencies.push(ms) })
+  const elapsed = (Date.now() - t0) / 1000
+  const answered = (status[201] ?? 0) + (status[409] ?? 0)
+  const live = await auditShow(t, db, show.id, 'quiet')
+  await sleep(show.holdSeconds * 1000 + 3000)
+  const settled = await auditShow(t, db, show.id, 'lapsed')
+  const share = whileSeatsRemained === 0 ? 1 : served / whileSeatsRemained
+  log(`  ${Math.round(answered / elapsed)} holds/s answered ${JSON.stringify(status)}; ${served} of ${whileSeatsRemained} requests answered while seats remained got seats; ` +
+    `oversold ${Math.max(live.oversold, settled.oversold)}, stuck ${settled.stuckSeats}`)
+  return {
+    bestAvailableHoldsPerSec: round(answered / elapsed),
+    bestAvailableP99Ms: round(percentile(latencies, 99)),
+    bestAvailableOversold: Math.max(live.oversold, settled.oversold),
+    bestAvailableStuckSeats: settled.stuckSeats,
+    bestAvailableServedShare: round(share, 3),
+    bestAvailableStatus: status
+  }
+}
+
 async function waitReady (t: Target): Promise<void> {
   for (let i = 0; ; i++) {
     const ready = await call(t.base, 'GET', '/ready')
@@ -559,7 +635,8 @@ async function main (): Promise<void> {
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
-    result = benchResult(floor, calibration, sale, maps, expiry)
+    const best = PHASES.has('5') ? await bestAvailablePhase(run) : null
+    result = benchResult(floor, calibration, sale, maps, expiry, best)
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -584,7 +661,7 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null): BenchResult {
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, best: BestAvailableResult | null): BenchResult {
   return {
     holdsPerSec: sale?.holdsPerSec ?? null,
     holdP50Ms: sale?.holdP50Ms ?? null,
@@ -609,6 +686,12 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
     holdStatus: sale?.holdStatus ?? null,
     confirmStatus: sale?.confirmStatus ?? null,
+    bestAvailableHoldsPerSec: best?.bestAvailableHoldsPerSec ?? null,
+    bestAvailableP99Ms: best?.bestAvailableP99Ms ?? null,
+    bestAvailableOversold: best?.bestAvailableOversold ?? null,
+    bestAvailableStuckSeats: best?.bestAvailableStuckSeats ?? null,
+    bestAvailableServedShare: best?.bestAvailableServedShare ?? null,
+    bestAvailableStatus: best?.bestAvailableStatus ?? null,
     settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
@@ -629,7 +712,11 @@ function report (final: BenchResult): void {
     ['3 seat maps', 'seat map req/s (p99 ms)', `${fmt(final.seatMapReqPerSec)} (${fmt(final.seatMapP99Ms)})`, ''],
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
     ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
-    ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`]
+    ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
+    ['5 best available', 'holds/s (201 + 409), p99 ms', `${fmt(final.bestAvailableHoldsPerSec)} (${fmt(final.bestAvailableP99Ms)})`, ''],
+    ['', 'served while seats remained', fmt(final.bestAvailableServedShare), ''],
+    ['', 'oversold seats', fmt(final.bestAvailableOversold), `= 0 ${check(final.bestAvailableOversold === null ? null : final.bestAvailableOversold === 0)}`],
+    ['', 'stuck seats after the holds lapsed', fmt(final.bestAvailableStuckSeats), `= 0 ${check(final.bestAvailableStuckSeats === null ? null : final.bestAvailableStuckSeats === 0)}`]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`

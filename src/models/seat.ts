@@ -59,6 +59,12 @@ export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.Object
   return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
 }
 
+/** Step 6 refused: seats this extension pushed to `pushed` go back to `to` (the booking's end), unless pushed further since. */
+export async function shortenHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, pushed: Date, to: Date): Promise<number> {
+  if (to.getTime() >= pushed.getTime()) return 0
+  return (await Seat.updateMany({ bookingId, status: 'HELD', heldUntil: pushed }, { $set: { heldUntil: to } })).modifiedCount
+}
+
 /** Step 2: the confirmed booking's HELD seats become BOOKED. */
 export async function bookSeats (Seat: SeatModel, bookingId: Types.ObjectId): Promise<number> {
   return (await Seat.updateMany({ bookingId, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount

@@ -25,7 +25,7 @@ import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
 import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
-import { bookSeats, claimSeat, extendHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
+import { bookSeats, claimSeat, extendHeldSeats, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound } from '../errors.js'
 import type { Metrics } from '../metrics.js'
@@ -524,7 +524,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     reachedFaultPoint('after-extend-seats')
     // Decided on the booking alone, racing expiry, confirm and cancel on this one document.
     const extended = await extendBookingIfLive(Booking, current._id, new Date(), until, maxHoldExtensions)
-    if (extended === null) throw await refuseExtension(await findOwnBooking(userId, bookingId))
+    if (extended === null) {
+      const now = await findOwnBooking(userId, bookingId)
+      // Refused while still PENDING (another extension won): give the seats back the booking's own
+      // end, only where this request's push is still the last word. Otherwise its winner frees them.
+      if (now.status === 'PENDING') await shortenHeldSeats(Seat, now._id, until, now.expiresAt)
+      throw await refuseExtension(now)
+    }
     // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
     await scheduleExpiry(current._id, until).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not rescheduled; the sweep will expire it'))
     log.info({ bookingId, expiresAt: until, extensions: extended.extensions }, 'hold extended')

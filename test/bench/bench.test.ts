@@ -9,7 +9,8 @@ import type { BenchResult } from '../../scripts/bench.js'
 const script = fileURLToPath(new URL('../../scripts/bench.ts', import.meta.url))
 const KEYS: Array<keyof BenchResult> = [
   'holdsPerSec', 'holdP50Ms', 'holdP95Ms', 'holdP99Ms', 'oversold', 'stuckSeats', 'seatMapReqPerSec', 'seatMapP99Ms',
-  'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio'
+  'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio',
+  'bestAvailableHoldsPerSec', 'bestAvailableP99Ms', 'bestAvailableOversold', 'bestAvailableServedShare'
 ]
 
 t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 }, async (t) => {
@@ -31,4 +32,5 @@ t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 
   for (const key of KEYS) t.type(result[key], 'number', `${key} is measured`)
   t.equal(result.oversold, 0, 'no seat oversold')
   t.equal(result.stuckSeats, 0, 'no seat stuck')
+  t.equal(result.bestAvailableOversold, 0, 'best available: no seat oversold')
 })
