@@ -118,6 +118,9 @@ async function startTarget (): Promise<Target> {
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
     HOLD_SECONDS: String(HOLD_SECONDS),
+    // The benchmark signs its users in once and uses their access tokens throughout; an hour
+    // outlasts any run (the default 15 min could run out in a long --seconds run).
+    ACCESS_TOKEN_SECONDS: '3600',
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
     LOG_LEVEL: 'warn'

@@ -1,5 +1,7 @@
 // Seeds a running Modex through its own API: a few movies and shows of every type.
 //   npm run seed -- [--url http://localhost:3000]
+// Idempotent: a movie whose title exists, or a show with the same name and start time, is
+// kept, not created again, so running it twice seeds once.
 // Signs in as the admin the service was started with (ADMIN_EMAIL / ADMIN_PASSWORD, read
 // from the environment here too). Going through HTTP works for any deployment, including
 // `npm start` on its in-process embedded database.
@@ -22,7 +24,7 @@ async function call<T> (method: string, path: string, body?: unknown, token?: st
   })
   const text = await res.text()
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`)
-  return JSON.parse(text) as T
+  return (res.status === 204 ? undefined : JSON.parse(text)) as T
 }
 
 const days = (n: number, hour = 18, minute = 30): string => {
@@ -36,14 +38,33 @@ const slots = (from: number, to: number, every: number): string[] => {
   return labels
 }
 
-const { token } = await call<{ token: string }>('POST', '/api/auth/login', { email, password })
+/** Every item of a list endpoint (it pages by at most 100). */
+async function listAll<T> (path: string, token?: string): Promise<T[]> {
+  const items: T[] = []
+  for (let offset = 0; ; offset += 100) {
+    const page = await call<{ items: T[], total: number }>('GET', `${path}${path.includes('?') ? '&' : '?'}limit=100&offset=${offset}`, undefined, token)
+    items.push(...page.items)
+    if (page.items.length === 0 || items.length >= page.total) return items
+  }
+}
+
+// A session (API.md § Auth): the access token lasts ACCESS_TOKEN_SECONDS (15 min by default), far
+// longer than seeding takes; the refresh token is only used to sign out at the end.
+const { token, refreshToken } = await call<{ token: string, expiresAt: string, refreshToken: string, refreshExpiresAt: string }>('POST', '/api/auth/login', { email, password })
+const existingMovies = new Map((await listAll<{ id: string, title: string }>('/api/movies')).map((m) => [m.title, m.id]))
+const existingShows = new Set((await listAll<{ name: string, startTime: string }>('/api/admin/shows', token)).map((s) => `${s.name}@${Date.parse(s.startTime)}`))
 const movies = [
   { title: 'Dune: Part Three', description: 'The desert planet, once more.', durationMinutes: 155 },
   { title: 'The Long Night Bus', description: 'A quiet road movie.', durationMinutes: 98 },
   { title: 'Paper Moons', description: 'An animated fable.', durationMinutes: 87 }
 ]
 const movieIds: string[] = []
-for (const movie of movies) movieIds.push((await call<{ id: string }>('POST', '/api/admin/movies', movie, token)).id)
+let created = 0
+for (const movie of movies) {
+  const existing = existingMovies.get(movie.title)
+  if (existing === undefined) created++
+  movieIds.push(existing ?? (await call<{ id: string }>('POST', '/api/admin/movies', movie, token)).id)
+}
 
 const shows = [
   { name: 'Dune: Part Three — evening', type: 'MOVIE', venue: 'Screen 2', movieId: movieIds[0], durationMinutes: 155, priceCents: 1250, startTime: days(1), seating: { totalSeats: 120, seatsPerRow: 12 } },
@@ -54,9 +75,13 @@ const shows = [
   { name: 'Jazz at the Harbour', type: 'EVENT', venue: 'Pier 3', priceCents: 3500, startTime: days(7, 19, 0), description: 'Standing and seated.', seating: { totalSeats: 800, seatsPerRow: 40 } }
 ]
 let seats = 0
+let newShows = 0
 for (const [i, show] of shows.entries()) {
-  const created = await call<{ totalSeats: number }>('POST', '/api/admin/shows', show, token)
-  seats += created.totalSeats
+  if (existingShows.has(`${show.name}@${Date.parse(show.startTime)}`)) continue
+  const made = await call<{ totalSeats: number }>('POST', '/api/admin/shows', show, token)
+  seats += made.totalSeats
+  newShows++
   process.stdout.write(`\rseeding: ${i + 1}/${shows.length} shows, ${seats} seats`)
 }
-process.stdout.write(`\nseeded ${movies.length} movies and ${shows.length} shows (${seats} seats) at ${base}\n`)
+await call<undefined>('POST', '/api/auth/logout', { refreshToken })
+process.stdout.write(`${newShows > 0 ? '\n' : ''}seeded ${created} new movies (of ${movies.length}) and ${newShows} new shows (of ${shows.length}, ${seats} seats) at ${base}; the rest already existed\n`)

@@ -4,7 +4,7 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { unavailable } from './errors.js'
-import errors from './plugins/errors.js'
+import errors, { refusalOptions, refusalRoutes } from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import swagger from './plugins/swagger.js'
 import mongo from './plugins/mongo.js'
@@ -40,6 +40,9 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   })
 
   await fastify.register(errors)
+  // The API speaks JSON only: JSON sent as text/plain is 415 UNSUPPORTED_MEDIA_TYPE, not a
+  // string that then fails validation as "body must be object".
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(metrics)
   await fastify.register(swagger)
   await fastify.register(mongo, { uri: opts.mongoUri, dbName: opts.dbName })
@@ -48,6 +51,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(security, { config: opts.config })
   await fastify.register(agenda, { config: opts.config })
 
+  await fastify.register(refusalRoutes)
   await fastify.register(opsRoutes)
   await fastify.register(authRoutes, { prefix: '/api/auth' })
   await fastify.register(adminRoutes, { prefix: '/api/admin' })
@@ -79,7 +83,13 @@ function buildValidator (): ReturnType<typeof AjvCompiler> {
 
 /** The Fastify instance with the service registered: what production runs and tests inject into. */
 export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger'] = { level: opts.config.logLevel }): FastifyInstance {
+  // The instance's routing answers the errors raised before routing (see refusalOptions).
+  const built: { app?: FastifyInstance } = {}
   const fastify = Fastify({
+    ...refusalOptions(() => {
+      if (built.app === undefined) throw new Error('the app is not built yet')
+      return built.app
+    }),
     logger: typeof logger === 'object' ? { redact: ['req.headers.authorization'], ...logger } : logger,
     // 5,000 seat labels fit; anything larger is refused before it is parsed.
     bodyLimit: BODY_LIMIT,
@@ -102,6 +112,7 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     schemaController: { compilersFactory: { buildValidator: buildValidator() } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Not encapsulated: whoever holds the instance (server.ts, tests) sees its decorators (models, services, agenda).
+  built.app = fastify
   fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify
 }

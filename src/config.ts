@@ -7,9 +7,14 @@ import { Type, type Static } from '@sinclair/typebox'
 const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  // Default by environment (below): loopback in development, every interface in production.
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
   MONGODB_URI: Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://' })),
+  // Without MONGODB_URI: may mongodb-memory-server download a mongod when none is cached? (never by default)
+  MONGOD_DOWNLOAD: Type.Boolean({ default: false }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  ACCESS_TOKEN_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 14 }),
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
@@ -30,7 +35,13 @@ export interface Config {
   host: string
   /** undefined: start an embedded database (never in production) */
   mongodbUri: string | undefined
+  /** The local database may download a mongod (opt-in: a start never waits on a download otherwise). */
+  mongodDownload: boolean
   jwtSecret: string
+  /** Lifetime of an access token (a JWT). */
+  accessTokenSeconds: number
+  /** Lifetime of each refresh token, counted from when it was issued. */
+  refreshTokenDays: number
   admin: { email: string, password: string } | undefined
   holdSeconds: number
   sweepSeconds: number
@@ -75,9 +86,12 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: env.NODE_ENV,
     port: env.PORT,
-    host: env.HOST,
+    host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     mongodbUri: env.MONGODB_URI,
+    mongodDownload: env.MONGOD_DOWNLOAD,
     jwtSecret: env.JWT_SECRET ?? randomBytes(32).toString('hex'),
+    accessTokenSeconds: env.ACCESS_TOKEN_SECONDS,
+    refreshTokenDays: env.REFRESH_TOKEN_DAYS,
     admin: env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD !== undefined
       ? { email: env.ADMIN_EMAIL.toLowerCase(), password: env.ADMIN_PASSWORD }
       : undefined,

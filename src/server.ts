@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
+import net from 'node:net'
+import pino, { type DestinationStream, type LoggerOptions } from 'pino'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { startLocalDatabase, type LocalDatabase } from './local-database.js'
@@ -17,14 +18,43 @@ function readConfig (): Config {
   }
 }
 
+/**
+ * Logs read by a person at a terminal are pretty-printed (pino-pretty, in pino's worker
+ * thread); anything else (a file, a pipe, a log collector, production) gets pino's JSON lines.
+ */
+function logDestination (config: Config): DestinationStream | undefined {
+  if (config.env === 'production' || process.stdout.isTTY !== true) return undefined
+  return pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } })
+}
+
+/** Fails at once when the address is taken, before anything slower (the database) starts. */
+async function checkAddressFree (port: number, host: string): Promise<void> {
+  if (port === 0) return
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()))
+  })
+}
+
 const config = readConfig()
-const log = pino({ level: config.logLevel })
+const stream = logDestination(config)
+const loggerOptions: LoggerOptions = { level: config.logLevel }
+const log = stream === undefined ? pino(loggerOptions) : pino(loggerOptions, stream)
+
+try {
+  await checkAddressFree(config.port, config.host)
+} catch (error) {
+  log.error({ err: error, port: config.port, host: config.host }, `could not start: ${config.host}:${config.port} is not available`)
+  log.flush()
+  process.exit(1)
+}
+
 let database: LocalDatabase | undefined
 if (config.mongodbUri === undefined) {
-  log.info('MONGODB_URI is not set: starting a local database for development')
-  database = await startLocalDatabase(log)
+  database = await startLocalDatabase(log, { allowDownload: config.mongodDownload })
 }
-const app = buildApp({ config, mongoUri: config.mongodbUri ?? database?.uri ?? '' })
+const app = buildApp({ config, mongoUri: config.mongodbUri ?? database?.uri ?? '' }, { ...loggerOptions, ...(stream !== undefined && { stream }) })
 
 // On SIGTERM/SIGINT: stop taking requests, let in-flight ones finish, stop Agenda (its
 // locks are released for other instances), close the database; give up after 10 s.
@@ -33,6 +63,7 @@ closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
   else log.info({ signal }, 'shutting down')
   await app.close()
   await database?.stop()
+  log.info('stopped')
 })
 
 try {

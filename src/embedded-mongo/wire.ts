@@ -11,10 +11,40 @@ export const OP_MSG = 2013
 
 const FLAG_CHECKSUM = 1
 const FLAG_MORE_TO_COME = 2
+const FLAG_EXHAUST_ALLOWED = 1 << 16
+
+/** The largest message either side may send (hello's maxMessageSizeBytes). */
+export const MAX_MESSAGE = 48000000
+/** The largest document (hello's maxBsonObjectSize). */
+export const MAX_BSON = 16 * 1024 * 1024
+
+/**
+ * Reassembles frames from a TCP stream: a frame may be split across chunks, and one chunk
+ * may hold several frames. A length outside 16..MAX_MESSAGE means a broken or hostile peer.
+ */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0)
+
+  /** The complete frames this chunk finishes, or undefined if a frame's length is invalid. */
+  push(chunk: Buffer): Buffer[] | undefined {
+    let pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    const frames: Buffer[] = []
+    while (pending.length >= 16) {
+      const len = pending.readInt32LE(0)
+      if (len < 16 || len > MAX_MESSAGE) return undefined
+      if (pending.length < len) break
+      frames.push(pending.subarray(0, len))
+      pending = pending.subarray(len)
+    }
+    // Copy a leftover partial frame so the (possibly large) chunk it came from can be released.
+    this.pending = pending.length > 0 && pending.byteOffset !== 0 ? Buffer.from(pending) : pending
+    return frames
+  }
+}
 
 export interface Header { length: number; requestId: number; responseTo: number; opCode: number }
 
-export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean }
+export interface Command { db: string; body: Document; moreToCome: boolean; legacy: boolean; exhaustAllowed?: boolean }
 
 const DESER = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false } as const
 
@@ -71,7 +101,7 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
     // Kind-1 sequences are fields of the command (e.g. `documents` of insert).
     for (const s of seqs) body[s.id] = s.docs
     const db = typeof body.$db === 'string' ? body.$db : 'admin'
-    return { db, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, legacy: false }
+    return { db, body, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, legacy: false, exhaustAllowed: (flags & FLAG_EXHAUST_ALLOWED) !== 0 }
   }
   if (h.opCode === OP_QUERY) {
     const ns = readCString(msg, 20)
@@ -92,7 +122,8 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
 const SER = { ignoreUndefined: true } as const
 let nextRequestId = 1
 
-export function encodeReply(reply: Document, responseTo: number, legacy: boolean): Buffer {
+/** One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. */
+export function encodeReply(reply: Document, responseTo: number, legacy: boolean, moreToCome = false): Buffer {
   const body = serialize(reply, SER)
   const requestId = nextRequestId++ & 0x7fffffff
   if (legacy) {
@@ -113,7 +144,7 @@ export function encodeReply(reply: Document, responseTo: number, legacy: boolean
   out.writeInt32LE(requestId, 4)
   out.writeInt32LE(responseTo, 8)
   out.writeInt32LE(OP_MSG, 12)
-  out.writeUInt32LE(0, 16) // no checksum, no moreToCome
+  out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
   out[20] = 0
   out.set(body, 21)
   return out

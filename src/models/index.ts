@@ -5,6 +5,7 @@ import { showModel } from './show.js'
 import { seatModel } from './seat.js'
 import { bookingModel } from './booking.js'
 import { idempotencyKeyModel } from './idempotency-key.js'
+import { refreshTokenModel } from './refresh-token.js'
 
 /** The models bound to one connection (each app, and so each test, has its own). */
 export function createModels (db: Connection) {
@@ -14,7 +15,8 @@ export function createModels (db: Connection) {
     Show: showModel(db),
     Seat: seatModel(db),
     Booking: bookingModel(db),
-    IdempotencyKey: idempotencyKeyModel(db)
+    IdempotencyKey: idempotencyKeyModel(db),
+    RefreshToken: refreshTokenModel(db)
   }
 }
 export type Models = ReturnType<typeof createModels>

@@ -8,8 +8,13 @@ const userSchema = new Schema({
   email: { type: String, required: true, unique: true, lowercase: true, trim: true },
   name: { type: String, required: true },
   passwordHash: { type: String, required: true },
-  role: { type: String, enum: ROLES, required: true, default: 'USER' }
+  role: { type: String, enum: ROLES, required: true, default: 'USER' },
+  // A disabled account can neither sign in nor act; its sign-ins are ended when it is disabled.
+  // Accounts stored before this field existed have none: read as enabled ({ $ne: true }).
+  disabled: { type: Boolean, default: false }
 }, { timestamps: true, strictQuery: true })
+// The admin list filters by role and disabled, and the last-admin rule counts enabled admins.
+userSchema.index({ role: 1, disabled: 1 })
 
 export type User = InferSchemaType<typeof userSchema>
 export const userModel = (db: Connection) => db.model('User', userSchema, 'users')

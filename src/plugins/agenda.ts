@@ -5,6 +5,7 @@ import { Agenda } from 'agenda'
 import { MongoBackend } from '@agendajs/mongo-backend'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
+import { databaseFault } from './errors.js'
 import { defineExpireHold } from '../jobs/expire-hold.js'
 import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
 
@@ -32,7 +33,12 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     defaultLockLifetime: 5000
   })
   let running = false
-  agenda.on('error', (error: Error) => fastify.log.error({ err: error }, 'agenda error'))
+  let closing = false
+  agenda.on('error', (error: Error) => {
+    // A poll cut short by the database closing under it during shutdown is part of a normal stop.
+    if (closing && databaseFault(error) !== undefined) fastify.log.debug({ err: error }, 'agenda poll interrupted by shutdown')
+    else fastify.log.error({ err: error }, 'agenda error')
+  })
   agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
   defineExpireHold(agenda, fastify.services.bookings, SCAN_MS)
   defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
@@ -44,6 +50,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   // preClose runs before any onClose hook, so jobs finish while the database is still open.
   fastify.addHook('preClose', async () => {
     running = false
+    closing = true
     // Let running jobs finish (bounded), then release the locks this instance still holds on jobs
     // it had queued ahead, so another instance takes them at once instead of after the lock
     // lifetime. (After drain, Agenda's own stop() has no processor left and unlocks nothing.)

@@ -6,27 +6,41 @@ import type { Role } from '../models/user.js'
 import { forbidden, unauthorized } from '../errors.js'
 import type { User } from '../schemas/auth.js'
 
-interface TokenClaims { sub: string, role: Role }
+/** What an access token says: only who it is for. Role and state are read from the database. */
+interface TokenClaims { sub: string, iat?: number }
+/** The authenticated request's account, as the database (or this instance's ≤ 5 s cache) has it. */
+interface RequestUser { sub: string, role: Role }
 
 declare module '@fastify/jwt' {
-  interface FastifyJWT { payload: TokenClaims, user: TokenClaims }
+  interface FastifyJWT { payload: TokenClaims, user: RequestUser }
 }
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest) => Promise<void>
-    /** The request's bearer token's claims if it verifies, else null; verified once per request. */
+    /** The request's bearer token's claims if it verifies and names an ObjectId, else null; verified once per request. */
     tokenClaims: (request: FastifyRequest) => TokenClaims | null
     requireAdmin: (request: FastifyRequest) => Promise<void>
-    issueToken: (user: User) => string
+    signAccessToken: (user: User) => { token: string, expiresAt: Date }
   }
 }
 
-const TOKEN_TTL = '12h'
+const OBJECT_ID = /^[0-9a-f]{24}$/i
 
 export default fp(async function authPlugin (fastify: FastifyInstance, opts: { config: Config }) {
-  await fastify.register(jwt, { secret: opts.config.jwtSecret, sign: { expiresIn: TOKEN_TTL } })
+  const { accessTokenSeconds } = opts.config
+  await fastify.register(jwt, {
+    secret: opts.config.jwtSecret,
+    sign: { algorithm: 'HS256', expiresIn: accessTokenSeconds },
+    // Only what we sign is accepted: HS256 (no other HMAC, no alg:none) and always an expiry.
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp'] }
+  })
 
-  fastify.decorate('issueToken', (user: User) => fastify.jwt.sign({ sub: user.id, role: user.role }))
+  fastify.decorate('signAccessToken', (user: User) => {
+    // iat given explicitly so the expiry reported beside the token is exactly the token's exp.
+    const iat = Math.floor(Date.now() / 1000)
+    const token = fastify.jwt.sign({ sub: user.id, iat })
+    return { token, expiresAt: new Date((iat + accessTokenSeconds) * 1000) }
+  })
 
   // The rate limiter keys signed-in requests by user, and authentication needs the same claims:
   // one HMAC verification per request serves both.
@@ -36,7 +50,10 @@ export default fp(async function authPlugin (fastify: FastifyInstance, opts: { c
     if (claims === undefined) {
       const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
       try {
-        claims = token === undefined ? null : fastify.jwt.verify<TokenClaims>(token)
+        const payload = token === undefined ? null : fastify.jwt.verify<Record<string, unknown>>(token)
+        // A validly signed subject that is not an account id is refused here, before any route
+        // runs: nothing downstream (a hold that already claimed seats) may fail on it.
+        claims = typeof payload?.sub === 'string' && OBJECT_ID.test(payload.sub) ? { sub: payload.sub.toLowerCase() } : null
       } catch {
         claims = null
       }
@@ -45,10 +62,13 @@ export default fp(async function authPlugin (fastify: FastifyInstance, opts: { c
     return claims
   })
 
+  const { users } = fastify.services
   fastify.decorate('authenticate', async (request: FastifyRequest) => {
     const claims = fastify.tokenClaims(request)
     if (claims === null) throw unauthorized('UNAUTHORIZED', 'a valid bearer token is required')
-    request.user = claims
+    const access = await users.findAccess(claims.sub)
+    if (access === null || access.disabled) throw unauthorized('UNAUTHORIZED', 'the account no longer exists or is disabled')
+    request.user = { sub: claims.sub, role: access.role }
   })
 
   fastify.decorate('requireAdmin', async (request: FastifyRequest) => {
@@ -57,6 +77,6 @@ export default fp(async function authPlugin (fastify: FastifyInstance, opts: { c
   })
 
   if (opts.config.admin !== undefined) {
-    await fastify.services.users.ensureAdmin(opts.config.admin.email, opts.config.admin.password)
+    await users.ensureAdmin(opts.config.admin.email, opts.config.admin.password)
   }
 }, { name: 'auth', dependencies: ['services'] })

@@ -13,12 +13,19 @@ declare module 'fastify' {
     databaseDown: () => boolean
     /** Says an operation just failed for want of the database: fail fast until a probe gets through. */
     suspectDatabaseDown: () => void
+    /**
+     * Says one connection just failed (reset, timed out): pings, and only if the database does
+     * not answer twice in a row does the instance fail fast (one reset socket is not an outage).
+     */
+    checkDatabase: () => void
   }
 }
 
 export interface MongoPluginOptions { uri: string, dbName?: string }
 
 const PROBE_MS = 1000
+/** How long a ping after one failed connection may take before the database counts as away. */
+const CHECK_MS = 2500
 
 // Filters name only schema paths (strictQuery); values cannot become operators (sanitizeFilter below).
 mongoose.set('strictQuery', true)
@@ -52,12 +59,15 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // failed readiness ping) marks it suspect at once, and a probe clears the mark when it answers.
   let suspect = false
   let probing: Promise<void> | undefined
-  const ping = async (): Promise<boolean> => await Promise.race([
+  // A connection closed on purpose (shutdown, or a test taking the database away) is down for
+  // good, and is never pinged: the driver would open the closed client again.
+  const closedOnPurpose = (): boolean => (db as unknown as { _closeCalled?: boolean })._closeCalled === true
+  const ping = async (ms = PROBE_MS): Promise<boolean> => closedOnPurpose() ? false : await Promise.race([
     db.db?.admin().ping().then(() => true, () => false) ?? false,
-    sleep(PROBE_MS).then(() => false)
+    sleep(ms).then(() => false)
   ])
   const probeUntilUp = async (): Promise<void> => {
-    while (suspect && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
+    while (suspect && !closedOnPurpose() && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
       if (await ping()) suspect = false
       else await sleep(PROBE_MS)
     }
@@ -65,13 +75,38 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   }
   fastify.decorate('db', db)
   fastify.decorate('models', models)
-  fastify.decorate('databaseDown', () => suspect || db.readyState !== mongoose.ConnectionStates.connected)
+  // Not the connection's readyState: the driver reports "disconnected" whenever its one server is
+  // marked unknown, which a single reset connection does (and the next heartbeat undoes). Only a
+  // failed ping or server selection says the database is away.
+  fastify.decorate('databaseDown', () => suspect || closedOnPurpose())
   fastify.decorate('suspectDatabaseDown', () => {
     if (!suspect) fastify.log.warn('database unreachable: answering 503 until it is back')
     suspect = true
     probing ??= probeUntilUp()
   })
-  db.on('disconnected', () => fastify.log.warn('database disconnected'))
+  let checking = false
+  fastify.decorate('checkDatabase', () => {
+    if (suspect || checking) return
+    checking = true
+    void (async () => {
+      try {
+        // Generous deadlines: after a reset the driver re-checks its server before the ping can
+        // run, and on a loaded machine that alone can take a second.
+        if (await ping(CHECK_MS)) return
+        await sleep(250)
+        if (!(await ping(CHECK_MS))) fastify.suspectDatabaseDown()
+      } finally {
+        checking = false
+      }
+    })()
+  })
+  // Closing the app disconnects on purpose: only an unplanned disconnect is worth a warning.
+  let closing = false
+  db.on('disconnected', () => {
+    if (closing || closedOnPurpose()) return
+    fastify.log.warn('database disconnected')
+    fastify.checkDatabase()
+  })
   db.on('reconnected', () => {
     fastify.log.info('database reconnected')
     // A database that came back empty (restored, or a throwaway one restarted) must get the
@@ -88,6 +123,7 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     }
   })
   fastify.addHook('onClose', async () => {
+    closing = true
     suspect = false
     await db.close()
     await probing

@@ -8,9 +8,10 @@ import { createMovieService, type MovieService } from '../services/movie-service
 import { createSeatMapCache, seatMapReader, type SeatMapCache } from '../services/seat-map-cache.js'
 import { createShowService, type ShowService } from '../services/show-service.js'
 import { createUserService, type UserService } from '../services/user-service.js'
+import { createSessionService, type SessionService } from '../services/session-service.js'
 import { EXPIRE_HOLD, type ExpireHoldData } from '../jobs/expire-hold.js'
 
-export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, seatMaps: SeatMapCache }
+export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, sessions: SessionService, seatMaps: SeatMapCache }
 
 declare module 'fastify' {
   interface FastifyInstance { services: Services }
@@ -36,11 +37,19 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
     }
   })
+  const sessions = createSessionService({
+    models,
+    log,
+    refreshTokenDays: opts.config.refreshTokenDays,
+    // fastify.signAccessToken is decorated by the auth plugin, registered after this one.
+    signAccessToken: (user) => fastify.signAccessToken(user)
+  })
   fastify.decorate('services', {
     bookings,
     shows: createShowService({ models, defaultHoldSeconds: opts.config.holdSeconds, bookings }),
     movies: createMovieService({ models }),
-    users: createUserService({ models, log }),
+    users: createUserService({ models, log, endUserSessions: sessions.endUserSessions }),
+    sessions,
     seatMaps
   })
 }, { name: 'services', dependencies: ['mongo', 'metrics'] })

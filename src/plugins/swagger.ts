@@ -3,14 +3,14 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { ErrorBody } from '../schemas/common.js'
-import { Session, User } from '../schemas/auth.js'
+import { AdminUser, AdminUserList, Session, User } from '../schemas/auth.js'
 import { Movie, MovieList } from '../schemas/movie.js'
 import { SeatMap, SeatView, Show, ShowList } from '../schemas/show.js'
 import { Booking, BookingList } from '../schemas/booking.js'
 
 /** The OpenAPI document is generated from the same TypeBox schemas that validate and serialise. */
 export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
-  for (const schema of [ErrorBody, User, Session, Movie, MovieList, Show, ShowList, SeatView, SeatMap, Booking, BookingList]) {
+  for (const schema of [ErrorBody, User, Session, AdminUser, AdminUserList, Movie, MovieList, Show, ShowList, SeatView, SeatMap, Booking, BookingList]) {
     fastify.addSchema(schema)
   }
   await fastify.register(swagger, {
@@ -30,7 +30,7 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
       },
       tags: [
         { name: 'auth', description: 'accounts and tokens' },
-        { name: 'admin', description: 'catalogue management (role ADMIN)' },
+        { name: 'admin', description: 'catalogue and account management (role ADMIN)' },
         { name: 'catalogue', description: 'public movies, shows and seat maps' },
         { name: 'bookings', description: 'holds, confirmations and cancellations (signed in)' },
         { name: 'operations', description: 'health, readiness and metrics' }

@@ -35,7 +35,7 @@ export const holdBody = (maxSeats: number) => Type.Union([
     category: Type.Optional(CategoryName),
     adjacent: Type.Optional(Type.Boolean({ description: 'consecutive seats of one row (default true)' }))
   }, { additionalProperties: false, title: 'HoldBestAvailable', description: 'the service chooses: see Best available' })
-], { description: 'exactly one of seatIds, seatLabels or quantity (best available)' })
+], { description: `exactly one of seatIds, seatLabels (1–${maxSeats} distinct entries, MAX_SEATS_PER_BOOKING) or quantity (best available, 1–${maxSeats})` })
 export type HoldBody = Static<ReturnType<typeof holdBody>>
 
 export const HoldHeaders = Type.Object({

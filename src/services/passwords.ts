@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { dictionary } from '@zxcvbn-ts/language-common'
 
 // scrypt from node:crypto: a slow, salted, memory-hard hash with no native add-on to build.
 // Cost 2^15 with r=8 takes ~50 ms a hash here and needs 32 MiB, hence maxmem.
@@ -33,4 +34,13 @@ let decoy: Promise<string> | undefined
 export function decoyHash (): Promise<string> {
   decoy ??= hashPassword(randomBytes(16).toString('hex'))
   return decoy
+}
+
+// The commonly used passwords of zxcvbn-ts's common dictionary (~49,000, from public breach
+// lists; maintained with zxcvbn-ts). Compared lower-cased, as zxcvbn matches its dictionaries.
+let common: Set<string> | undefined
+/** Whether the password, ignoring case, is among commonly used passwords. */
+export function isCommonPassword (password: string): boolean {
+  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))
+  return common.has(password.toLowerCase())
 }

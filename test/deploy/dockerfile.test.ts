@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import mongoose from 'mongoose'
 import t from 'tap'
 import { databaseUri } from '../helper.js'
+import { NO_COVERAGE } from '../setup/child-env.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const dockerfileText = readFileSync(join(root, 'Dockerfile'), 'utf8')
@@ -143,9 +144,12 @@ t.test('withDatabase', async (t) => {
   t.equal(withDatabase('mongodb+srv://u:p@c.example.net/?retryWrites=true', 'x'), 'mongodb+srv://u:p@c.example.net/x?retryWrites=true')
 })
 
-/** The environment of a production container: nothing inherited from tap (no loaders, no coverage hooks). */
+/**
+ * The environment of a production container: nothing inherited from tap. (tap's spawn wrapper
+ * still adds its loader to NODE_OPTIONS; NO_COVERAGE keeps it from recording coverage.)
+ */
 function containerEnv (settings: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...settings }
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...NO_COVERAGE, ...settings }
 }
 
 async function freePort (): Promise<number> {

@@ -90,3 +90,33 @@ t.test('document save, validation-independent updates and populate-free queries'
   await again?.deleteOne()
   t.equal(await Note.countDocuments(), 0)
 })
+
+t.test('Model.watch(): a seat map\'s stream of status changes, resumable by token', async (t) => {
+  const Seat = conn.model('WatchedSeat', seatSchema)
+  await Seat.init()
+  const showId = new mongoose.Types.ObjectId()
+  await Seat.create([{ showId, label: 'A1' }, { showId, label: 'A2' }])
+  const stream = Seat.watch([
+    { $match: { operationType: 'update', 'fullDocument.showId': showId } },
+    { $project: { 'fullDocument.label': 1, 'fullDocument.status': 1 } }
+  ], { fullDocument: 'updateLookup' })
+  const events: Array<{ _id: unknown, fullDocument: { label: string, status: string } }> = []
+  const got = new Promise<void>((resolve) => {
+    stream.on('change', (e: { _id: unknown, fullDocument: { label: string, status: string } }) => {
+      events.push(e)
+      if (events.length === 2) resolve()
+    })
+  })
+  // The stream's cursor is open once the driver has run its aggregate ('resumeTokenChanged' follows it).
+  await new Promise((resolve) => stream.once('resumeTokenChanged', resolve))
+  await Seat.updateOne({ showId, label: 'A1' }, { $set: { status: 'HELD' } })
+  await Seat.updateOne({ showId, label: 'A2' }, { $set: { status: 'BOOKED' } })
+  await got
+  await stream.close()
+  t.same(events.map((e) => [e.fullDocument.label, e.fullDocument.status]), [['A1', 'HELD'], ['A2', 'BOOKED']])
+  const resumed = Seat.watch([], { resumeAfter: events[0]._id })
+  const next = await new Promise<{ documentKey: unknown }>((resolve) => resumed.once('change', resolve))
+  await resumed.close()
+  const a2 = await Seat.findOne({ showId, label: 'A2' }).lean()
+  t.same(next.documentKey, { _id: a2?._id }, 'resumed after the first event: the second comes next')
+})

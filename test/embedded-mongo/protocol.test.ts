@@ -1,4 +1,5 @@
-// Handshake, framing and the administrative commands; transactions refused like a standalone.
+// Handshake, framing and the administrative commands of a standalone (`standalone: true`);
+// transactions refused like a standalone. The replica-set mode: replica-set.test.ts.
 import t from 'tap'
 import net from 'node:net'
 import { deserialize, serialize, type Document } from 'bson'
@@ -6,7 +7,7 @@ import { MongoClient, MongoServerError } from 'mongodb'
 import { startEmbeddedMongo } from '../../src/embedded-mongo/index.js'
 import { serverError, useEmbeddedMongo } from './support.js'
 
-const mongo = useEmbeddedMongo('proto_test')
+const mongo = useEmbeddedMongo('proto_test', { standalone: true })
 
 
 function opMsg(body: Document, requestId: number, flags = 0): Buffer {

@@ -1,18 +1,18 @@
 // Shared by the embedded server's own tests (not a test file itself).
 import t from 'tap'
 import { MongoClient, MongoServerError, type Db } from 'mongodb'
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo/index.js'
+import { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from '../../src/embedded-mongo/index.js'
 
 export interface EmbeddedHarness { server: EmbeddedMongo, client: MongoClient, db: Db }
 
 /**
  * Starts an embedded server for the calling test file, with the official driver connected to
- * it and `dbName` as its database; everything is dropped and stopped when the file ends.
+ * it and `dbName` as its database (a replica set unless `options` say standalone); everything is dropped and stopped when the file ends.
  */
-export function useEmbeddedMongo (dbName: string): EmbeddedHarness {
+export function useEmbeddedMongo (dbName: string, options: EmbeddedMongoOptions = {}): EmbeddedHarness {
   const harness = {} as EmbeddedHarness
   t.before(async () => {
-    harness.server = await startEmbeddedMongo()
+    harness.server = await startEmbeddedMongo(options)
     harness.client = new MongoClient(harness.server.uri)
     await harness.client.connect()
     harness.db = harness.client.db(dbName)

@@ -2,7 +2,7 @@
 // instance on the same database settles the seats within hold time + SWEEP_SECONDS + 1 s.
 import t from 'tap'
 import {
-  adminToken, agendaJobs, call, counter, createShow, failureKind, getBooking, mintUserToken, seatMap,
+  adminToken, agendaJobs, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Booking, type Instance
 } from './processes.js'
 
@@ -31,7 +31,7 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
   ])
   const admin = await adminToken(b.url)
   const showId = await createShow(b.url, admin, 20)
-  const user = mintUserToken()
+  const [user, other] = await mintUsers(db.uri, 2)
   const recoveries = async (): Promise<number> => await counter(b.url, 'modex_recoveries_total')
 
   await t.test('killed after claiming the seats, before the booking is written', async (t) => {
@@ -60,7 +60,7 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.ok(elapsed <= PROMISE_MS + SLACK_MS, `seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
     t.comment(`after-claims: settled ${elapsed} ms after the hold started`)
 
-    const again = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: mintUserToken().token, body: { seatLabels: labels } })
+    const again = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: other.token, body: { seatLabels: labels } })
     t.equal(again.status, 201, 'a new hold on B for the same seats succeeds')
     t.same(again.body.seats.map((s) => s.label).sort(), labels)
     const rolledBack = await recoveries() - recoveriesBefore

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, createShow, failureKind, mintUserToken, seatMap, startDatabase, startInstances,
+  adminToken, call, createShow, failureKind, mintUsers, seatMap, startDatabase, startInstances,
   waitFor, type Answer, type Booking, type Failure
 } from './processes.js'
 
@@ -21,6 +21,8 @@ t.test('database outage mid-traffic', async (t) => {
   const admin = await adminToken(app.url)
   const showId = await createShow(app.url, admin, 200, 20)
   const seats = (await seatMap(app.url, showId)).seats
+  // Accounts for the holds, one per request (requests during the outage never reach the database).
+  const holders = await mintUsers(db.uri, 400)
 
   // Traffic: a few workers looping over holds (one seat each, a fresh user) and seat-map reads,
   // each request with a 10 s deadline so a hung request shows up as a 'timeout'.
@@ -32,7 +34,7 @@ t.test('database outage mid-traffic', async (t) => {
       const kind = (i + w) % 2 === 0 ? 'hold' : 'seats'
       const started = Date.now()
       const request = kind === 'hold'
-        ? call(app.url, 'POST', `/api/shows/${showId}/bookings`, { token: mintUserToken().token, body: { seatIds: [seats[next++ % seats.length].id] }, timeoutMs: 10_000 })
+        ? call(app.url, 'POST', `/api/shows/${showId}/bookings`, { token: holders[next % holders.length].token, body: { seatIds: [seats[next++ % seats.length].id] }, timeoutMs: 10_000 })
         : call(app.url, 'GET', `/api/shows/${showId}/seats`, { timeoutMs: 10_000 })
       const answer: Answer | Failure = await request.catch(failureKind)
       samples.push(typeof answer === 'string'
@@ -100,15 +102,21 @@ t.test('database outage mid-traffic', async (t) => {
 
   // ---- full recovery of the same process ----
   // The restarted database is empty: the admin account ensured at start-up is gone (it is
-  // ensured only at start-up), and so is the show. An admin token stays valid, because the
-  // role is in the signed token, so the old one can create a new show; users register anew.
+  // ensured only at start-up), and so is the show. Access follows the database, so the old
+  // admin token is refused; an operator promotes an account by hand, as with mongosh.
   const user = await call<{ token: string }>(app.url, 'POST', '/api/auth/register', { body: { email: 'back@faults.test', password: 'password-123', name: 'Back' } })
   t.equal(user.status, 201, 'register works again')
   const login = await call<{ token: string }>(app.url, 'POST', '/api/auth/login', { body: { email: 'back@faults.test', password: 'password-123' } })
   t.equal(login.status, 200, 'login works again')
   t.equal((await call(app.url, 'POST', '/api/auth/login', { body: { email: 'admin@faults.test', password: 'admin-password-1' } })).status, 401,
     'the admin account went with the data (it is ensured only at start-up)')
-  const newShow = await createShow(app.url, admin, 10)
+  const gone = await call<{ code: string }>(app.url, 'GET', '/api/admin/shows', { token: admin })
+  t.equal(gone.status, 401, 'the old admin token is refused: its account went with the data')
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(db.uri)
+  await client.db().collection('users').updateOne({ email: 'back@faults.test' }, { $set: { role: 'ADMIN' } })
+  await client.close()
+  const newShow = await createShow(app.url, login.body.token, 10)
   const held = await call<Booking>(app.url, 'POST', `/api/shows/${newShow}/bookings`, { token: login.body.token, body: { seatLabels: ['A1', 'A2'] } })
   t.equal(held.status, 201, 'holds work again')
   const lost = await call(app.url, 'POST', `/api/shows/${showId}/bookings`, { token: login.body.token, body: { seatLabels: ['A1'] } })

@@ -117,9 +117,12 @@ export async function freePort (): Promise<number> {
 
 export interface Database { uri: string, port: number, child: Child }
 
-/** The standalone embedded MongoDB-compatible server (`npm run db`), on `port` (0 = any free one). */
-export async function startDatabase (t: TestLike, port = 0, name = 'db'): Promise<Database> {
-  const child = startChild(t, name, ['--import', 'tsx', DB_SCRIPT, '--port', String(port), '--host', '127.0.0.1'], { ...process.env })
+/**
+ * The embedded MongoDB-compatible server in a process of its own (`npm run db`), on `port`
+ * (0 = any free one); a one-member replica set unless `args` has `--standalone`.
+ */
+export async function startDatabase (t: TestLike, port = 0, name = 'db', args: string[] = []): Promise<Database> {
+  const child = startChild(t, name, ['--import', 'tsx', DB_SCRIPT, '--port', String(port), '--host', '127.0.0.1', ...args], { ...process.env })
   const uri = await waitFor(`${name} to print its URI`, 30_000, async () => {
     if (!child.running) throw new GiveUp(`${name} exited early: ${JSON.stringify(child.exit)}\n${child.output}`)
     return child.output.match(/mongodb:\/\/\S+/)?.[0]
@@ -274,17 +277,34 @@ function base64url (data: string | Buffer): string {
 }
 
 /**
- * A user token signed with the instances' shared JWT_SECRET, for a user id that need not
- * exist: holds only need the token's subject. Saves dozens of scrypt registrations (~50 ms
- * of CPU each) on a 2-core machine; the auth routes have tests of their own.
+ * `n` users written straight into the instances' database, each with a token signed with the
+ * shared JWT_SECRET. Saves dozens of scrypt registrations (~50 ms of CPU each) on a 2-core
+ * machine; the auth routes have tests of their own. The accounts must exist: a token's subject
+ * is checked against the database (API.md § Auth).
  */
-export function mintUserToken (): { token: string, id: string } {
-  const id = randomBytes(12).toString('hex')
+export async function mintUsers (uri: string, n: number): Promise<Array<{ token: string, id: string }>> {
+  const { MongoClient, ObjectId } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 })
+  try {
+    const now = new Date()
+    const docs = Array.from({ length: n }, () => {
+      const _id = new ObjectId()
+      return { _id, email: `minted-${_id.toHexString()}@faults.test`, name: 'Minted', passwordHash: 'minted: signs in by token only', role: 'USER', disabled: false, createdAt: now, updatedAt: now }
+    })
+    // The instances' own database: the URI's, as mongoose picks it.
+    await client.db().collection('users').insertMany(docs)
+    return docs.map((d) => ({ token: signUserToken(d._id.toHexString()), id: d._id.toHexString() }))
+  } finally {
+    await client.close()
+  }
+}
+
+function signUserToken (id: string): string {
   const now = Math.floor(Date.now() / 1000)
   const head = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
-  const claims = base64url(JSON.stringify({ sub: id, role: 'USER', iat: now, exp: now + 3600 }))
+  const claims = base64url(JSON.stringify({ sub: id, iat: now, exp: now + 3600 }))
   const signature = createHmac('sha256', JWT_SECRET).update(`${head}.${claims}`).digest('base64url')
-  return { token: `${head}.${claims}.${signature}`, id }
+  return `${head}.${claims}.${signature}`
 }
 
 /** The value of a Prometheus counter (without labels) on one instance. */

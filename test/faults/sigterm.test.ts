@@ -4,7 +4,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, createShow, failureKind, getBooking, mintUserToken, seatMap, startDatabase,
+  adminToken, call, createShow, failureKind, getBooking, mintUsers, seatMap, startDatabase,
   startInstances, waitFor, type Answer, type Booking, type Failure
 } from './processes.js'
 
@@ -24,7 +24,7 @@ t.test('SIGTERM during a burst of holds', async (t) => {
   const admin = await adminToken(first.url)
   const showId = await createShow(first.url, admin, 120, 12)
   const labels = (await seatMap(first.url, showId)).seats.map((s) => s.label)
-  const users = Array.from({ length: USERS }, () => mintUserToken())
+  const users = await mintUsers(db.uri, USERS)
 
   // 200 holds of 1–3 random seats from 50 users, spread over ~1 s; SIGTERM half-way through.
   let sigtermAt = 0

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, counter, createShow, failureKind, getBooking, mintUserToken, seatMap,
+  adminToken, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Answer, type Booking, type Failure, type Instance
 } from './processes.js'
 
@@ -27,10 +27,11 @@ t.test('three instances on one database', async (t) => {
     const showId = await createShow(instances[0].url, admin, SETS * 3, 3, 30)
     const labels = (await seatMap(instances[0].url, showId)).seats.map((s) => s.label)
 
+    const minted = await mintUsers(db.uri, SETS * CONTENDERS)
     const requests = Array.from({ length: SETS * CONTENDERS }, (_, k) => {
       // The contenders for one set are consecutive, so round-robin puts them on different instances.
       const set = Math.floor(k / CONTENDERS)
-      return { set, user: mintUserToken(), on: instances[k % 3] }
+      return { set, user: minted[k], on: instances[k % 3] }
     })
     const answers = await Promise.all(requests.map(async (r) =>
       ({ ...r, answer: await hold(r.on, r.user.token, showId, labels.slice(3 * r.set, 3 * r.set + 3)) })))
@@ -72,7 +73,8 @@ t.test('three instances on one database', async (t) => {
   await t.test(`${SETS} holds of ${HOLD_SECONDS} s expire: each exactly once`, async (t) => {
     const showId = await createShow(instances[0].url, admin, SETS * 3, 3)
     const metricBefore = await Promise.all(instances.map((i) => counter(i.url, 'modex_expirations_total')))
-    const holders = Array.from({ length: SETS }, (_, set) => ({ set, user: mintUserToken(), on: instances[set % 3] }))
+    const minted = await mintUsers(db.uri, SETS)
+    const holders = Array.from({ length: SETS }, (_, set) => ({ set, user: minted[set], on: instances[set % 3] }))
     const labels = (await seatMap(instances[0].url, showId)).seats.map((s) => s.label)
     const made = await Promise.all(holders.map(async (h) =>
       ({ ...h, answer: await hold(h.on, h.user.token, showId, labels.slice(3 * h.set, 3 * h.set + 3)) })))

@@ -6,7 +6,8 @@
 //   - the status is 2xx or 4xx, never 5xx (nor anything else);
 //   - every 4xx carries the contract's error body;
 //   - a 4xx changes nothing: the users, movies, shows, bookings and seats (per show and status,
-//     and the main show's seats in full) read before and after are the same.
+//     and the main show's seats in full) read before and after are the same. (Refresh tokens are
+//     not compared: a spent one presented again ends its sign-in with a 401, by design.)
 // Afterwards the whole database still keeps the seat promise.
 import t from 'tap'
 import fc from 'fast-check'
@@ -85,13 +86,13 @@ const urlSafe = (s: string): string | null => {
 }
 
 const queryKey = fc.oneof(
-  fc.constantFrom('limit', 'offset', 'status', 'type', 'movieId', 'from', 'to'),
+  fc.constantFrom('limit', 'offset', 'status', 'type', 'movieId', 'from', 'to', 'email', 'role', 'disabled'),
   fc.constantFrom('status[$ne]', 'limit[$gt]', '$where', '__proto__', 'constructor[prototype]', 'type[]', 'limit[0]'),
   fc.string({ maxLength: 12 })
 )
 const queryValue = fc.oneof(
   fc.constantFrom('-1', '0', '1', '100', '101', '1e3', '1e309', '-1e309', 'Infinity', '1.5', '99999999999999999999', 'NaN', 'Infinity', '', 'true', 'null',
-    'PENDING', 'CONFIRMED', 'SCHEDULED', 'CANCELLED', 'MOVIE', 'movie', '2026-12-01T18:30:00Z', 'yesterday', '0123456789abcdef01234567', '{"$gt":""}'),
+    'PENDING', 'CONFIRMED', 'SCHEDULED', 'CANCELLED', 'MOVIE', 'movie', 'ADMIN', 'USER', 'false', '.*', '2026-12-01T18:30:00Z', 'yesterday', '0123456789abcdef01234567', '{"$gt":""}'),
   fc.string({ maxLength: 40 })
 )
 /** A query string: real and junk keys (repeated keys make arrays), or raw junk. */
@@ -147,6 +148,10 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
   const admin = (await adminAuth(app)).authorization
   const user = await signUp(app, 'fuzz')
   const other = await signUp(app, 'other')
+  const signIn = async (): Promise<{ refreshToken: string }> =>
+    json(await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: 'password-123' } }))
+  const [refreshSession, logoutSession] = [await signIn(), await signIn()]
+  const adminId = json<{ id: string }>(await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: admin } })).id
 
   const post = async (url: string, authorization: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const res = await app.inject({ method: 'POST', url, headers: { authorization }, payload })
@@ -176,6 +181,10 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
     { name: 'POST /api/auth/register', method: 'POST', path: () => '/api/auth/register', body: { email: 'fuzzed@example.com', password: 'password-123', name: 'Fuzzed' } },
     { name: 'POST /api/auth/login', method: 'POST', path: () => '/api/auth/login', body: { email: user.email, password: 'password-123' } },
     { name: 'GET /api/auth/me', method: 'GET', path: () => '/api/auth/me', query: true, auth: { right: user.authorization } },
+    // The first valid refresh rotates the token; later ones present a spent token (401, sign-in ended).
+    { name: 'POST /api/auth/refresh', method: 'POST', path: () => '/api/auth/refresh', body: { refreshToken: refreshSession.refreshToken } },
+    { name: 'POST /api/auth/logout', method: 'POST', path: () => '/api/auth/logout', body: { refreshToken: logoutSession.refreshToken } },
+    { name: 'GET /api/admin/users', method: 'GET', path: () => '/api/admin/users', query: true, auth: { right: admin, wrong: user.authorization } },
     { name: 'POST /api/admin/movies', method: 'POST', path: () => '/api/admin/movies', body: { title: 'T', description: 'D', durationMinutes: 90 }, auth: { right: admin, wrong: user.authorization } },
     { name: 'POST /api/admin/shows', method: 'POST', path: () => '/api/admin/shows', body: { ...showBody, seating: { totalSeats: 3 }, movieId }, auth: { right: admin, wrong: user.authorization } },
     {
@@ -228,6 +237,8 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
     // Last among the booking routes and the admin ones: they settle the bookings and the spare show.
     { name: 'POST /api/bookings/:id/cancel', method: 'POST', path: (id) => `/api/bookings/${id}/cancel`, ids: bookingIds, body: null, auth: { right: user.authorization } },
     { name: 'POST /api/admin/shows/:id/cancel', method: 'POST', path: (id) => `/api/admin/shows/${id}/cancel`, ids: [spareId], body: null, auth: { right: admin, wrong: user.authorization } },
+    // Last: it may disable `other`. On the admin (the only one) every change is 409 LAST_ADMIN, which must leave the account exactly as it was.
+    { name: 'PATCH /api/admin/users/:id', method: 'PATCH', path: (id) => `/api/admin/users/${id}`, ids: [other.id, adminId], body: { role: 'USER', disabled: false }, auth: { right: admin, wrong: user.authorization } },
     { name: 'GET /health', method: 'GET', path: () => '/health', query: true, runs: 10 },
     { name: 'GET /ready', method: 'GET', path: () => '/ready', query: true, runs: 10 },
     { name: 'GET /metrics', method: 'GET', path: () => '/metrics', query: true, runs: 10 },

@@ -33,6 +33,50 @@ t.test('hostile input', async (t) => {
   const send = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
     app.inject({ method, url, headers, ...(payload !== undefined && { payload: payload as Record<string, unknown> }) })
 
+  t.test('operator objects and junk in the session and user-management routes', async (t) => {
+    for (const [what, payload] of [
+      ['refreshToken {$ne: null}', { refreshToken: { $ne: null } }],
+      ['refreshToken {$gt: ""}', { refreshToken: { $gt: '' } }],
+      ['refreshToken [an array]', { refreshToken: ['x'] }],
+      ['refreshToken a number', { refreshToken: 1 }],
+      ['refreshToken null', { refreshToken: null }],
+      ['an extra userId', { refreshToken: 'x', userId: user.id }]
+    ] as const) {
+      const res = await send('POST', '/api/auth/refresh', payload)
+      refused(t, res, `refresh: ${what}`, 400, 'VALIDATION_ERROR')
+      t.notOk('token' in json(res), `refresh: ${what}: no token`)
+      refused(t, await send('POST', '/api/auth/logout', payload), `logout: ${what}`, 400, 'VALIDATION_ERROR')
+    }
+    refused(t, await send('POST', '/api/auth/refresh', { refreshToken: 'x'.repeat(10_000) }), 'refresh: an oversized token', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/auth/refresh', { refreshToken: '{"$ne":null}' }), 'refresh: an operator as text', 401, 'INVALID_REFRESH_TOKEN')
+    refused(t, await send('POST', '/api/auth/refresh', { refreshToken: user.authorization.slice(7) }), 'refresh: an access token', 401, 'INVALID_REFRESH_TOKEN')
+
+    const patchUser = async (id: string, payload: unknown, headers: Record<string, string> = admin) => send('PATCH', `/api/admin/users/${id}`, payload, headers)
+    refused(t, await patchUser(user.id, { role: { $ne: 'USER' } }), 'patch user: role operator', 400, 'VALIDATION_ERROR')
+    refused(t, await patchUser(user.id, { role: 'admin' }), 'patch user: role in lower case', 400, 'VALIDATION_ERROR')
+    refused(t, await patchUser(user.id, { disabled: 'true' }), 'patch user: disabled as text', 400, 'VALIDATION_ERROR')
+    refused(t, await patchUser(user.id, { disabled: 1 }), 'patch user: disabled as a number', 400, 'VALIDATION_ERROR')
+    refused(t, await patchUser(user.id, { passwordHash: 'x' }), 'patch user: a password hash', 400, 'VALIDATION_ERROR')
+    refused(t, await patchUser(user.id, { $set: { role: 'ADMIN' } }), 'patch user: an update operator', 400, 'VALIDATION_ERROR')
+    refused(t, await app.inject({
+      method: 'PATCH', url: `/api/admin/users/${user.id}`, headers: { ...admin, 'content-type': 'application/json' },
+      payload: '{"__proto__":{"role":"ADMIN"}}'
+    }), 'patch user: __proto__', 400)
+    refused(t, await patchUser(user.id, { role: 'ADMIN' }, { authorization: user.authorization }), 'patch user: a USER promoting themselves', 403, 'FORBIDDEN')
+    for (const id of ['nope', '%7B%22%24ne%22%3Anull%7D', '%24ne', 'ffffffffffffffffffffffffff', 'a'.repeat(90)]) {
+      refused(t, await patchUser(id, { role: 'ADMIN' }), `PATCH /api/admin/users/${id.slice(0, 40)}`, 400, 'VALIDATION_ERROR')
+    }
+    for (const query of ['email[$regex]=.*', 'email=%7B%22%24ne%22%3Anull%7D&role[$ne]=USER', 'role[$ne]=USER', 'disabled[$ne]=true', 'disabled=yes', 'role=root', 'email=' + 'e'.repeat(300)]) {
+      refused(t, await send('GET', `/api/admin/users?${query}`, undefined, admin), `GET /api/admin/users?${query.slice(0, 60)}`, 400, 'VALIDATION_ERROR')
+    }
+    // Regex syntax in the email filter is text: it matches nothing, and catastrophic patterns cost nothing.
+    for (const email of ['.*', '(a+)+$', '[', '\\', '^admin']) {
+      const res = await send('GET', `/api/admin/users?email=${encodeURIComponent(email)}`, undefined, admin)
+      t.equal(res.statusCode, 200, `email=${email}: answered`)
+      t.equal(json<{ total: number }>(res).total, 0, `email=${email}: taken literally`)
+    }
+  })
+
   t.test('operator objects where strings belong: login and register', async (t) => {
     const cases: Array<[string, Record<string, unknown>]> = [
       ['login email {$gt: ""}', { email: { $gt: '' }, password: { $gt: '' } }],
@@ -153,7 +197,7 @@ t.test('hostile input', async (t) => {
     refused(t, await raw(holdUrl, '"A1"', 'application/json', auth), 'a string body to a hold', 400)
     refused(t, await raw('/api/auth/login', `<login><email>${ADMIN.email}</email></login>`, 'application/xml'), 'XML to login', 415)
     refused(t, await raw(holdUrl, 'seatLabels=A1', 'application/x-www-form-urlencoded', auth), 'a form to a hold', 415)
-    refused(t, await raw('/api/auth/login', JSON.stringify(ADMIN), 'text/plain'), 'JSON sent as text/plain to login', 400)
+    refused(t, await raw('/api/auth/login', JSON.stringify(ADMIN), 'text/plain'), 'JSON sent as text/plain to login', 415, 'UNSUPPORTED_MEDIA_TYPE')
     refused(t, await raw('/api/auth/register', Buffer.from([0xff, 0xfe, 0x00, 0x7b]), 'application/json'), 'binary junk as JSON', 400)
 
     const big = JSON.stringify({ seatLabels: ['A1'], pad: 'x'.repeat(300 * 1024) })

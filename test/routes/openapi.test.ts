@@ -20,6 +20,8 @@ interface OpenApiDocument {
 const CONTRACT: Array<[string, string, boolean]> = [
   ['post', '/api/auth/register', false],
   ['post', '/api/auth/login', false],
+  ['post', '/api/auth/refresh', false],
+  ['post', '/api/auth/logout', false],
   ['get', '/api/auth/me', true],
   ['post', '/api/admin/movies', true],
   ['post', '/api/admin/shows', true],
@@ -28,6 +30,8 @@ const CONTRACT: Array<[string, string, boolean]> = [
   ['patch', '/api/admin/shows/{id}', true],
   ['post', '/api/admin/shows/{id}/cancel', true],
   ['get', '/api/admin/shows/{id}/bookings', true],
+  ['get', '/api/admin/users', true],
+  ['patch', '/api/admin/users/{id}', true],
   ['get', '/api/movies', false],
   ['get', '/api/movies/{id}', false],
   ['get', '/api/shows', false],
@@ -88,6 +92,10 @@ t.test('OpenAPI document', async (t) => {
         const success = Object.entries(op.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code))
         t.ok(success.length > 0, `${what} documents a 2xx response`)
         for (const [code, response] of success) {
+          if (code === '204') {
+            t.equal(response.content, undefined, `${what} 204 has no content`)
+            continue
+          }
           const schemas = Object.values(response.content ?? {}).map((c) => c.schema)
           t.ok(schemas.length > 0 && schemas.every((s) => s !== undefined), `${what} ${code} has a response schema`)
         }
@@ -104,6 +112,19 @@ t.test('OpenAPI document', async (t) => {
     t.same(errorOf('/api/admin/shows', 'post', '403'), errorRef, 'admin: 403')
     t.same(errorOf('/api/bookings/{id}/confirm', 'post', '409'), errorRef, 'confirm: 409')
     t.same(errorOf('/api/bookings/{id}', 'get', '404'), errorRef, 'booking: 404')
+    t.same(errorOf('/api/auth/register', 'post', '400'), errorRef, 'register: 400 (WEAK_PASSWORD)')
+    t.same(errorOf('/api/auth/login', 'post', '403'), errorRef, 'login: 403 ACCOUNT_DISABLED')
+    t.same(errorOf('/api/auth/refresh', 'post', '401'), errorRef, 'refresh: 401 INVALID_REFRESH_TOKEN')
+    t.same(errorOf('/api/auth/refresh', 'post', '403'), errorRef, 'refresh: 403 ACCOUNT_DISABLED')
+    t.same(errorOf('/api/admin/users/{id}', 'patch', '404'), errorRef, 'patch user: 404 USER_NOT_FOUND')
+    t.same(errorOf('/api/admin/users/{id}', 'patch', '409'), errorRef, 'patch user: 409 LAST_ADMIN')
+    for (const [path, code] of [['/api/auth/register', 'WEAK_PASSWORD'], ['/api/auth/login', 'ACCOUNT_DISABLED'], ['/api/auth/refresh', 'INVALID_REFRESH_TOKEN']]) {
+      t.match(JSON.stringify(doc.paths[path]?.post), code, `${path} names ${code}`)
+    }
+    t.match(JSON.stringify(doc.paths['/api/admin/users/{id}']?.patch), 'LAST_ADMIN', 'PATCH /api/admin/users/{id} names LAST_ADMIN')
+    const session = doc.components?.schemas?.Session as { required?: string[] } | undefined
+    t.same([...(session?.required ?? [])].sort(), ['expiresAt', 'refreshExpiresAt', 'refreshToken', 'token', 'user'], 'the session schema')
+    t.ok(doc.paths['/api/auth/logout']?.post?.responses?.['204'] !== undefined, 'logout: 204')
     const error = doc.components?.schemas?.Error as { required?: string[] } | undefined
     t.same([...(error?.required ?? [])].sort(), ['code', 'error', 'message', 'statusCode'], 'the error body schema')
   })
@@ -113,13 +134,14 @@ t.test('OpenAPI document', async (t) => {
     t.ok(holdOp?.requestBody?.content['application/json']?.schema !== undefined, 'hold body')
     t.ok(holdOp?.parameters?.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'), 'the Idempotency-Key header')
     t.ok(holdOp?.parameters?.some((p) => p.in === 'path' && p.name === 'id'), 'the show id')
-    for (const [method, path] of [['post', '/api/auth/register'], ['post', '/api/auth/login'], ['post', '/api/admin/movies'], ['post', '/api/admin/shows'], ['patch', '/api/admin/shows/{id}']]) {
+    for (const [method, path] of [['post', '/api/auth/register'], ['post', '/api/auth/login'], ['post', '/api/auth/refresh'], ['post', '/api/auth/logout'], ['patch', '/api/admin/users/{id}'], ['post', '/api/admin/movies'], ['post', '/api/admin/shows'], ['patch', '/api/admin/shows/{id}']]) {
       t.ok(doc.paths[path]?.[method]?.requestBody?.content['application/json']?.schema !== undefined, `${method.toUpperCase()} ${path} body`)
     }
     const queries = (path: string) => (doc.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort()
     t.same(queries('/api/shows'), ['from', 'limit', 'movieId', 'offset', 'to', 'type'])
     t.same(queries('/api/admin/shows'), ['limit', 'offset', 'status', 'type'])
     t.same(queries('/api/bookings'), ['limit', 'offset', 'status'])
+    t.same(queries('/api/admin/users'), ['disabled', 'email', 'limit', 'offset', 'role'])
     // API.md: confirm takes `{ paymentReference? }` or nothing; a generated client must not demand a body.
     t.equal(doc.paths['/api/bookings/{id}/confirm']?.post?.requestBody?.required, false, 'confirm body is optional')
     t.equal(holdOp?.requestBody?.required, true, 'the hold body is required')

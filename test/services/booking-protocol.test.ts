@@ -13,7 +13,7 @@ async function manyUsers (app: FastifyInstance, n: number): Promise<Array<{ auth
   })))
   return docs.map((d) => ({
     id: d._id.toHexString(),
-    authorization: `Bearer ${app.issueToken({ id: d._id.toHexString(), email: d.email, name: d.name, role: 'USER' })}`
+    authorization: `Bearer ${app.signAccessToken({ id: d._id.toHexString(), email: d.email, name: d.name, role: 'USER' }).token}`
   }))
 }
 

@@ -1,5 +1,6 @@
-// tap `before`: starts ONE database for the whole run — MONGODB_URI if set, else
-// mongodb-memory-server (tried once), else the embedded server — and says which.
+// tap `before`: starts ONE database for the whole run — MONGODB_URI if set, else a real mongod
+// through mongodb-memory-server when one is cached or configured (never a download unless
+// MONGOD_DOWNLOAD=true), else the embedded server — and says which, and why.
 import { spawn } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -27,6 +28,8 @@ if (process.env.MONGODB_URI !== undefined && process.env.MONGODB_URI !== '') {
     match = readFileSync(LOG_FILE, 'utf8').match(/uri=(\S+) kind=(\S+)/)
   }
   state = { uri: match[1], kind: match[2], pid: child.pid }
+  const reason = /"reason":"((?:[^"\\]|\\.)*)"/.exec(readFileSync(LOG_FILE, 'utf8'))?.[1]
+  if (reason !== undefined) state.reason = reason
 }
 writeFileSync(STATE_FILE, JSON.stringify(state))
-console.log(`# test database: ${state.kind} ${state.uri}`)
+console.log(`# test database: ${state.kind} ${state.uri}${state.reason === undefined ? '' : ` (${state.reason})`}`)

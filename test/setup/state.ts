@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 export const STATE_FILE = fileURLToPath(new URL(`../../.tap/test-database-${process.ppid}.json`, import.meta.url))
 export const LOG_FILE = fileURLToPath(new URL(`../../.tap/test-database-${process.ppid}.log`, import.meta.url))
 
-export interface DatabaseState { uri: string, kind: string, pid?: number }
+export interface DatabaseState { uri: string, kind: string, pid?: number, reason?: string }
 
 export function readDatabaseState (): DatabaseState | undefined {
   return existsSync(STATE_FILE) ? JSON.parse(readFileSync(STATE_FILE, 'utf8')) as DatabaseState : undefined

@@ -4,6 +4,7 @@ import { bearerAuth, errors, IdParams } from '../../schemas/common.js'
 import { CreateMovieBody, Movie } from '../../schemas/movie.js'
 import { AdminShowQuery, CreateShowBody, Show, ShowList, UpdateShowBody } from '../../schemas/show.js'
 import { BookingList, BookingQuery } from '../../schemas/booking.js'
+import { AdminUser, AdminUserList, AdminUserQuery, UpdateUserBody } from '../../schemas/auth.js'
 
 /** Admin-only routes: the role check sits once, here, for the whole folder. */
 const admin: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -11,7 +12,7 @@ const admin: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, tags: ['admin'], security: bearerAuth }
   })
-  const { movies, shows, bookings } = fastify.services
+  const { movies, shows, bookings, users } = fastify.services
 
   fastify.post('/movies', {
     schema: { summary: 'Add a movie to the catalogue', body: CreateMovieBody, response: { 201: Type.Ref(Movie), ...errors(400, 401, 403) } }
@@ -48,5 +49,25 @@ const admin: FastifyPluginAsyncTypebox = async (fastify) => {
     await shows.findShow(request.params.id)
     return bookings.listBookings({ showId: request.params.id }, request.query)
   })
+
+  fastify.get('/users', {
+    schema: {
+      summary: 'Accounts, by email',
+      description: 'email matches part of the address, case-insensitively; role and disabled filter exactly.',
+      querystring: AdminUserQuery,
+      response: { 200: AdminUserList, ...errors(400, 401, 403) }
+    }
+  }, async (request) => users.listUsers(request.query))
+
+  fastify.patch('/users/:id', {
+    schema: {
+      summary: 'Change an account\'s role, or disable/enable it',
+      description: 'Takes effect on every instance within 5 s (tokens are checked against the database). Disabling ends the ' +
+        'account\'s sign-ins (its refresh tokens stop working). 409 LAST_ADMIN: the last enabled admin cannot be demoted or disabled.',
+      params: IdParams,
+      body: UpdateUserBody,
+      response: { 200: Type.Ref(AdminUser), ...errors(400, 401, 403, 404, 409) }
+    }
+  }, async (request) => users.updateUser(request.params.id, request.body))
 }
 export default admin
