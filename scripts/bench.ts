@@ -4,7 +4,7 @@
 //
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
 // sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
-// · 5 best-available flash sale (the same users asking the service to choose 2–4 seats together).
+// · 6 best-available flash sale (the same users asking the service to choose 2–4 seats together).
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -25,7 +25,7 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6)
 Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
 
 const { values: opts } = parseArgs({
@@ -40,7 +40,7 @@ const { values: opts } = parseArgs({
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4,5' },
+    phases: { type: 'string', default: '1,2,3,4,5,6' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -555,14 +555,14 @@ async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult
 
 /** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
 /**
- * Phase 5: the same users asking the service to choose `{ quantity: 2..4 }` seats together at once.
+ * Phase 6: the same users asking the service to choose `{ quantity: 2..4 }` seats together at once.
  * A 409 names how many seats were free (details.available): one answered while at least as many
  * seats as asked for were free counts against the served share (the seats were there, but not
  * together, or every choice lost its race).
  */
 async function bestAvailablePhase ({ t, db, admin, tokens }: Run): Promise<BestAvailableResult> {
   const show = await createShow(t, admin, 'best available', SEATS)
-  log(`phase 5: best-available flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, { quantity: 2..4 }, holds of ${show.holdSeconds} s`)
+  log(`phase 6: best-available flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, { quantity: 2..4 }, holds of ${show.holdSeconds} s`)
   const latencies: number[] = []
   const status: Record<string, number> = {}
   let whileSeatsRemained = 0
@@ -638,7 +638,7 @@ async function main (): Promise<void> {
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
-    const best = PHASES.has('5') ? await bestAvailablePhase(run) : null
+    const best = PHASES.has('6') ? await bestAvailablePhase(run) : null
     result = benchResult(floor, calibration, sale, maps, expiry, best)
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
@@ -716,7 +716,7 @@ function report (final: BenchResult): void {
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
     ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
-    ['5 best available', 'holds/s (201 + 409), p99 ms', `${fmt(final.bestAvailableHoldsPerSec)} (${fmt(final.bestAvailableP99Ms)})`, ''],
+    ['6 best available', 'holds/s (201 + 409), p99 ms', `${fmt(final.bestAvailableHoldsPerSec)} (${fmt(final.bestAvailableP99Ms)})`, ''],
     ['', 'served while seats remained', fmt(final.bestAvailableServedShare), ''],
     ['', 'oversold seats', fmt(final.bestAvailableOversold), `= 0 ${check(final.bestAvailableOversold === null ? null : final.bestAvailableOversold === 0)}`],
     ['', 'stuck seats after the holds lapsed', fmt(final.bestAvailableStuckSeats), `= 0 ${check(final.bestAvailableStuckSeats === null ? null : final.bestAvailableStuckSeats === 0)}`]
