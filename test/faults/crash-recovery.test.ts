@@ -100,10 +100,10 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
 
   await t.test('killed between an extension\'s two steps: seats pushed, booking not', async (t) => {
     const [d] = await startInstances(t, [{ name: 'D (crash after extending the seats)', ...common, crashAt: 'after-extend-seats' }])
-    const labels = ['C1', 'C2']
+    const labels = ['B4', 'B5']
     const started = Date.now()
     const hold = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: other.token, body: { seatLabels: labels } })
-    t.equal(hold.status, 201, 'hold on B')
+    t.equal(hold.status, 201, `hold on B ${JSON.stringify(hold.body)}`)
     const outcome = await call(d.url, 'POST', `/api/bookings/${hold.body.id}/extend`, { token: other.token })
       .then((r) => r.status, failureKind)
     t.equal(outcome, 'reset', 'the extension dies with its instance')

@@ -140,6 +140,23 @@ t.test('box office', async (t) => {
     for (const b of [first, scattered]) for (const s of b.seats) t.equal(statuses[s.label], 'HELD', `${s.label} is held`)
   })
 
+  t.test('a label-seated show: categories by label, best available by position', async (t) => {
+    const show = json<Show>(await post('/api/admin/shows', {
+      name: 'Night bus', type: 'BUS', startTime: inFuture(DAY), priceCents: 3000,
+      seating: { labels: ['L1', 'L2', 'L3', 'L4', 'U1', 'U2', 'U3', 'U4'] },
+      categories: [{ name: 'LOWER', priceCents: 4500, labels: ['L1', 'L2', 'L3', 'L4'] }]
+    }))
+    t.equal(show.venue, null)
+    t.same(show.categories.map((c) => [c.name, c.priceCents, c.totalSeats]), [['LOWER', 4500, 4], ['STANDARD', 3000, 4]])
+    await holdOk(app, alice.authorization, show.id, ['L2'])
+    // L1 alone before L2, L3L4 after it: two together is L3L4 (positions, earliest first).
+    const lower = json<Booking>(await hold(app, bob.authorization, show.id, { quantity: 2, category: 'LOWER' }))
+    t.same(lower.seats.map((s) => [s.label, s.priceCents]), [['L3', 4500], ['L4', 4500]])
+    const upper = json<Booking>(await hold(app, bob.authorization, show.id, { quantity: 2 }))
+    t.same(upper.seats.map((s) => s.label), ['U1', 'U2'], 'any category: the first two free together by position (L1 is alone)')
+    t.equal(upper.totalPriceCents, 6000)
+  })
+
   t.test('best available refusals: the contract\'s bodies; nothing held', async (t) => {
     const show = json<Show>(await post('/api/admin/shows', { name: 'Tiny', type: 'EVENT', startTime: inFuture(DAY), priceCents: 100, seating: { totalSeats: 6, seatsPerRow: 3 }, categories: [{ name: 'BOX', priceCents: 500, labels: ['A1'] }] }))
     const unknown = await hold(app, alice.authorization, show.id, { quantity: 1, category: 'BALCONY' })
