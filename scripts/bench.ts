@@ -4,10 +4,13 @@
 //
 // Phases: 1 database floor (the service's seat claim straight through the driver) · 2 flash
 // sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag
+// · 5 live seat maps (the flash sale again, watched by SSE subscribers over two instances)
 // · 6 best-available flash sale (the same users asking the service to choose 2–4 seats together).
+import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon, { type Client, type Options, type RequestSpec, type Result } from 'autocannon'
 import { MongoClient, ObjectId, type Db } from 'mongodb'
@@ -25,8 +28,11 @@ const HELP = `npm run bench -- [options]
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
+  --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
+  --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
   --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6)
-Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts.`
+Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts;
+and let one address hold the subscribers (MAX_STREAMS_PER_CLIENT).`
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,7 +41,9 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '15' },
     'map-seats': { type: 'string', default: '1000' },
     'expiry-holds': { type: 'string', default: '500' },
+    subscribers: { type: 'string', default: '2000' },
     url: { type: 'string' },
+    url2: { type: 'string' },
     'admin-email': { type: 'string' },
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
@@ -62,6 +70,7 @@ const USERS = positive('users', opts.users)
 const SECONDS = positive('seconds', opts.seconds)
 const MAP_SEATS = positive('map-seats', opts['map-seats'])
 const EXPIRY_HOLDS = positive('expiry-holds', opts['expiry-holds'])
+const SUBSCRIBERS = positive('subscribers', opts.subscribers)
 const SHORT_SECONDS = Math.min(SECONDS, 5)
 const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
 /** The started service's default hold time: the flash sale's and the expiry phase's shows use it. */
@@ -75,7 +84,15 @@ const log = (text: string): void => { progressDone(`[bench +${((Date.now() - sta
 
 // ---- the system under test -------------------------------------------------------------
 
-interface Target { base: string, mongoUri: string | undefined, dbName: string | undefined, admin: { email: string, password: string }, local: boolean }
+interface Target {
+  base: string
+  mongoUri: string | undefined
+  dbName: string | undefined
+  admin: { email: string, password: string }
+  local: boolean
+  /** Starts another instance of the service on the same database (phase 5); undefined against --url without --url2. */
+  startAnother?: () => Promise<string>
+}
 
 /** A database name of our own inside a MongoDB URI, keeping its host list and options. */
 function withDbName (uri: string, dbName: string): string {
@@ -95,7 +112,11 @@ async function startTarget (): Promise<Target> {
     const password = opts['admin-password'] ?? process.env.ADMIN_PASSWORD
     if (email === undefined || password === undefined) throw new Error('--url needs --admin-email/--admin-password (or ADMIN_EMAIL/ADMIN_PASSWORD) to create the shows')
     const mongoUri = opts['mongodb-uri']
-    return { base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false }
+    const url2 = opts.url2?.replace(/\/$/, '')
+    return {
+      base: opts.url.replace(/\/$/, ''), mongoUri, dbName: mongoUri === undefined ? undefined : dbNameOf(mongoUri), admin: { email, password }, local: false,
+      ...(url2 !== undefined && { startAnother: async () => url2 })
+    }
   }
   let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
   if (base === undefined) {
@@ -108,7 +129,7 @@ async function startTarget (): Promise<Target> {
   const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
   const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
   log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
-  const service = await startScript('service', './service.ts', [], {
+  const env = {
     ...process.env,
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -123,10 +144,17 @@ async function startTarget (): Promise<Target> {
     ACCESS_TOKEN_SECONDS: '3600',
     RATE_LIMIT: '0',
     AUTH_RATE_LIMIT: '0',
+    // Phase 5's subscribers all come from this one address.
+    MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS),
     LOG_LEVEL: 'warn'
-  }, /listening at (http:\/\/\S+)/, execArgv)
+  }
+  const service = await startScript('service', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
   serviceChild = service.child
-  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true }
+  const startAnother = async (): Promise<string> => {
+    const another = await startScript('service 2', './service.ts', [], env, /listening at (http:\/\/\S+)/)
+    return another.match.replace(/^listening at /, '')
+  }
+  return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true, startAnother }
 }
 let serviceChild: Awaited<ReturnType<typeof startScript>>['child'] | undefined
 
@@ -351,6 +379,14 @@ interface FlashSaleResult {
   dbFloorRatio: number | null
 }
 interface SeatMapResult { seatMapReqPerSec: number, seatMapP99Ms: number, seatMapFloorReqPerSec: number | null, seatMapFloorP99Ms: number | null, seatMapBytes: number }
+interface LiveResult {
+  streamSubscribers: number
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number
+  streamHoldsPerSec: number
+  streamHoldsPerSecRatio: number | null
+}
 interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
 interface BestAvailableResult {
   bestAvailableHoldsPerSec: number
@@ -381,6 +417,13 @@ export interface BenchResult {
   expiryLagP50Ms: number | null
   expiryLagP99Ms: number | null
   expiryHolds: number | null
+  /** Phase 5: subscribers that stayed to the end, commit → arrival lag, seat statuses a subscriber's map got wrong, holds/s watched ÷ phase 2's. */
+  streamSubscribers: number | null
+  streamLagP50Ms: number | null
+  streamLagP99Ms: number | null
+  streamMissedChanges: number | null
+  streamHoldsPerSec: number | null
+  streamHoldsPerSecRatio: number | null
   dbFloorOpsPerSec: number | null
   dbOpsPerHold: number | null
   dbFloorRatio: number | null
@@ -395,7 +438,7 @@ export interface BenchResult {
   bestAvailableStuckSeats: number | null
   bestAvailableServedShare: number | null
   bestAvailableStatus: Record<string, number> | null
-  settings: { seats: number, users: number, seconds: number, mapSeats: number, holdSeconds: number, target: string }
+  settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, target: string }
   machine: { cpus: number, node: string }
 }
 
@@ -421,11 +464,10 @@ async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult>
   return { dbCommandsPerHold: cal.by, dbOpsPerHold }
 }
 
-/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
-async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
-  const show = await createShow(t, admin, 'flash sale', SEATS)
-  const pick = seatPicker(await seatIdsOf(t, show.id))
-  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number }
+
+/** The flash sale itself (phases 2 and 5): USERS connections holding picked seats for SECONDS, half of the winners confirming. */
+async function runSale (t: Target, showId: string, tokens: string[], pick: () => string[], label = 'flash sale'): Promise<Sale> {
   const holdLatencies: number[] = []
   const holdStatus: Record<string, number> = {}
   const confirmStatus: Record<string, number> = {}
@@ -437,7 +479,7 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
     duration: SECONDS,
     timeout: 30,
     requests: [{
-      ...holdRequest(show.id, tokens, pick),
+      ...holdRequest(showId, tokens, pick),
       onResponse: (status, body, context) => {
         context.kind = 'hold'
         holdStatus[status] = (holdStatus[status] ?? 0) + 1
@@ -457,7 +499,7 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
         confirmStatus[status] = (confirmStatus[status] ?? 0) + 1
       }
     }]
-  }, 'flash sale', (client, _status, ms) => {
+  }, label, (client, _status, ms) => {
     if (client.requestIterator?.context?.kind === 'hold') holdLatencies.push(ms)
   })
   const elapsed = (Date.now() - t0) / 1000
@@ -465,6 +507,15 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
   const saleCommands = (await dbCommands(t)).total - commandsBefore.total
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
   const holdsPerSec = answered / elapsed
+  return { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands }
+}
+
+/** Phase 2: every user holding hot seats at once, half of the winners confirming; then the audits. */
+async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult | null, calibration: CalibrationResult | null): Promise<FlashSaleResult> {
+  const show = await createShow(t, admin, 'flash sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
+  const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands } = await runSale(t, show.id, tokens, pick)
   log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
   const live = await auditShow(t, db, show.id, 'running')
   log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
@@ -553,6 +604,80 @@ async function expiryPhase ({ t, db, admin, tokens }: Run): Promise<ExpiryResult
   return { expiryLagP50Ms: percentile(lags, 50), expiryLagP99Ms: percentile(lags, 99), expiryHolds: expiresAt.size, expiryNeverReleased: pending.size }
 }
 
+/** Phase 5: the flash sale again on a fresh show, watched by SUBSCRIBERS live seat-map streams over two instances. */
+async function liveSeatMapPhase ({ t, db, admin, tokens }: Run, unwatched: FlashSaleResult | null): Promise<LiveResult> {
+  const bases = [t.base]
+  if (t.startAnother !== undefined) {
+    log('starting a second instance on the same database for half of the subscribers')
+    bases.push(await t.startAnother())
+    await waitReady({ base: bases[1] })
+  }
+  const show = await createShow(t, admin, 'watched sale', SEATS)
+  const pick = seatPicker(await seatIdsOf(t, show.id))
+  log(`phase 5: live seat maps — ${SUBSCRIBERS} subscribers over ${bases.length} instance(s) watch a ${SEATS}-seat flash sale of ${SECONDS} s`)
+  const watchers = startSubscribers()
+  try {
+    // Commit times come from the subscribers' process's own change stream (needs a replica set; else no lag figure).
+    const opened = await watchers.ask<{ opened: number }>({ open: { bases, showId: show.id, n: SUBSCRIBERS, mongoUri: t.mongoUri, dbName: t.dbName } })
+    log(`  ${opened.opened} subscribers connected, each with its snapshot`)
+    const sale = await runSale(t, show.id, tokens, pick, 'watched flash sale')
+    log(`  ${Math.round(sale.holdsPerSec)} holds/s answered while watched; holds ${JSON.stringify(sale.holdStatus)}`)
+    const wait = show.holdSeconds * 1000 + 3000
+    log(`  waiting ${wait / 1000} s for the last holds to lapse`)
+    await sleep(wait)
+    // The final map, once two reads 2 s apart agree (nothing is still changing, every stream has had time to deliver).
+    let final = await finalStatuses(t, db, show.id)
+    for (let i = 0; i < 10; i++) {
+      await sleep(2000)
+      const again = await finalStatuses(t, db, show.id)
+      const same = again.size === final.size && [...again].every(([id, status]) => final.get(id) === status)
+      final = again
+      if (same) break
+    }
+    const { result } = await watchers.ask<{ result: { subscribers: number, ended: number, missed: number, lags: number[], catchUpMs: number } }>({ finish: { final: [...final] } })
+    const { lags, missed, ended } = result
+    log(`  ${result.subscribers - ended} subscribers to the end (${ended} ended early); ${lags.length} arrivals, lag p50 ${lags.length > 0 ? percentile(lags, 50) : '–'} ms, p99 ${lags.length > 0 ? percentile(lags, 99) : '–'} ms; ${missed} seat statuses missed (after ${result.catchUpMs} ms of catching up)`)
+    return {
+      streamSubscribers: result.subscribers - ended,
+      streamLagP50Ms: lags.length > 0 ? percentile(lags, 50) : null,
+      streamLagP99Ms: lags.length > 0 ? percentile(lags, 99) : null,
+      streamMissedChanges: missed,
+      streamHoldsPerSec: round(sale.holdsPerSec),
+      streamHoldsPerSecRatio: unwatched !== null ? round(sale.holdsPerSec / unwatched.holdsPerSec, 3) : null
+    }
+  } finally {
+    watchers.stop()
+  }
+}
+
+/** The subscribers' process (scripts/bench/subscribers.ts): one question at a time over IPC. */
+function startSubscribers (): { ask: <T>(message: unknown) => Promise<T>, stop: () => void } {
+  const child = fork(fileURLToPath(new URL('./bench/subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return {
+    ask: async <T>(message: unknown): Promise<T> => await new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`the subscribers' process exited (${code ?? 'signal'})`))
+      child.once('exit', onExit)
+      child.once('message', (answer: T & { error?: string }) => {
+        child.off('exit', onExit)
+        if (answer.error !== undefined) reject(new Error(answer.error))
+        else resolve(answer)
+      })
+      child.send(message as object)
+    }),
+    stop: () => { if (child.connected) child.disconnect() }
+  }
+}
+
+/** Every seat's status: from the database when we have it, else the seat map (which may be up to its cache age late). */
+async function finalStatuses (t: Target, db: Db | undefined, showId: string): Promise<Map<string, 'AVAILABLE' | 'HELD' | 'BOOKED'>> {
+  if (db !== undefined) {
+    const docs = await db.collection<{ status: 'AVAILABLE' | 'HELD' | 'BOOKED' }>('seats').find({ showId: new ObjectId(showId) }, { projection: { status: 1 } }).toArray()
+    return new Map(docs.map((d) => [String(d._id), d.status]))
+  }
+  const map = await expect(call<{ seats: Array<{ id: string, status: 'AVAILABLE' | 'HELD' | 'BOOKED' }> }>(t.base, 'GET', `/api/shows/${showId}/seats`), 200, 'seat map')
+  return new Map(map.seats.map((s) => [s.id, s.status]))
+}
+
 /** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
 /**
  * Phase 6: the same users asking the service to choose `{ quantity: 2..4 }` seats together at once.
@@ -612,11 +737,11 @@ async function bestAvailablePhase ({ t, db, admin, tokens }: Run): Promise<BestA
   }
 }
 
-async function waitReady (t: Target): Promise<void> {
+async function waitReady (t: Pick<Target, 'base'>): Promise<void> {
   for (let i = 0; ; i++) {
     const ready = await call(t.base, 'GET', '/ready')
     if (ready.status === 200) return
-    if (i >= 60) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
+    if (i >= 240) throw new Error(`service not ready: ${ready.status} ${JSON.stringify(ready.body)}`)
     await sleep(250)
   }
 }
@@ -638,8 +763,9 @@ async function main (): Promise<void> {
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
+    const live = PHASES.has('5') ? await liveSeatMapPhase(run, sale) : null
     const best = PHASES.has('6') ? await bestAvailablePhase(run) : null
-    result = benchResult(floor, calibration, sale, maps, expiry, best)
+    result = benchResult(floor, calibration, sale, maps, expiry, live, best)
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -664,7 +790,7 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, best: BestAvailableResult | null): BenchResult {
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null, best: BestAvailableResult | null): BenchResult {
   return {
     holdsPerSec: sale?.holdsPerSec ?? null,
     holdP50Ms: sale?.holdP50Ms ?? null,
@@ -681,6 +807,12 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     expiryLagP50Ms: expiry?.expiryLagP50Ms ?? null,
     expiryLagP99Ms: expiry?.expiryLagP99Ms ?? null,
     expiryHolds: expiry?.expiryHolds ?? null,
+    streamSubscribers: live?.streamSubscribers ?? null,
+    streamLagP50Ms: live?.streamLagP50Ms ?? null,
+    streamLagP99Ms: live?.streamLagP99Ms ?? null,
+    streamMissedChanges: live?.streamMissedChanges ?? null,
+    streamHoldsPerSec: live?.streamHoldsPerSec ?? null,
+    streamHoldsPerSecRatio: live?.streamHoldsPerSecRatio ?? null,
     dbFloorOpsPerSec: floor?.dbFloorOpsPerSec ?? null,
     dbOpsPerHold: calibration?.dbOpsPerHold ?? null,
     dbFloorRatio: sale?.dbFloorRatio ?? null,
@@ -695,7 +827,7 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     bestAvailableStuckSeats: best?.bestAvailableStuckSeats ?? null,
     bestAvailableServedShare: best?.bestAvailableServedShare ?? null,
     bestAvailableStatus: best?.bestAvailableStatus ?? null,
-    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
+    settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
 }
@@ -716,6 +848,10 @@ function report (final: BenchResult): void {
     ['', 'static floor req/s (p99 ms)', `${fmt(final.seatMapFloorReqPerSec)} (${fmt(final.seatMapFloorP99Ms)})`, ''],
     ['', 'seat map ÷ floor', fmt(final.seatMapRatio), `≥ 0.5 ${check(final.seatMapRatio === null ? null : final.seatMapRatio >= 0.5)}`],
     ['4 expiry', 'lag p50 / p99 ms', `${fmt(final.expiryLagP50Ms)} / ${fmt(final.expiryLagP99Ms)}`, `p99 ≤ 1500 ${check(final.expiryLagP99Ms === null ? null : final.expiryLagP99Ms <= 1500)}`],
+    ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
+    ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],
+    ['', 'seat statuses missed (all subscribers)', fmt(final.streamMissedChanges), `= 0 ${check(final.streamMissedChanges === null ? null : final.streamMissedChanges === 0)}`],
+    ['', 'holds/s watched (÷ phase 2)', `${fmt(final.streamHoldsPerSec)} (${fmt(final.streamHoldsPerSecRatio)})`, `≥ 0.8 ${check(final.streamHoldsPerSecRatio === null ? null : final.streamHoldsPerSecRatio >= 0.8)}`],
     ['6 best available', 'holds/s (201 + 409), p99 ms', `${fmt(final.bestAvailableHoldsPerSec)} (${fmt(final.bestAvailableP99Ms)})`, ''],
     ['', 'served while seats remained', fmt(final.bestAvailableServedShare), ''],
     ['', 'oversold seats', fmt(final.bestAvailableOversold), `= 0 ${check(final.bestAvailableOversold === null ? null : final.bestAvailableOversold === 0)}`],

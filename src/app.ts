@@ -12,10 +12,12 @@ import services from './plugins/services.js'
 import auth from './plugins/auth.js'
 import security from './plugins/security.js'
 import agenda from './plugins/agenda.js'
+import live from './plugins/live.js'
 import opsRoutes from './routes/ops/index.js'
 import authRoutes from './routes/auth/index.js'
 import adminRoutes from './routes/admin/index.js'
 import publicRoutes from './routes/public/index.js'
+import seatEventRoutes from './routes/public/seat-events.js'
 import bookingRoutes from './routes/bookings/index.js'
 
 export interface AppOptions {
@@ -50,12 +52,14 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(auth, { config: opts.config })
   await fastify.register(security, { config: opts.config })
   await fastify.register(agenda, { config: opts.config })
+  await fastify.register(live, { config: opts.config })
 
   await fastify.register(refusalRoutes)
   await fastify.register(opsRoutes)
   await fastify.register(authRoutes, { prefix: '/api/auth' })
   await fastify.register(adminRoutes, { prefix: '/api/admin' })
   await fastify.register(publicRoutes, { prefix: '/api' })
+  await fastify.register(seatEventRoutes, { prefix: '/api' })
   await fastify.register(bookingRoutes, { prefix: '/api', maxSeatsPerBooking: opts.config.maxSeatsPerBooking })
 }
 

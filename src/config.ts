@@ -25,6 +25,9 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, default: 20 }),
+  MAX_STREAMS: Type.Integer({ minimum: 0, default: 10_000 }),
+  MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 0, default: 20 }),
+  LIVE_SOURCE: Type.Union([Type.Literal('auto'), Type.Literal('polling')], { default: 'auto' }),
   OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 })
 })
 type Env = Static<typeof EnvSchema>
@@ -53,6 +56,11 @@ export interface Config {
   logLevel: string
   rateLimit: number
   authRateLimit: number
+  /** Live seat-map streams this instance holds at most, and one client address at most. */
+  maxStreams: number
+  maxStreamsPerClient: number
+  /** auto: a change stream when the database is a replica set, else polling; polling: always poll. */
+  liveSource: 'auto' | 'polling'
   /** Load shedding: 503 OVERLOADED while the event loop lags more than this; 0 = never shed. */
   overloadEventLoopDelayMs: number
 }
@@ -103,6 +111,9 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,
     authRateLimit: env.AUTH_RATE_LIMIT,
+    maxStreams: env.MAX_STREAMS,
+    maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
+    liveSource: env.LIVE_SOURCE,
     overloadEventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /** One registry per app instance, so tests can build many apps in one process. */
 export function createMetrics () {
@@ -23,6 +23,21 @@ export function createMetrics () {
       name: 'modex_hold_duration_seconds',
       help: 'time to answer a hold, successful or refused',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry]
+    }),
+    liveSource: new Gauge({ name: 'modex_live_source', help: 'where live seat maps come from on this instance (1 for the one in use)', labelNames: ['source'], registers: [registry] }),
+    liveStreams: new Gauge({ name: 'modex_live_streams', help: 'open live seat-map streams (SSE) on this instance', registers: [registry] }),
+    liveEvents: new Counter({
+      name: 'modex_live_events_sent_total',
+      help: 'live seat-map events written to subscribers, by event type',
+      labelNames: ['event'],
+      registers: [registry]
+    }),
+    liveDroppedClients: counter('modex_live_dropped_slow_clients_total', 'live seat-map subscribers disconnected for reading too slowly'),
+    liveLag: new Histogram({
+      name: 'modex_live_lag_seconds',
+      help: 'from a change\'s commit (its wall clock time in the change stream; the previous poll when polling) to its send to subscribers',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry]
     }),
     httpDuration: new Histogram({

@@ -7,10 +7,11 @@ import { AdminUser, AdminUserList, Session, User } from '../schemas/auth.js'
 import { Movie, MovieList } from '../schemas/movie.js'
 import { SeatMap, SeatView, Show, ShowList } from '../schemas/show.js'
 import { Booking, BookingList } from '../schemas/booking.js'
+import { SeatChangesData, SeatSnapshotData, ShowStatusData } from '../schemas/seat-events.js'
 
 /** The OpenAPI document is generated from the same TypeBox schemas that validate and serialise. */
 export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
-  for (const schema of [ErrorBody, User, Session, AdminUser, AdminUserList, Movie, MovieList, Show, ShowList, SeatView, SeatMap, Booking, BookingList]) {
+  for (const schema of [ErrorBody, User, Session, AdminUser, AdminUserList, Movie, MovieList, Show, ShowList, SeatView, SeatMap, Booking, BookingList, SeatSnapshotData, SeatChangesData, ShowStatusData]) {
     fastify.addSchema(schema)
   }
   await fastify.register(swagger, {

@@ -10,11 +10,12 @@ const script = fileURLToPath(new URL('../../scripts/bench.ts', import.meta.url))
 const KEYS: Array<keyof BenchResult> = [
   'holdsPerSec', 'holdP50Ms', 'holdP95Ms', 'holdP99Ms', 'oversold', 'stuckSeats', 'seatMapReqPerSec', 'seatMapP99Ms',
   'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio',
+  'streamSubscribers', 'streamMissedChanges', 'streamHoldsPerSecRatio',
   'bestAvailableHoldsPerSec', 'bestAvailableP99Ms', 'bestAvailableOversold', 'bestAvailableServedShare'
 ]
 
-t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 }, async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--seats', '50', '--users', '20', '--seconds', '3'], {
+t.test('npm run bench -- --seats 50 --users 20 --seconds 3 --subscribers 40', { timeout: 180_000 }, async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--seats', '50', '--users', '20', '--seconds', '3', '--subscribers', '40'], {
     // Its own embedded database, not the test run's; no load shedding (its 503s made the static
     // floor unmeasurable when the machine was saturated by the rest of the suite).
     env: childEnv({ MONGODB_URI: '', OVERLOAD_EVENT_LOOP_DELAY_MS: '0' }),
@@ -34,4 +35,7 @@ t.test('npm run bench -- --seats 50 --users 20 --seconds 3', { timeout: 180_000 
   t.equal(result.oversold, 0, 'no seat oversold')
   t.equal(result.stuckSeats, 0, 'no seat stuck')
   t.equal(result.bestAvailableOversold, 0, 'best available: no seat oversold')
+  t.equal(result.streamMissedChanges, 0, 'every subscriber\'s replayed map is the final seat map')
+  t.equal(result.streamSubscribers, 40, 'every subscriber stayed to the end')
+  for (const key of ['streamLagP50Ms', 'streamLagP99Ms']) t.ok(key in result, `the JSON line has ${key} (a number where the database gives change streams)`)
 })

@@ -35,7 +35,9 @@ interface Sample { kind: 'hold' | 'confirm' | 'cancel', status: Outcome, code?: 
 t.test('a proxy resetting connections between the instance and its database', async (t) => {
   const db = await startDatabase(t)
   const proxy = await startFaultProxy(t, { host: '127.0.0.1', port: db.port })
-  const uri = `mongodb://127.0.0.1:${proxy.port}/modex_faults`
+  // directConnection: on a replica set the driver would otherwise follow the member's own address
+  // from `hello` (the database's port) and go around the proxy.
+  const uri = `mongodb://127.0.0.1:${proxy.port}/modex_faults?directConnection=true`
   const [app] = await startInstances(t, [{ name: 'app', uri, holdSeconds: HOLD_SECONDS, sweepSeconds: 1 }])
   const admin = await adminToken(app.url)
   const showId = await createShow(app.url, admin, SEATS, 12)

@@ -37,6 +37,7 @@ const CONTRACT: Array<[string, string, boolean]> = [
   ['get', '/api/shows', false],
   ['get', '/api/shows/{id}', false],
   ['get', '/api/shows/{id}/seats', false],
+  ['get', '/api/shows/{id}/seats/events', false],
   ['post', '/api/shows/{id}/bookings', true],
   ['get', '/api/bookings', true],
   ['get', '/api/bookings/{id}', true],

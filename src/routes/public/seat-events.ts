@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errors, IdParams } from '../../schemas/common.js'
+import { SeatStreamMessage } from '../../schemas/seat-events.js'
+
+/** GET /api/shows/:id/seats/events — the live seat map (API.md, Live seat maps). No token needed. */
+const seatEvents: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { hub, reserveStream } = fastify.liveSeatMaps
+
+  fastify.get('/shows/:id/seats/events', {
+    // 'manual': the route only streams, and @fastify/sse's Accept negotiation would answer a
+    // client that asks for JSON with a 406 outside the contract's error body.
+    sse: 'manual',
+    schema: {
+      tags: ['catalogue'],
+      summary: 'The live seat map: a Server-Sent Events stream',
+      description: 'Opens with `retry: 2000` and a `snapshot` (the map as GET /seats plus the show\'s status); then every seat change ' +
+        'committed through any instance arrives as a `seats` event (batched, statuses absolute, `counts` after the batch) within a second, ' +
+        'and a cancellation as `show`. A comment line arrives at least every 15 s. Reconnecting with `Last-Event-ID` (EventSource does it ' +
+        'by itself) resumes after that event when this instance still has the changes since, on any instance (with change streams; polling ' +
+        'deployments resume on the same instance); otherwise the stream starts with a new `snapshot`, which replaces the client\'s map. ' +
+        'A client that reads too slowly is disconnected (it reconnects and resumes); on shutdown an instance ends its streams. ' +
+        'Refused before the stream starts: 503 OVERLOADED when the instance holds MAX_STREAMS streams, 429 RATE_LIMITED beyond ' +
+        'MAX_STREAMS_PER_CLIENT per client address.',
+      params: IdParams,
+      headers: Type.Object({
+        'last-event-id': Type.Optional(Type.String({ maxLength: 200, description: 'the id of the last event received, to resume after it' }))
+      }),
+      response: {
+        200: { description: 'the event stream', content: { 'text/event-stream': { schema: SeatStreamMessage } } },
+        ...errors(400, 404, 429, 503)
+      }
+    }
+  }, async (request, reply) => {
+    // Limits and the show's existence are settled before anything is written, so each is an ordinary error answer.
+    const release = reserveStream(request.ip)
+    let unsubscribe: (() => void) | undefined
+    const raw = reply.raw
+    try {
+      unsubscribe = await hub.subscribe(request.params.id, request.headers['last-event-id'], {
+        // Frames are written to the socket directly: the hub encodes each event once for all of a
+        // show's subscribers, where reply.sse.send would format and encode it per subscriber.
+        write: (frame) => {
+          reply.sse.sendHeaders()
+          raw.write(frame)
+        },
+        buffered: () => raw.writableLength,
+        end: (reason) => {
+          if (reason === 'slow') raw.destroy()
+          else reply.sse.close()
+        }
+      })
+    } catch (error) {
+      release()
+      throw error
+    }
+    reply.sse.keepAlive()
+    reply.sse.onClose(() => {
+      unsubscribe?.()
+      release()
+    })
+    // The client may have gone while the snapshot was prepared.
+    if (!reply.sse.isConnected || raw.destroyed) {
+      unsubscribe()
+      release()
+    }
+  })
+}
+export default seatEvents
