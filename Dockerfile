@@ -21,7 +21,8 @@ ENV NODE_ENV=production \
     PORT=3000
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# Owned by root and read-only for the `node` user that runs the service.
+# Owned by root and read-only for the `node` user that runs the service. dist/ holds the web
+# client too (npm run build copies src/web/client beside the compiled server that serves it).
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000

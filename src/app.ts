@@ -19,6 +19,7 @@ import adminRoutes from './routes/admin/index.js'
 import publicRoutes from './routes/public/index.js'
 import seatEventRoutes from './routes/public/seat-events.js'
 import bookingRoutes from './routes/bookings/index.js'
+import webClient from './web/serve.js'
 
 export interface AppOptions {
   config: Config
@@ -61,6 +62,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(publicRoutes, { prefix: '/api' })
   await fastify.register(seatEventRoutes, { prefix: '/api' })
   await fastify.register(bookingRoutes, { prefix: '/api', maxSeatsPerBooking: opts.config.maxSeatsPerBooking })
+  // The reference web client: `/` and `/web/*` only, after the API so it shadows none of it.
+  await fastify.register(webClient)
 }
 
 export const BODY_LIMIT = 256 * 1024

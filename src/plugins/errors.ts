@@ -197,7 +197,10 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
       const fault = databaseFault(error)
       if (fault === 'unreachable' && fastify.hasDecorator('suspectDatabaseDown')) fastify.suspectDatabaseDown()
       if (fault === 'network' && fastify.hasDecorator('checkDatabase')) fastify.checkDatabase()
-      request.log.warn({ code: body.code }, body.message)
+      // Which failure it was (a reset socket, a cleared pool, server selection) and the driver's
+      // retry labels: what tells a flaky network from an outage when reading the logs.
+      const e = error as { name?: unknown, message?: unknown, errorLabels?: unknown }
+      request.log.warn({ code: body.code, fault, cause: `${String(e.name)}: ${String(e.message)}`, labels: Array.isArray(e.errorLabels) ? e.errorLabels : undefined }, body.message)
     } else if (body.statusCode >= 500) request.log.error({ err: error }, body.message)
     else request.log.info({ code: body.code, statusCode: body.statusCode }, body.message)
     return reply.code(body.statusCode).headers(answer.headers ?? {}).send(body)

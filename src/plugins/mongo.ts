@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { createModels, type Models } from '../models/index.js'
 import { databaseUnavailable } from '../errors.js'
+import { databaseFault } from './errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,8 @@ export interface MongoPluginOptions { uri: string, dbName?: string }
 const PROBE_MS = 1000
 /** How long a ping after one failed connection may take before the database counts as away. */
 const CHECK_MS = 2500
+/** Pause before pinging again after a ping's own connection failed. */
+const PING_RETRY_MS = 50
 
 // Filters name only schema paths (strictQuery); values cannot become operators (sanitizeFilter below).
 mongoose.set('strictQuery', true)
@@ -62,10 +65,29 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   // A connection closed on purpose (shutdown, or a test taking the database away) is down for
   // good, and is never pinged: the driver would open the closed client again.
   const closedOnPurpose = (): boolean => (db as unknown as { _closeCalled?: boolean })._closeCalled === true
-  const ping = async (ms = PROBE_MS): Promise<boolean> => closedOnPurpose() ? false : await Promise.race([
-    db.db?.admin().ping().then(() => true, () => false) ?? false,
-    sleep(ms).then(() => false)
-  ])
+  /**
+   * Whether the database answers a ping within `ms`. A ping that fails on its own connection
+   * (reset, or the pool cleared under it by another operation's reset) says nothing about the
+   * database: runCommand is never retried by the driver, so it is tried again here. Only a
+   * failed server selection (the monitor cannot reach the server) or the deadline counts.
+   */
+  const ping = async (ms = PROBE_MS): Promise<boolean> => {
+    if (closedOnPurpose()) return false
+    const deadline = Date.now() + ms
+    const attempt = async (): Promise<boolean> => {
+      while (!closedOnPurpose()) {
+        try {
+          await db.db?.admin().ping()
+          return db.db !== undefined
+        } catch (error) {
+          if (databaseFault(error) !== 'network' || Date.now() >= deadline) return false
+          await sleep(PING_RETRY_MS)
+        }
+      }
+      return false
+    }
+    return await Promise.race([attempt(), sleep(ms, false, { ref: false })])
+  }
   const probeUntilUp = async (): Promise<void> => {
     while (suspect && !closedOnPurpose() && db.readyState !== mongoose.ConnectionStates.disconnecting && db.readyState !== mongoose.ConnectionStates.uninitialized) {
       if (await ping()) suspect = false

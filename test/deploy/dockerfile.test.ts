@@ -240,6 +240,10 @@ t.test('the compiled server runs in production mode', { timeout: 180_000 }, asyn
     body: JSON.stringify({ email: 'admin@deploy.test', password: 'deploy-admin-password' })
   })
   t.equal(login.status, 200, 'the admin from ADMIN_EMAIL/ADMIN_PASSWORD can sign in')
+  const page = await fetch(`${base}/`)
+  t.equal(page.status, 200, 'GET / serves the web client from the build')
+  t.match(await page.text(), /<script type="module" src="\/web\/main\.js">/)
+  t.equal(await statusOf(`${base}/web/main.js`), 200, 'and its modules')
 
   if (healthcheckCmd !== undefined && healthcheckCmd[0] === 'node') {
     const probe = spawnSync(process.execPath, healthcheckCmd.slice(1), { encoding: 'utf8', timeout: 15_000, env: containerEnv({ PORT: String(port) }) })

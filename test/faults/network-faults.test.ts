@@ -33,7 +33,8 @@ async function isReplicaSet (uri: string): Promise<boolean> {
 interface Sample { kind: 'hold' | 'confirm' | 'cancel', status: Outcome, code?: string, retryAfter?: string | null }
 
 t.test('a proxy resetting connections between the instance and its database', async (t) => {
-  const db = await startDatabase(t)
+  // The database's topology follows the suite's (TEST_DB_TOPOLOGY=standalone: no retryable writes).
+  const db = await startDatabase(t, 0, 'db', process.env.TEST_DB_TOPOLOGY === 'standalone' ? ['--standalone'] : [])
   const proxy = await startFaultProxy(t, { host: '127.0.0.1', port: db.port })
   // directConnection: on a replica set the driver would otherwise follow the member's own address
   // from `hello` (the database's port) and go around the proxy.

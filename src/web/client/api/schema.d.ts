@@ -1,0 +1,2317 @@
+// Generated from GET /docs/json by `npm run web:types` (scripts/web-api-types.ts). Do not edit.
+// test/web/api-types.test.ts fails when this no longer matches the service.
+
+export interface paths {
+    "/api/admin/movies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a movie to the catalogue */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        durationMinutes?: number;
+                        title: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Movie"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/shows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All shows, past and cancelled included, by start time */
+        get: {
+            parameters: {
+                query: {
+                    limit: number;
+                    offset: number;
+                    status?: "SCHEDULED" | "CANCELLED";
+                    type?: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Show"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a show and generate its seats
+         * @description seating is either { totalSeats, seatsPerRow? } (labels A1 A2 … then AA…) or { labels: [...] }. startTime must be in the future.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        durationMinutes?: number;
+                        /** @description overrides HOLD_SECONDS for this show */
+                        holdSeconds?: number;
+                        /**
+                         * @description 24 hex digits (a MongoDB ObjectId)
+                         * @example 6761a7f2c9d1e8a4b2f0c311
+                         */
+                        movieId?: string;
+                        name: string;
+                        /** @default 0 */
+                        priceCents?: number;
+                        seating: {
+                            /** @description default 10 */
+                            seatsPerRow?: number;
+                            totalSeats: number;
+                        } | {
+                            labels: string[];
+                        };
+                        /**
+                         * Format: date-time
+                         * @description must be in the future
+                         */
+                        startTime: string;
+                        type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
+                        venue: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Show"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/shows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One show */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Show"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a show's name, start time, venue or description */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        name?: string;
+                        /** Format: date-time */
+                        startTime?: string;
+                        venue?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Show"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/shows/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A show's bookings, newest first */
+        get: {
+            parameters: {
+                query: {
+                    limit: number;
+                    offset: number;
+                    status?: "PENDING" | "CONFIRMED" | "FAILED" | "CANCELLED";
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Booking"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/shows/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a show; its PENDING and CONFIRMED bookings become CANCELLED and its seats free */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Show"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts, by email
+         * @description email matches part of the address, case-insensitively; role and disabled filter exactly.
+         */
+        get: {
+            parameters: {
+                query: {
+                    disabled?: boolean;
+                    /** @description part of the email, case-insensitive */
+                    email?: string;
+                    limit: number;
+                    offset: number;
+                    role?: "USER" | "ADMIN";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["AdminUser"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an account's role, or disable/enable it
+         * @description Takes effect on every instance within 5 s (tokens are checked against the database). Disabling ends the account's sign-ins (its refresh tokens stop working). 409 LAST_ADMIN: the last enabled admin cannot be demoted or disabled.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true ends the account's sign-ins and refuses its tokens within 5 s */
+                        disabled?: boolean;
+                        role?: "USER" | "ADMIN";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUser"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with email and password
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. 401 INVALID_CREDENTIALS (one answer for an unknown email and a wrong password); 403 ACCOUNT_DISABLED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out: the sign-in this refresh token belongs to ends
+         * @description Every refresh token of that sign-in stops working. Answers 204 whether or not the token was known. Access tokens already issued stay valid until their expiresAt (at most ACCESS_TOKEN_SECONDS).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the opaque refresh token of a session */
+                        refreshToken: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description signed out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in account */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new session
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. The refresh token sent stops working. Sending a refresh token that was already used ends that whole sign-in (the newer refresh tokens too): 401 INVALID_REFRESH_TOKEN, as for an unknown, expired or logged-out one. 403 ACCOUNT_DISABLED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the opaque refresh token of a session */
+                        refreshToken: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account (role USER) and sign in
+         * @description A session: `token` (the access token, a JWT sent as `Authorization: Bearer`, valid until `expiresAt`, ACCESS_TOKEN_SECONDS) and `refreshToken` (opaque, single use, valid until `refreshExpiresAt`, REFRESH_TOKEN_DAYS): POST it to /api/auth/refresh for a new session before the access token expires. 400 WEAK_PASSWORD: the password is the email or a commonly used one. The name is trimmed; blank, or holding control or bidi-override characters, is 400 VALIDATION_ERROR. 409 EMAIL_TAKEN (emails are case-insensitive).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: email
+                         * @example ada@example.com
+                         */
+                        email: string;
+                        /** @description Trimmed; may not be blank or hold control or bidi-override characters (400 VALIDATION_ERROR). */
+                        name: string;
+                        /** @description Not the email, and not among commonly used passwords (400 WEAK_PASSWORD). */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your bookings, newest first */
+        get: {
+            parameters: {
+                query: {
+                    limit: number;
+                    offset: number;
+                    status?: "PENDING" | "CONFIRMED" | "FAILED" | "CANCELLED";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Booking"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bookings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your bookings */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bookings/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a PENDING or CONFIRMED booking; its seats free at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/bookings/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a held booking (payment is simulated)
+         * @description Confirming an already CONFIRMED booking answers the same 200. 409 HOLD_EXPIRED if the hold lapsed (the booking is FAILED); 409 INVALID_STATE if cancelled.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        paymentReference?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/movies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Movies, newest first */
+        get: {
+            parameters: {
+                query: {
+                    limit: number;
+                    offset: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Movie"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/movies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One movie */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Movie"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scheduled shows that have not started, soonest first */
+        get: {
+            parameters: {
+                query: {
+                    from?: string;
+                    limit: number;
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    movieId?: string;
+                    offset: number;
+                    to?: string;
+                    type?: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Show"][];
+                            limit: number;
+                            offset: number;
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One show with its seat counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Show"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold seats: all of them or none
+         * @description Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description repeat a hold safely: the same key answers the first answer again */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description exactly one of seatIds or seatLabels, 1–10 distinct entries (MAX_SEATS_PER_BOOKING) */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        seatIds: string[];
+                    } | {
+                        seatLabels: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live seat map, in seat order
+         * @description Served from a short per-instance cache: the map reflects changes made through the instance that answers at once, and changes made through other instances within 500 ms (never more than 1 s). Every answer carries a strong ETag; a request whose If-None-Match matches it is answered 304 without a body.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description an ETag of an earlier answer */
+                    "if-none-match"?: string;
+                };
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SeatMap"];
+                    };
+                };
+                /** @description Not modified: the map is the one the If-None-Match ETag names */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shows/{id}/seats/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live seat map: a Server-Sent Events stream
+         * @description Opens with `retry: 2000` and a `snapshot` (the map as GET /seats plus the show's status); then every seat change committed through any instance arrives as a `seats` event (batched, statuses absolute, `counts` after the batch) within a second, and a cancellation as `show`. A comment line arrives at least every 15 s. Reconnecting with `Last-Event-ID` (EventSource does it by itself) resumes after that event when this instance still has the changes since, on any instance (with change streams; polling deployments resume on the same instance); otherwise the stream starts with a new `snapshot`, which replaces the client's map. A client that reads too slowly is disconnected (it reconnects and resumes); on shutdown an instance ends its streams. Refused before the stream starts: 503 OVERLOADED when the instance holds MAX_STREAMS streams, 429 RATE_LIMITED beyond MAX_STREAMS_PER_CLIENT per client address.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description the id of the last event received, to resume after it */
+                    "last-event-id"?: string;
+                };
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the event stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": {
+                            data: components["schemas"]["SeatSnapshotEvent"];
+                            /** @enum {string} */
+                            event: "snapshot";
+                            /** @description opaque; send it back as Last-Event-ID to resume */
+                            id: string;
+                        } | {
+                            data: components["schemas"]["SeatChangesEvent"];
+                            /** @enum {string} */
+                            event: "seats";
+                            /** @description opaque; send it back as Last-Event-ID to resume */
+                            id: string;
+                        } | {
+                            data: components["schemas"]["ShowStatusEvent"];
+                            /** @enum {string} */
+                            event: "show";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The process runs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The database answers and the job scheduler runs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            database: "up";
+                            /** @enum {string} */
+                            scheduler: "running";
+                            /** @enum {string} */
+                            status: "ready";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** AdminUser */
+        AdminUser: {
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            createdAt: string;
+            disabled: boolean;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            name: string;
+            role: "USER" | "ADMIN";
+        };
+        /** AdminUserList */
+        AdminUserList: {
+            items: components["schemas"]["AdminUser"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** Booking */
+        Booking: {
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            cancelledAt: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            confirmedAt: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            expiresAt: string;
+            /** @example EXPIRED */
+            failureReason: string | null;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            seats: {
+                /**
+                 * @description 24 hex digits (a MongoDB ObjectId)
+                 * @example 6761a7f2c9d1e8a4b2f0c311
+                 */
+                id: string;
+                label: string;
+            }[];
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+            status: "PENDING" | "CONFIRMED" | "FAILED" | "CANCELLED";
+            totalPriceCents: number;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            userId: string;
+        };
+        /** BookingList */
+        BookingList: {
+            items: components["schemas"]["Booking"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** Error */
+        Error: {
+            /**
+             * @description stable, machine-readable
+             * @example SEATS_UNAVAILABLE
+             */
+            code: string;
+            details?: {
+                [key: string]: unknown;
+            };
+            /** @example Conflict */
+            error: string;
+            message: string;
+            /** @example 409 */
+            statusCode: number;
+        };
+        /** Movie */
+        Movie: {
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            createdAt: string;
+            description: string | null;
+            durationMinutes: number | null;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            title: string;
+        };
+        /** MovieList */
+        MovieList: {
+            items: components["schemas"]["Movie"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** Seat */
+        Seat: {
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            label: string;
+            number: number;
+            row: string | null;
+            status: "AVAILABLE" | "HELD" | "BOOKED";
+        };
+        /**
+         * SeatChangesEvent
+         * @description `event: seats` — seats whose status changed (absolute: applying one twice is harmless); `counts` are the show's counts after the batch
+         */
+        SeatChangesEvent: {
+            changes: {
+                /**
+                 * @description 24 hex digits (a MongoDB ObjectId)
+                 * @example 6761a7f2c9d1e8a4b2f0c311
+                 */
+                id: string;
+                label: string;
+                status: "AVAILABLE" | "HELD" | "BOOKED";
+            }[];
+            counts: {
+                AVAILABLE: number;
+                BOOKED: number;
+                HELD: number;
+            };
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+        };
+        /** SeatMap */
+        SeatMap: {
+            counts: {
+                AVAILABLE: number;
+                BOOKED: number;
+                HELD: number;
+            };
+            seats: components["schemas"]["Seat"][];
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+        };
+        /**
+         * SeatSnapshotEvent
+         * @description `event: snapshot` — the whole map, as GET /seats, and the show's status; replaces whatever map the client had
+         */
+        SeatSnapshotEvent: {
+            counts: {
+                AVAILABLE: number;
+                BOOKED: number;
+                HELD: number;
+            };
+            seats: components["schemas"]["Seat"][];
+            show: {
+                status: "SCHEDULED" | "CANCELLED";
+            };
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+        };
+        /** Session */
+        Session: {
+            /**
+             * Format: date-time
+             * @description when `token` stops working (ACCESS_TOKEN_SECONDS after issue)
+             */
+            expiresAt: string;
+            /**
+             * Format: date-time
+             * @description when `refreshToken` stops working (REFRESH_TOKEN_DAYS after issue)
+             */
+            refreshExpiresAt: string;
+            /** @description opaque, single use: POST it to /api/auth/refresh for a new session before refreshExpiresAt */
+            refreshToken: string;
+            /** @description access token (JWT, HS256): send as `Authorization: Bearer <token>` */
+            token: string;
+            user: components["schemas"]["User"];
+        };
+        /** Show */
+        Show: {
+            availableSeats: number;
+            bookedSeats: number;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            createdAt: string;
+            description: string | null;
+            durationMinutes: number | null;
+            heldSeats: number;
+            holdSeconds: number;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            movieId: string | null;
+            name: string;
+            priceCents: number;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC
+             */
+            startTime: string;
+            status: "SCHEDULED" | "CANCELLED";
+            totalSeats: number;
+            type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
+            venue: string;
+        };
+        /** ShowList */
+        ShowList: {
+            items: components["schemas"]["Show"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /**
+         * ShowStatusEvent
+         * @description `event: show` — the show was cancelled while watched
+         */
+        ShowStatusEvent: {
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            showId: string;
+            status: "SCHEDULED" | "CANCELLED";
+        };
+        /** User */
+        User: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description 24 hex digits (a MongoDB ObjectId)
+             * @example 6761a7f2c9d1e8a4b2f0c311
+             */
+            id: string;
+            name: string;
+            role: "USER" | "ADMIN";
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;
