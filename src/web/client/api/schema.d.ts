@@ -153,6 +153,15 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        categories?: {
+                            /** @description the seats this category covers, by label */
+                            labels?: string[];
+                            /** @description 1–32 characters, A–Z 0–9 _ */
+                            name: string;
+                            priceCents: number;
+                            /** @description generated seating: the rows this category covers */
+                            rows?: string[];
+                        }[];
                         description?: string;
                         durationMinutes?: number;
                         /** @description overrides HOLD_SECONDS for this show */
@@ -166,6 +175,8 @@ export interface paths {
                         /** @default 0 */
                         priceCents?: number;
                         seating: {
+                            /** @description rows in the order best available tries them; rows not listed follow in seat order */
+                            rowPreference?: string[];
                             /** @description default 10 */
                             seatsPerRow?: number;
                             totalSeats: number;
@@ -178,7 +189,7 @@ export interface paths {
                          */
                         startTime: string;
                         type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
-                        venue: string;
+                        venue?: string;
                     };
                 };
             };
@@ -1375,6 +1386,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/bookings/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend a held booking by the show's hold time
+         * @description expiresAt becomes now + the show's holdSeconds and extensions grows by one. 409 HOLD_EXPIRED if the hold already lapsed (the booking is FAILED); 409 INVALID_STATE if the booking is not PENDING (or its show was cancelled or has started); 409 EXTENSION_LIMIT after MAX_HOLD_EXTENSIONS extensions.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/movies": {
         parameters: {
             query?: never;
@@ -1619,8 +1711,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Hold seats: all of them or none
-         * @description Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
+         * Hold seats: all of them or none; named, or best available
+         * @description Exactly one of seatIds, seatLabels or { quantity, category?, adjacent? } (best available: the service chooses, adjacent seats of one row by default, rows in the show's rowPreference then seat order, middle of the row first, no single seat stranded when avoidable; 400 UNKNOWN_CATEGORY; 409 SEATS_UNAVAILABLE with details.available when not enough suitable seats are free). Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
          */
         post: {
             parameters: {
@@ -1638,13 +1730,19 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description exactly one of seatIds or seatLabels, 1–10 distinct entries (MAX_SEATS_PER_BOOKING) */
+            /** @description exactly one of seatIds, seatLabels (1–10 distinct entries, MAX_SEATS_PER_BOOKING) or quantity (best available, 1–10) */
             requestBody: {
                 content: {
                     "application/json": {
                         seatIds: string[];
                     } | {
                         seatLabels: string[];
+                    } | {
+                        /** @description consecutive seats of one row (default true) */
+                        adjacent?: boolean;
+                        /** @description 1–32 characters, A–Z 0–9 _ */
+                        category?: string;
+                        quantity: number;
                     };
                 };
             };
@@ -2074,6 +2172,8 @@ export interface components {
              * @description ISO-8601, UTC
              */
             expiresAt: string;
+            /** @description how many times the hold was extended */
+            extensions: number;
             /** @example EXPIRED */
             failureReason: string | null;
             /**
@@ -2082,12 +2182,14 @@ export interface components {
              */
             id: string;
             seats: {
+                category: string;
                 /**
                  * @description 24 hex digits (a MongoDB ObjectId)
                  * @example 6761a7f2c9d1e8a4b2f0c311
                  */
                 id: string;
                 label: string;
+                priceCents: number;
             }[];
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
@@ -2095,6 +2197,7 @@ export interface components {
              */
             showId: string;
             status: "PENDING" | "CONFIRMED" | "FAILED" | "CANCELLED";
+            /** @description the sum of the seats' prices */
             totalPriceCents: number;
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
@@ -2150,6 +2253,7 @@ export interface components {
         };
         /** Seat */
         Seat: {
+            category: string;
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
              * @example 6761a7f2c9d1e8a4b2f0c311
@@ -2157,6 +2261,7 @@ export interface components {
             id: string;
             label: string;
             number: number;
+            priceCents: number;
             row: string | null;
             status: "AVAILABLE" | "HELD" | "BOOKED";
         };
@@ -2241,6 +2346,13 @@ export interface components {
         Show: {
             availableSeats: number;
             bookedSeats: number;
+            /** @description the categories the seats are sold in, with their prices; seats no category names are STANDARD at the show's priceCents */
+            categories: {
+                availableSeats: number;
+                name: string;
+                priceCents: number;
+                totalSeats: number;
+            }[];
             /**
              * Format: date-time
              * @description ISO-8601, UTC
@@ -2270,7 +2382,7 @@ export interface components {
             status: "SCHEDULED" | "CANCELLED";
             totalSeats: number;
             type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
-            venue: string;
+            venue: string | null;
         };
         /** ShowList */
         ShowList: {
