@@ -721,7 +721,9 @@ async function bestAvailablePhase ({ t, db, admin, tokens }: Run): Promise<BestA
   }, 'best available', (_client, _status, ms) => { latencies.push(ms) })
   const elapsed = (Date.now() - t0) / 1000
   const answered = (status[201] ?? 0) + (status[409] ?? 0)
-  const live = await auditShow(t, db, show.id, 'quiet')
+  // 'running', as after phase 2: two-second holds are still expiring (a booking FAILED a moment
+  // before its seats free) and requests autocannon cut off may still be claiming.
+  const live = await auditShow(t, db, show.id, 'running')
   await sleep(show.holdSeconds * 1000 + 3000)
   const settled = await auditShow(t, db, show.id, 'lapsed')
   const share = whileSeatsRemained === 0 ? 1 : served / whileSeatsRemained
