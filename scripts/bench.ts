@@ -6,7 +6,8 @@
 // sale (holds, confirms, audit) · 3 seat maps (vs a static route of the same size) · 4 expiry lag,
 // then its large variant (thousands of holds lapsing together while holds continue) · 5 live seat
 // maps (the flash sale again, watched by SSE subscribers over two instances) · 6 cold burst (N
-// buyers, a new connection each, one hold at the same instant; run before phase 2). CPU per
+// buyers, a new connection each, one hold at the same instant; run before phase 2) · 7 best-available flash sale (the same users asking the service to choose
+// 2–4 seats together). CPU per
 // answered hold is read from the service and database processes themselves (metric / IPC answer).
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -36,7 +37,7 @@ const HELP = `npm run bench -- [options]
   --cpu-prof DIR       run the started service with --cpu-prof into DIR
   --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
   --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
-  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6)
+  --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6,7)
 Against --url, turn rate limits off there (RATE_LIMIT=0 AUTH_RATE_LIMIT=0): the benchmark registers --users accounts;
 and let one address hold the subscribers (MAX_STREAMS_PER_CLIENT).`
 
@@ -57,7 +58,7 @@ const { values: opts } = parseArgs({
     'admin-password': { type: 'string' },
     'mongodb-uri': { type: 'string' },
     'cpu-prof': { type: 'string' },
-    phases: { type: 'string', default: '1,2,3,4,5,6' },
+    phases: { type: 'string', default: '1,2,3,4,5,6,7' },
     help: { type: 'boolean', default: false }
   },
   strict: true
@@ -451,6 +452,17 @@ interface LiveResult {
   streamHoldsPerSecRatio: number | null
 }
 interface ExpiryResult { expiryLagP50Ms: number, expiryLagP99Ms: number, expiryHolds: number, expiryNeverReleased: number }
+interface BestAvailableResult {
+  bestAvailableHoldsPerSec: number
+  bestAvailableP99Ms: number
+  /** Seats in two live bookings, or BOOKED without a confirmed one, during or after the sale (must be 0). */
+  bestAvailableOversold: number
+  /** Seats still HELD after every hold lapsed (and the expiry had its few seconds). */
+  bestAvailableStuckSeats: number
+  /** Of the requests answered while the show still had as many free seats as they asked for, the share that got seats. */
+  bestAvailableServedShare: number
+  bestAvailableStatus: Record<string, number>
+}
 
 /** The bench's last line of output (JSON): every figure, null where its phase did not run. */
 export interface BenchResult {
@@ -500,6 +512,12 @@ export interface BenchResult {
   dbCommandsPerHold: Record<string, number> | null
   holdStatus: Record<string, number> | null
   confirmStatus: Record<string, number> | null
+  bestAvailableHoldsPerSec: number | null
+  bestAvailableP99Ms: number | null
+  bestAvailableOversold: number | null
+  bestAvailableStuckSeats: number | null
+  bestAvailableServedShare: number | null
+  bestAvailableStatus: Record<string, number> | null
   settings: { seats: number, users: number, seconds: number, mapSeats: number, subscribers: number, holdSeconds: number, burst: number, expiryLargeHolds: number, dbInService: boolean, target: string }
   machine: { cpus: number, node: string }
 }
@@ -833,6 +851,66 @@ async function finalStatuses (t: Target, db: Db | undefined, showId: string): Pr
 }
 
 /** Waits for /ready: right after start-up the event loop is still busy compiling and may shed load (503) for a moment. */
+/**
+ * Phase 7: the same users asking the service to choose `{ quantity: 2..4 }` seats together at once.
+ * A 409 names how many seats were free (details.available): one answered while at least as many
+ * seats as asked for were free counts against the served share (the seats were there, but not
+ * together, or every choice lost its race).
+ */
+async function bestAvailablePhase ({ t, db, admin, tokens }: Run): Promise<BestAvailableResult> {
+  const show = await createShow(t, admin, 'best available', SEATS)
+  log(`phase 7: best-available flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, { quantity: 2..4 }, holds of ${show.holdSeconds} s`)
+  const latencies: number[] = []
+  const status: Record<string, number> = {}
+  let whileSeatsRemained = 0
+  let served = 0
+  let nextUser = 0
+  const t0 = Date.now()
+  await runCannon({
+    url: t.base,
+    connections: USERS,
+    duration: SECONDS,
+    timeout: 30,
+    requests: [{
+      method: 'POST',
+      path: `/api/shows/${show.id}/bookings`,
+      setupRequest: (request, context) => {
+        if (typeof context.token !== 'string') context.token = tokens[nextUser++ % tokens.length]
+        context.quantity = 2 + Math.floor(Math.random() * 3)
+        return { ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${context.token}` }, body: JSON.stringify({ quantity: context.quantity }) }
+      },
+      onResponse: (code, body, context) => {
+        status[code] = (status[code] ?? 0) + 1
+        if (code === 201) {
+          whileSeatsRemained++
+          served++
+        } else if (code === 409) {
+          const available = (JSON.parse(body) as { details?: { available?: number } }).details?.available ?? 0
+          if (available >= Number(context.quantity)) whileSeatsRemained++
+        }
+      }
+    }]
+  }, 'best available', (_client, _status, ms) => { latencies.push(ms) })
+  const elapsed = (Date.now() - t0) / 1000
+  const answered = (status[201] ?? 0) + (status[409] ?? 0)
+  // 'running', as after phase 2: two-second holds are still expiring (a booking FAILED a moment
+  // before its seats free) and requests autocannon cut off may still be claiming.
+  const live = await auditShow(t, db, show.id, 'running')
+  await sleep(show.holdSeconds * 1000 + 3000)
+  const settled = await auditShow(t, db, show.id, 'lapsed')
+  const share = whileSeatsRemained === 0 ? 1 : served / whileSeatsRemained
+  log(`  ${Math.round(answered / elapsed)} holds/s answered ${JSON.stringify(status)}; ${served} of ${whileSeatsRemained} requests answered while seats remained got seats; ` +
+    `oversold ${Math.max(live.oversold, settled.oversold)}, stuck ${settled.stuckSeats}`)
+  return {
+    bestAvailableHoldsPerSec: round(answered / elapsed),
+    bestAvailableP99Ms: round(percentile(latencies, 99)),
+    bestAvailableOversold: Math.max(live.oversold, settled.oversold),
+    bestAvailableStuckSeats: settled.stuckSeats,
+    bestAvailableServedShare: round(share, 3),
+    bestAvailableStatus: status
+  }
+}
+
 async function waitReady (t: Pick<Target, 'base'>): Promise<void> {
   for (let i = 0; ; i++) {
     const ready = await call(t.base, 'GET', '/ready')
@@ -861,7 +939,8 @@ async function main (): Promise<void> {
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
     const live = PHASES.has('5') ? await liveSeatMapPhase(run, sale) : null
-    result = benchResult(floor, calibration, sale, maps, expiry, live, burstRun, await jobsCancelled(t))
+    const best = PHASES.has('7') ? await bestAvailablePhase(run) : null
+    result = benchResult(floor, calibration, sale, maps, expiry, live, burstRun, await jobsCancelled(t), best)
   } finally {
     if (t.local && db !== undefined) await db.dropDatabase().catch(() => undefined)
     await mongo?.close()
@@ -886,7 +965,7 @@ function round (n: number, digits = 1): number {
   return Math.round(n * f) / f
 }
 
-function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null, burstRun: BurstResult | null, cancelled: number): BenchResult {
+function benchResult (floor: FloorResult | null, calibration: CalibrationResult | null, sale: FlashSaleResult | null, maps: SeatMapResult | null, expiry: ExpiryResult | null, live: LiveResult | null, burstRun: BurstResult | null, cancelled: number, best: BestAvailableResult | null): BenchResult {
   return {
     holdsPerSec: sale?.holdsPerSec ?? null,
     holdP50Ms: sale?.holdP50Ms ?? null,
@@ -930,6 +1009,12 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     dbCommandsPerHold: calibration?.dbCommandsPerHold ?? null,
     holdStatus: sale?.holdStatus ?? null,
     confirmStatus: sale?.confirmStatus ?? null,
+    bestAvailableHoldsPerSec: best?.bestAvailableHoldsPerSec ?? null,
+    bestAvailableP99Ms: best?.bestAvailableP99Ms ?? null,
+    bestAvailableOversold: best?.bestAvailableOversold ?? null,
+    bestAvailableStuckSeats: best?.bestAvailableStuckSeats ?? null,
+    bestAvailableServedShare: best?.bestAvailableServedShare ?? null,
+    bestAvailableStatus: best?.bestAvailableStatus ?? null,
     settings: { seats: SEATS, users: USERS, seconds: SECONDS, mapSeats: MAP_SEATS, subscribers: SUBSCRIBERS, holdSeconds: HOLD_SECONDS, burst: BURST, expiryLargeHolds: EXPIRY_LARGE_HOLDS, dbInService: opts['db-in-service'], target: opts.url ?? 'local' },
     machine: { cpus: cpus().length, node: process.version }
   }
@@ -961,7 +1046,11 @@ function report (final: BenchResult): void {
     ['5 live seat maps', 'subscribers to the end', fmt(final.streamSubscribers), ''],
     ['', 'commit → subscriber lag p50 / p99 ms', `${fmt(final.streamLagP50Ms)} / ${fmt(final.streamLagP99Ms)}`, `p99 ≤ 1000 ${check(final.streamLagP99Ms === null ? null : final.streamLagP99Ms <= 1000)}`],
     ['', 'seat statuses missed (all subscribers)', fmt(final.streamMissedChanges), `= 0 ${check(final.streamMissedChanges === null ? null : final.streamMissedChanges === 0)}`],
-    ['', 'holds/s watched (÷ phase 2)', `${fmt(final.streamHoldsPerSec)} (${fmt(final.streamHoldsPerSecRatio)})`, `≥ 0.8 ${check(final.streamHoldsPerSecRatio === null ? null : final.streamHoldsPerSecRatio >= 0.8)}`]
+    ['', 'holds/s watched (÷ phase 2)', `${fmt(final.streamHoldsPerSec)} (${fmt(final.streamHoldsPerSecRatio)})`, `≥ 0.8 ${check(final.streamHoldsPerSecRatio === null ? null : final.streamHoldsPerSecRatio >= 0.8)}`],
+    ['6 best available', 'holds/s (201 + 409), p99 ms', `${fmt(final.bestAvailableHoldsPerSec)} (${fmt(final.bestAvailableP99Ms)})`, ''],
+    ['', 'served while seats remained', fmt(final.bestAvailableServedShare), ''],
+    ['', 'oversold seats', fmt(final.bestAvailableOversold), `= 0 ${check(final.bestAvailableOversold === null ? null : final.bestAvailableOversold === 0)}`],
+    ['', 'stuck seats after the holds lapsed', fmt(final.bestAvailableStuckSeats), `= 0 ${check(final.bestAvailableStuckSeats === null ? null : final.bestAvailableStuckSeats === 0)}`]
   ]
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['phase', 'measure', 'value', 'target'][i].length))
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`

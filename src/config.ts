@@ -20,6 +20,7 @@ const EnvSchema = Type.Object({
   HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
   SWEEP_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
   MAX_SEATS_PER_BOOKING: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  MAX_HOLD_EXTENSIONS: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 600 }),
@@ -48,6 +49,8 @@ export interface Config {
   holdSeconds: number
   sweepSeconds: number
   maxSeatsPerBooking: number
+  /** How many times one hold may be extended (POST /api/bookings/:id/extend). */
+  maxHoldExtensions: number
   /** true = reflect any origin; otherwise the allowed origins */
   corsOrigin: true | string[]
   logLevel: string
@@ -103,6 +106,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     holdSeconds: env.HOLD_SECONDS,
     sweepSeconds: env.SWEEP_SECONDS,
     maxSeatsPerBooking: env.MAX_SEATS_PER_BOOKING,
+    maxHoldExtensions: env.MAX_HOLD_EXTENSIONS,
     corsOrigin: cors === '*' ? true : cors.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     logLevel: env.LOG_LEVEL,
     rateLimit: env.RATE_LIMIT,

@@ -8,12 +8,15 @@ const bookingSchema = new Schema({
   userId: { type: Schema.Types.ObjectId, required: true },
   // Seats in claim order, with their labels so a booking reads without a join.
   seats: {
-    type: [{ _id: false, id: { type: Schema.Types.ObjectId, required: true }, label: { type: String, required: true } }],
+    // category and priceCents as claimed (bookings made before categories have neither).
+    type: [{ _id: false, id: { type: Schema.Types.ObjectId, required: true }, label: { type: String, required: true }, category: { type: String }, priceCents: { type: Number } }],
     required: true
   },
   status: { type: String, enum: BOOKING_STATUSES, required: true, default: 'PENDING' },
   totalPriceCents: { type: Number, required: true },
   expiresAt: { type: Date, required: true },
+  // How many times the hold was extended (step 6); bookings made before extension have none (0).
+  extensions: { type: Number, default: 0 },
   confirmedAt: { type: Date, default: null },
   cancelledAt: { type: Date, default: null },
   failureReason: { type: String, default: null },
@@ -41,6 +44,7 @@ export async function insertPendingBooking (Booking: BookingModel, fields: Pick<
   const doc: BookingRecord = {
     ...fields,
     status: 'PENDING',
+    extensions: 0,
     confirmedAt: null,
     cancelledAt: null,
     failureReason: null,
@@ -57,6 +61,19 @@ export async function confirmBookingIfLive (Booking: BookingModel, bookingId: Ty
   return await Booking.findOneAndUpdate(
     { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }) },
     { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference } },
+    { returnDocument: 'after' }
+  ).lean<BookingRecord>()
+}
+
+/**
+ * Step 6: a live PENDING booking's hold runs until `until`, once more than before; null if it is
+ * no longer PENDING, its hold has passed (expiry owns it) or it was extended `max` times.
+ * `$not $gte` rather than `$lt`: a booking stored before extensions existed has no count, and is at 0.
+ */
+export async function extendBookingIfLive (Booking: BookingModel, bookingId: Types.ObjectId, now: Date, until: Date, max: number): Promise<BookingRecord | null> {
+  return await Booking.findOneAndUpdate(
+    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }), extensions: trusted({ $not: { $gte: max } }) },
+    { $set: { expiresAt: until }, $inc: { extensions: 1 } },
     { returnDocument: 'after' }
   ).lean<BookingRecord>()
 }

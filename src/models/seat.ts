@@ -10,6 +10,10 @@ const seatSchema = new Schema({
   number: { type: Number, required: true },
   // Seat order on the map; labels do not sort naturally (A10 < A2).
   position: { type: Number, required: true },
+  // A seat carries its own category and price, so a hold prices itself from the seats it claimed.
+  // Seats stored before categories existed have neither: they read as STANDARD at the show's price.
+  category: { type: String, default: 'STANDARD' },
+  priceCents: { type: Number, default: null },
   status: { type: String, enum: SEAT_STATUSES, required: true, default: 'AVAILABLE' },
   // Who holds or owns the seat; null while AVAILABLE.
   bookingId: { type: Schema.Types.ObjectId, default: null },
@@ -30,13 +34,22 @@ type SeatModel = ReturnType<typeof seatModel>
 
 // ---- The booking protocol's seat transitions, each conditional on the state it expects (DESIGN.md) ----
 
+/** What a claim learns of the seat it took: enough to price the booking (old seats lack category and price). */
+export interface ClaimedSeatFields { label: string, category?: string | null, priceCents?: number | null }
+
 /** Step 1: takes one AVAILABLE seat of the show for the booking; null if it was not free. Through the driver: the hot path. */
-export async function claimSeat (Seat: SeatModel, seatId: Types.ObjectId, showId: Types.ObjectId, bookingId: Types.ObjectId, heldUntil: Date): Promise<{ label: string } | null> {
+export async function claimSeat (Seat: SeatModel, seatId: Types.ObjectId, showId: Types.ObjectId, bookingId: Types.ObjectId, heldUntil: Date): Promise<ClaimedSeatFields | null> {
   return await Seat.collection.findOneAndUpdate(
     { _id: seatId, showId, status: 'AVAILABLE' },
     { $set: { status: 'HELD', bookingId, heldUntil } },
-    { returnDocument: 'after', projection: { label: 1 } }
-  ) as { label: string } | null
+    { returnDocument: 'after', projection: { label: 1, category: 1, priceCents: 1 } }
+  ) as ClaimedSeatFields | null
+}
+
+/** Step 6: the booking's HELD seats are held until `until`; first, so a booking never outlives its seats' hold. */
+export async function extendHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, until: Date): Promise<number> {
+  // Only ever later: two extensions racing leave the seats held until the later of the two.
+  return (await Seat.updateMany({ bookingId, status: 'HELD', heldUntil: trusted({ $lt: until }) }, { $set: { heldUntil: until } })).modifiedCount
 }
 
 /** Seats the booking holds (or only these of them) go back to AVAILABLE; a seat someone else took since is untouched. */
@@ -44,6 +57,12 @@ export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.Object
   const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
   if (only !== undefined) filter._id = trusted({ $in: only })
   return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+}
+
+/** Step 6 refused: seats this extension pushed to `pushed` go back to `to` (the booking's end), unless pushed further since. */
+export async function shortenHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, pushed: Date, to: Date): Promise<number> {
+  if (to.getTime() >= pushed.getTime()) return 0
+  return (await Seat.updateMany({ bookingId, status: 'HELD', heldUntil: pushed }, { $set: { heldUntil: to } })).modifiedCount
 }
 
 /** Step 2: the confirmed booking's HELD seats become BOOKED. */

@@ -30,7 +30,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
   // instance or a change stream says it changed), the seat index for good. Through the driver:
   // no casting or hydration on the hot path.
   const bookableShows = createBookableShowCache(
-    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1, name: 1, type: 1, venue: 1 } }),
+    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1, name: 1, type: 1, venue: 1, rowPreference: 1, categories: 1 } }),
     async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
   )
   const bookings = createBookingService({
@@ -40,6 +40,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
     seatMaps,
     idempotency: createIdempotency({ models, log }),
     bookableShows,
+    maxHoldExtensions: opts.config.maxHoldExtensions,
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
       await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BOOKING_STATUSES } from '../models/booking.js'
-import { ShowType } from './show.js'
+import { CategoryName, ShowType } from './show.js'
 import { DateTime, ListOf, Nullable, NullableDateTime, ObjectIdString, Pagination } from './common.js'
 
 export const BookingStatus = Type.Union(BOOKING_STATUSES.map((status) => Type.Literal(status)))
@@ -11,14 +11,15 @@ export const Booking = Type.Object({
   show: Type.Object({
     name: Type.String(),
     type: ShowType,
-    venue: Type.String(),
+    venue: Nullable(Type.String()),
     startTime: DateTime
   }, { description: 'the booked show, as it is now: a client lists bookings without a request per show' }),
   userId: ObjectIdString,
   status: BookingStatus,
-  seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String() })),
-  totalPriceCents: Type.Integer(),
+  seats: Type.Array(Type.Object({ id: ObjectIdString, label: Type.String(), category: Type.String(), priceCents: Type.Integer() })),
+  totalPriceCents: Type.Integer({ description: 'the sum of the seats\' prices' }),
   expiresAt: DateTime,
+  extensions: Type.Integer({ minimum: 0, description: 'how many times the hold was extended' }),
   createdAt: DateTime,
   confirmedAt: NullableDateTime,
   cancelledAt: NullableDateTime,
@@ -34,12 +35,18 @@ const SeatId = Type.String({ pattern: ObjectIdString.pattern, description: Objec
 /** The hold's body; `maxSeats` is the MAX_SEATS_PER_BOOKING setting, the one place a booking's seats are capped. */
 export const holdBody = (maxSeats: number) => Type.Union([
   Type.Object({ seatIds: Type.Array(SeatId, { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatIds' }),
-  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' })
+  Type.Object({ seatLabels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: maxSeats, uniqueItems: true }) }, { additionalProperties: false, title: 'HoldBySeatLabels' }),
+  Type.Object({
+    quantity: Type.Integer({ minimum: 1, maximum: maxSeats }),
+    category: Type.Optional(CategoryName),
+    adjacent: Type.Optional(Type.Boolean({ description: 'consecutive seats of one row (default true)' }))
+  }, { additionalProperties: false, title: 'HoldBestAvailable', description: 'the service chooses: see Best available' })
 ], {
-  description: `exactly one of seatIds or seatLabels, 1–${maxSeats} distinct entries (MAX_SEATS_PER_BOOKING)`,
+  description: `exactly one of seatIds, seatLabels (1–${maxSeats} distinct entries, MAX_SEATS_PER_BOOKING) or quantity (best available, 1–${maxSeats})`,
   'x-examples': {
     byLabels: { summary: 'Seats by label, as the seat map shows them', value: { seatLabels: ['C7', 'C8'] } },
-    byIds: { summary: 'Seats by id', value: { seatIds: ['6761a7f2c9d1e8a4b2f0c312', '6761a7f2c9d1e8a4b2f0c313'] } }
+    byIds: { summary: 'Seats by id', value: { seatIds: ['6761a7f2c9d1e8a4b2f0c312', '6761a7f2c9d1e8a4b2f0c313'] } },
+    bestAvailable: { summary: 'Best available: four adjacent PREMIUM seats', value: { quantity: 4, category: 'PREMIUM', adjacent: true } }
   }
 })
 export type HoldBody = Static<ReturnType<typeof holdBody>>

@@ -12,7 +12,7 @@ export const Show = Type.Object({
   id: ObjectIdString,
   name: Type.String(),
   type: ShowType,
-  venue: Type.String(),
+  venue: Nullable(Type.String()),
   startTime: DateTime,
   description: Nullable(Type.String()),
   movieId: Nullable(ObjectIdString),
@@ -24,6 +24,12 @@ export const Show = Type.Object({
   availableSeats: Type.Integer(),
   heldSeats: Type.Integer(),
   bookedSeats: Type.Integer(),
+  categories: Type.Array(Type.Object({
+    name: Type.String(),
+    priceCents: Type.Integer(),
+    totalSeats: Type.Integer(),
+    availableSeats: Type.Integer()
+  }), { description: 'the categories the seats are sold in, with their prices; seats no category names are STANDARD at the show\'s priceCents' }),
   createdAt: DateTime
 }, { $id: 'Show', title: 'Show' })
 export type Show = Static<typeof Show>
@@ -37,7 +43,12 @@ const MAX_SEATS_PER_SHOW = 5000
 export const Seating = Type.Union([
   Type.Object({
     totalSeats: Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW }),
-    seatsPerRow: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW, description: 'default 10' }))
+    seatsPerRow: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEATS_PER_SHOW, description: 'default 10' })),
+    rowPreference: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 8 }), {
+      maxItems: MAX_SEATS_PER_SHOW,
+      uniqueItems: true,
+      description: 'rows in the order best available tries them; rows not listed follow in seat order'
+    }))
   }, { additionalProperties: false, title: 'GeneratedSeating', description: 'Seats generated row by row: A1 A2 … then B1 …; rows past Z continue AA, AB, …' }),
   Type.Object({
     labels: Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_SEATS_PER_SHOW, uniqueItems: true })
@@ -45,17 +56,28 @@ export const Seating = Type.Union([
 ])
 export type Seating = Static<typeof Seating>
 
+export const MAX_CATEGORIES = 20
+export const CategoryName = Type.String({ pattern: '^[A-Z0-9_]{1,32}$', description: '1–32 characters, A–Z 0–9 _' })
+export const CategorySpec = Type.Object({
+  name: CategoryName,
+  priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+  rows: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 8 }), { minItems: 1, maxItems: MAX_SEATS_PER_SHOW, uniqueItems: true, description: 'generated seating: the rows this category covers' })),
+  labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 16 }), { minItems: 1, maxItems: MAX_SEATS_PER_SHOW, uniqueItems: true, description: 'the seats this category covers, by label' }))
+}, { additionalProperties: false, description: 'exactly one of rows or labels; a seat belongs to the first category that names it' })
+export type CategorySpec = Static<typeof CategorySpec>
+
 export const CreateShowBody = Type.Object({
   name: Name,
   type: ShowType,
   startTime: Type.String({ format: 'date-time', description: 'must be in the future' }),
-  venue: Venue,
+  venue: Type.Optional(Venue),
   movieId: Type.Optional(ObjectIdString),
   description: Type.Optional(Description),
   durationMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
   holdSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 1800, description: 'overrides HOLD_SECONDS for this show' })),
   priceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, default: 0 })),
-  seating: Seating
+  seating: Seating,
+  categories: Type.Optional(Type.Array(CategorySpec, { maxItems: MAX_CATEGORIES }))
 }, {
   additionalProperties: false,
   // Whole bodies, as /docs and generated clients show them; test/routes/openapi.test.ts creates each.
@@ -65,7 +87,8 @@ export const CreateShowBody = Type.Object({
       value: {
         name: 'Dune: Part Two', type: 'MOVIE', startTime: '2030-03-14T19:30:00.000Z', venue: 'Screen 1',
         description: 'Original version, English subtitles', durationMinutes: 166, priceCents: 1250,
-        seating: { totalSeats: 120, seatsPerRow: 12 }
+        seating: { totalSeats: 120, seatsPerRow: 12, rowPreference: ['F', 'G', 'E', 'H'] },
+        categories: [{ name: 'PREMIUM', priceCents: 1800, rows: ['F', 'G'] }, { name: 'ACCESSIBLE', priceCents: 900, labels: ['A1', 'A2'] }]
       }
     },
     coach: {
@@ -115,6 +138,8 @@ export const SeatView = Type.Object({
   label: Type.String(),
   row: Nullable(Type.String()),
   number: Type.Integer(),
+  category: Type.String(),
+  priceCents: Type.Integer(),
   status: SeatStatus
 }, { $id: 'Seat', title: 'Seat' })
 export type SeatView = Static<typeof SeatView>

@@ -13,7 +13,10 @@ const MAX_SHOWS = 1000
 /** What a hold needs of its show (with the summary its booking carries: name, type, venue). */
 export interface BookableShowDoc {
   _id: Types.ObjectId, status: string, startTime: Date, holdSeconds: number, priceCents: number
-  name: string, type: 'MOVIE' | 'BUS' | 'DOCTOR' | 'EVENT', venue: string
+  name: string, type: 'MOVIE' | 'BUS' | 'DOCTOR' | 'EVENT', venue?: string | null
+  /** Best available's row order and the show's categories (shows made before them have neither). */
+  rowPreference?: string[] | null
+  categories?: Array<{ name: string, priceCents: number }> | null
 }
 
 /** A show's seats by label and by id: labels and ids never change once a show exists. */

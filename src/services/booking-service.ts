@@ -15,30 +15,38 @@
  *    turns CANCELLED, then every seat it still owns, HELD or BOOKED, goes AVAILABLE.
  * 5. Recovery: a sweep fails overdue PENDING bookings and settles stale HELD seats by their
  *    booking (CONFIRMED → BOOKED; missing, FAILED or CANCELLED → AVAILABLE).
+ * 6. Extend: the booking's HELD seats' heldUntil first, then the booking (PENDING ∧ expiresAt > now
+ *    ∧ extensions < max), then a new `expire-hold`: a crash between leaves seats held longer than
+ *    their booking, never a PENDING booking whose seats may be freed.
+ * 7. Best available: a choice from a read of the seat map, claimed as in step 1; a lost claim is
+ *    compensated and the choice made again from a fresh read, a few times.
  */
 import { createHash } from 'node:crypto'
 import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
-import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
-import { bookSeats, claimSeat, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
+import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
+import { bookSeats, claimSeat, extendHeldSeats, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
+import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
+import type { SeatMap } from '../schemas/show.js'
 import type { Idempotency } from './idempotency.js'
-import type { SeatMapCache } from './seat-map-cache.js'
+import { seatMapReader, type SeatMapCache } from './seat-map-cache.js'
 import type { BookableShowCache, BookableShowDoc } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
+import { chooseBestAvailable } from './best-available.js'
 
 /** What a booking says of its show (API.md: saves a client one request per booking). */
 type ShowSummary = Booking['show']
-interface ShowSummaryRecord { _id: Types.ObjectId, name: string, type: ShowSummary['type'], venue: string, startTime: Date }
+interface ShowSummaryRecord { _id: Types.ObjectId, name: string, type: ShowSummary['type'], venue?: string | null, startTime: Date }
 /** The fields a show summary is read with: added to the show reads the protocol makes anyway. */
 const SUMMARY_FIELDS = { name: 1, type: 1, venue: 1, startTime: 1 } as const
 
 function toSummary (show: ShowSummaryRecord): ShowSummary {
-  return { name: show.name, type: show.type, venue: show.venue, startTime: show.startTime.toISOString() }
+  return { name: show.name, type: show.type, venue: show.venue ?? null, startTime: show.startTime.toISOString() }
 }
 
 /** The summary of a booking's show, read beforehand; a booking's show always exists (see withShows). */
@@ -55,15 +63,18 @@ function showRefusesConfirm (show: { status: string, startTime: Date } | null, n
 }
 
 function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
+  // Bookings made before categories carry neither per seat: STANDARD, the total shared evenly (it was price × seats).
+  const evenShare = doc.seats.length > 0 ? Math.round(doc.totalPriceCents / doc.seats.length) : 0
   return {
     id: doc._id.toString(),
     showId: doc.showId.toString(),
     show,
     userId: doc.userId.toString(),
     status: doc.status,
-    seats: doc.seats.map((s) => ({ id: s.id.toString(), label: s.label })),
+    seats: doc.seats.map((s) => ({ id: s.id.toString(), label: s.label, category: s.category ?? STANDARD_CATEGORY, priceCents: s.priceCents ?? evenShare })),
     totalPriceCents: doc.totalPriceCents,
     expiresAt: doc.expiresAt.toISOString(),
+    extensions: doc.extensions ?? 0,
     createdAt: doc.createdAt.toISOString(),
     confirmedAt: doc.confirmedAt?.toISOString() ?? null,
     cancelledAt: doc.cancelledAt?.toISOString() ?? null,
@@ -81,6 +92,8 @@ const CANCEL_GRACE_MS = 10_000
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once. */
 const SWEEP_PARALLEL = 16
+/** How many choices one best-available request makes before answering 409: each lost race costs one. */
+const BEST_AVAILABLE_TRIES = 5
 
 export interface BookingServiceOptions {
   models: Models
@@ -94,13 +107,18 @@ export interface BookingServiceOptions {
   bookableShows: BookableShowCache
   /** Asks the scheduler to run `expire-hold` for this booking at `at` (an Agenda job). */
   scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void>
+  /** MAX_HOLD_EXTENSIONS: how many times one hold may be extended. */
+  maxHoldExtensions: number
 }
 
 type BookableShow = BookableShowDoc
 type ClaimedSeat = BookingRecord['seats'][number]
+type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 
-export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry }: BookingServiceOptions) {
+export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
+  /** The seat map straight from the database: best available's read after a lost race. */
+  const readSeatMap = seatMapReader(models)
 
   /** Tells the seat-map cache: these seats of the show are now `status` (without a list: some changed). */
   function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
@@ -151,14 +169,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function holdSeatsNow (userId: string, showId: string, request: HoldBody, bookingId = new Types.ObjectId()): Promise<Booking> {
     // Only a scheduled show that has not started takes holds.
     const show = await findBookableShow(showId)
-    // A fixed claim order (by id): two competing holds collide on their first shared seat.
-    const seatIds = await resolveSeats(show._id, request)
     // All or nothing: each claimed seat names this booking, so even a crash leaves it to the sweep.
-    const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
-    const seats = await claimAll(show._id, seatIds, bookingId, heldUntil)
+    const seats = 'quantity' in request
+      ? await holdBestAvailable(show, request, bookingId)
+      : await holdNamedSeats(show, request, bookingId)
+    const heldUntil = seats.heldUntil
     reachedFaultPoint('after-claims')
     // Written only once every seat is held: a PENDING booking always owns all its seats.
-    const booking = await writePending(show, userId, bookingId, seats, heldUntil)
+    const booking = await writePending(show, userId, bookingId, seats.claimed, heldUntil)
     metrics.holds.inc()
     // The show was read to check it is bookable: its summary costs no extra round trip.
     return toBooking(booking, toSummary(show))
@@ -177,12 +195,87 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return show
   }
 
+  /** Seats named by id or label: claimed in a fixed order (by id), so two competing holds collide on their first shared seat. */
+  async function holdNamedSeats (show: BookableShow, request: Exclude<HoldBody, BestAvailableBody>, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
+    const seatIds = await resolveSeats(show._id, request)
+    const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
+    const claimed = await claimEach(show, seatIds, bookingId, heldUntil)
+    if (claimed !== null) return { claimed, heldUntil }
+    metrics.conflicts.inc()
+    throw await explainRefusal(show._id, seatIds)
+  }
+
+  /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
+  const choosing = new Map<string, Set<string>>()
+  /** The last cached seat map parsed, per show, by its ETag (the cache hands out JSON). */
+  const parsedMaps = new Map<string, { etag: string, map: SeatMap }>()
+
+  /** The seat map as this instance serves it (at most ~1 s old, its own changes applied): best available's first read. */
+  async function servedSeatMap (showId: string): Promise<SeatMap> {
+    const served = await seatMaps.get(showId)
+    const known = parsedMaps.get(showId)
+    if (known?.etag === served.etag) return known.map
+    const map = JSON.parse(served.body) as SeatMap
+    if (parsedMaps.size >= 1000) parsedMaps.clear()
+    parsedMaps.set(showId, { etag: served.etag, map })
+    return map
+  }
+
+  /**
+   * Best available (step 7): a choice, not a lock. The seats chosen from a read of the map are
+   * claimed exactly as named seats are; when a claim loses, the claims are compensated and the
+   * choice is made again from a fresh database read, up to BEST_AVAILABLE_TRIES times.
+   */
+  async function holdBestAvailable (show: BookableShow, request: BestAvailableBody, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
+    const { quantity, category } = request
+    const adjacent = request.adjacent ?? true
+    const names = categoriesOf(show).map((c) => c.name)
+    if (category !== undefined && !names.includes(category)) {
+      throw badRequest('UNKNOWN_CATEGORY', `the show has no category ${category}; it has ${names.join(', ')}`, { category, categories: names })
+    }
+    const showKey = show._id.toHexString()
+    const inFlight = choosing.get(showKey) ?? new Set<string>()
+    choosing.set(showKey, inFlight)
+    let available = 0
+    try {
+      for (let attempt = 0, fresh = false; attempt < BEST_AVAILABLE_TRIES; attempt++, fresh = true) {
+        // The served map may be a moment old (other instances' changes); a lost race reads afresh.
+        const map = fresh ? await readSeatMap(showKey) : await servedSeatMap(showKey)
+        const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
+        // Around the seats other requests of this instance are claiming; if nothing is left, among them (those claims may lose).
+        let choice = chooseBestAvailable(map.seats, { ...rules, exclude: inFlight })
+        if (choice.seatIds === null && inFlight.size > 0) choice = chooseBestAvailable(map.seats, rules)
+        available = choice.available
+        // Nothing suitable: final only when the map was read from the database just now.
+        if (choice.seatIds === null) {
+          if (fresh) break
+          continue
+        }
+        const chosen = choice.seatIds
+        for (const id of chosen) inFlight.add(id)
+        try {
+          const seatIds = chosen.map((id) => new Types.ObjectId(id)).sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
+          const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
+          const claimed = await claimEach(show, seatIds, bookingId, heldUntil)
+          if (claimed !== null) return { claimed, heldUntil }
+        } finally {
+          for (const id of chosen) inFlight.delete(id)
+        }
+      }
+    } finally {
+      if (inFlight.size === 0) choosing.delete(showKey)
+    }
+    metrics.conflicts.inc()
+    const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
+    throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind} are not free (${available} free)`, { available })
+  }
+
   /**
    * The seats asked for, by id or label, in claim order; ids or labels that are no seat of the
    * show are a 400, decided from the show's seat index in memory (labels and ids never change),
    * so neither a label lookup nor a claim is spent on them.
    */
-  async function resolveSeats (showId: Types.ObjectId, request: HoldBody): Promise<Types.ObjectId[]> {
+  async function resolveSeats (showId: Types.ObjectId, request: Exclude<HoldBody, BestAvailableBody>): Promise<Types.ObjectId[]> {
     const index = await bookableShows.seats(showId)
     let seatIds: Types.ObjectId[]
     if ('seatIds' in request) {
@@ -201,28 +294,31 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
   }
 
-  /** Claims every seat for the booking, or gives back exactly what it claimed and says why. */
-  async function claimAll (showId: Types.ObjectId, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<ClaimedSeat[]> {
+  /**
+   * Claims every seat for the booking, one at a time in the order given; if one is not free, gives
+   * back exactly what it claimed and answers null. Each seat is priced as it is claimed (seats
+   * stored before categories: STANDARD at the show's price).
+   */
+  async function claimEach (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<ClaimedSeat[] | null> {
     const claimed: ClaimedSeat[] = []
     let failure: unknown
     try {
       for (const seatId of seatIds) {
-        const seat = await claimSeat(Seat, seatId, showId, bookingId, heldUntil)
+        const seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
         if (seat === null) break
-        claimed.push({ id: seatId, label: seat.label })
+        claimed.push({ id: seatId, label: seat.label, category: seat.category ?? STANDARD_CATEGORY, priceCents: seat.priceCents ?? show.priceCents })
       }
     } catch (error) {
       failure = error
     }
     if (failure === undefined && claimed.length === seatIds.length) {
-      seatsChanged(showId, seatIds, 'HELD')
+      seatsChanged(show._id, seatIds, 'HELD')
       return claimed
     }
     // Compensate: only this booking's claims, conditional on it (nothing when the first claim lost).
-    if (claimed.length > 0) await compensate(showId, bookingId, claimed.map((s) => s.id), failure !== undefined)
+    if (claimed.length > 0) await compensate(show._id, bookingId, claimed.map((s) => s.id), failure !== undefined)
     if (failure !== undefined) throw failure
-    metrics.conflicts.inc()
-    throw await explainRefusal(showId, seatIds)
+    return null
   }
 
   /**
@@ -262,7 +358,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       showId: show._id,
       userId: new Types.ObjectId(userId),
       seats,
-      totalPriceCents: show.priceCents * seats.length,
+      // Priced from the seats claimed, each carrying its category's price.
+      totalPriceCents: seats.reduce((sum, s) => sum + (s.priceCents ?? show.priceCents), 0),
       expiresAt: heldUntil
     })
     // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
@@ -273,7 +370,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /** What makes two hold requests the same request for an Idempotency-Key. */
   function hashHold (showId: string, request: HoldBody): string {
     // Ids in canonical (lower-case) form, so the same request in another case is the same request.
-    const canonical = 'seatIds' in request ? { seatIds: request.seatIds.map((id) => id.toLowerCase()) } : request
+    // Best available with its default spelled out: `adjacent: true` and no `adjacent` are one request.
+    const canonical = 'seatIds' in request
+      ? { seatIds: request.seatIds.map((id) => id.toLowerCase()) }
+      : 'quantity' in request ? { quantity: request.quantity, category: request.category ?? null, adjacent: request.adjacent ?? true } : request
     return createHash('sha256').update(JSON.stringify([showId.toLowerCase(), canonical])).digest('hex')
   }
 
@@ -447,6 +547,56 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return { expired, settled }
   }
 
+  // ---- 6. Extend ----------------------------------------------------------------------
+
+  /** Why a booking's hold cannot be extended, from what the booking is now. */
+  async function refuseExtension (booking: BookingRecord): Promise<AppError> {
+    if (booking.status === 'PENDING' && booking.expiresAt.getTime() <= Date.now()) {
+      // Its time is up and its job has not run yet: settle it now rather than leave a stale PENDING.
+      await expireHold(booking._id)
+      return conflict('HOLD_EXPIRED', 'the hold expired before it was extended; the booking has failed')
+    }
+    if (booking.status === 'FAILED') return conflict('HOLD_EXPIRED', 'the hold expired before it was extended; the booking has failed')
+    if (booking.status === 'PENDING' && (booking.extensions ?? 0) >= maxHoldExtensions) {
+      return conflict('EXTENSION_LIMIT', `the hold was already extended ${maxHoldExtensions} times`, { extensions: booking.extensions ?? 0, max: maxHoldExtensions })
+    }
+    if (booking.status === 'PENDING') return conflict('INVALID_STATE', 'the show is no longer bookable; the hold cannot be extended')
+    return conflict('INVALID_STATE', `a ${booking.status.toLowerCase()} booking cannot be extended`)
+  }
+
+  /**
+   * Step 6: the hold runs the show's hold time from now. Seats first (conditional on this booking
+   * and HELD, and only ever later), then the booking (conditional on PENDING, expiresAt > now and
+   * extensions < max), then a new expire-hold job: the old one finds nothing due and does nothing.
+   */
+  async function extendHold (userId: string, bookingId: string): Promise<Booking> {
+    const current = await findOwnBooking(userId, bookingId)
+    if (current.status !== 'PENDING' || current.expiresAt.getTime() <= Date.now() || (current.extensions ?? 0) >= maxHoldExtensions) {
+      throw await refuseExtension(current)
+    }
+    const show = await Show.collection.findOne<ShowSummaryRecord & { holdSeconds: number, status: string }>(
+      { _id: current.showId }, { projection: { ...SUMMARY_FIELDS, holdSeconds: 1, status: 1 } })
+    // A hold on a show that is cancelled or has started may run out, never be prolonged.
+    if (show === null || show.status !== 'SCHEDULED' || show.startTime.getTime() <= Date.now()) throw await refuseExtension(current)
+    const until = new Date(Date.now() + show.holdSeconds * 1000)
+    // Seats first: a crash after this leaves them held longer than their booking (expiry frees them).
+    await extendHeldSeats(Seat, current._id, until)
+    reachedFaultPoint('after-extend-seats')
+    // Decided on the booking alone, racing expiry, confirm and cancel on this one document.
+    const extended = await extendBookingIfLive(Booking, current._id, new Date(), until, maxHoldExtensions)
+    if (extended === null) {
+      const now = await findOwnBooking(userId, bookingId)
+      // Refused while still PENDING (another extension won): give the seats back the booking's own
+      // end, only where this request's push is still the last word. Otherwise its winner frees them.
+      if (now.status === 'PENDING') await shortenHeldSeats(Seat, now._id, until, now.expiresAt)
+      throw await refuseExtension(now)
+    }
+    // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
+    await scheduleExpiry(current._id, until).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not rescheduled; the sweep will expire it'))
+    log.info({ bookingId, expiresAt: until, extensions: extended.extensions }, 'hold extended')
+    return toBooking(extended, toSummary(show))
+  }
+
   // ---- Reading -------------------------------------------------------------------------
 
   async function getBooking (userId: string, bookingId: string): Promise<Booking> {
@@ -466,7 +616,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, expireHold, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Types } from 'mongoose'
 import type { Models } from '../models/index.js'
 import type { SeatStatus } from '../models/seat.js'
+import { STANDARD_CATEGORY } from '../models/show.js'
 import { notFound } from '../errors.js'
 import type { SeatMap } from '../schemas/show.js'
 
@@ -162,17 +163,19 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
 }
 export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 
-/** A show's seat map straight from the database (the cache's reader). */
+/** A show's seat map straight from the database (the cache's reader, and best available's fresh read). */
 export function seatMapReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>) {
   return async function readSeatMap (showId: string): Promise<SeatMap> {
-    if (await Show.exists({ _id: showId }) === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
+    const show = await Show.collection.findOne<{ priceCents?: number }>({ _id: new Types.ObjectId(showId) }, { projection: { priceCents: 1 } })
+    if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     // Straight through the driver: up to 5,000 documents, no casting or hydration needed.
-    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, status: SeatStatus }>(
-      { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, status: 1 }, sort: { position: 1 } }).toArray()
+    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus }>(
+      { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1 }, sort: { position: 1 } }).toArray()
     const counts: SeatMap['counts'] = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     const views = seats.map((s) => {
       counts[s.status]++
-      return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, status: s.status }
+      // Seats stored before categories have neither: STANDARD at the show's price.
+      return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, category: s.category ?? STANDARD_CATEGORY, priceCents: s.priceCents ?? show.priceCents ?? 0, status: s.status }
     })
     return { showId, seats: views, counts }
   }

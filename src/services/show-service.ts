@@ -4,19 +4,22 @@ import { badRequest, notFound } from '../errors.js'
 import type { Page } from '../schemas/common.js'
 import type { AdminShowQuery, CreateShowBody, PublicShowQuery, Show, UpdateShowBody } from '../schemas/show.js'
 import type { SeatStatus } from '../models/seat.js'
-import type { ShowRecord } from '../models/show.js'
+import { categoriesOf, STANDARD_CATEGORY, type ShowRecord } from '../models/show.js'
 import type { BookingService } from './booking-service.js'
-import { layoutSeats } from './seat-layout.js'
+import { checkRowPreference, layoutSeats, priceSeats } from './seat-layout.js'
 
 type Counts = Record<SeatStatus, number>
 const noSeats = (): Counts => ({ AVAILABLE: 0, HELD: 0, BOOKED: 0 })
+/** A show's seat counts, in all and per category. */
+interface ShowCounts { all: Counts, byCategory: Map<string, Counts> }
+const noCounts = (): ShowCounts => ({ all: noSeats(), byCategory: new Map() })
 
-function toShow (doc: ShowRecord, counts: Counts): Show {
+function toShow (doc: ShowRecord, { all: counts, byCategory }: ShowCounts): Show {
   return {
     id: doc._id.toString(),
     name: doc.name,
     type: doc.type,
-    venue: doc.venue,
+    venue: doc.venue ?? null,
     startTime: doc.startTime.toISOString(),
     description: doc.description ?? null,
     movieId: doc.movieId?.toString() ?? null,
@@ -28,6 +31,10 @@ function toShow (doc: ShowRecord, counts: Counts): Show {
     availableSeats: counts.AVAILABLE,
     heldSeats: counts.HELD,
     bookedSeats: counts.BOOKED,
+    categories: categoriesOf(doc).map(({ name, priceCents }) => {
+      const c = byCategory.get(name) ?? noSeats()
+      return { name, priceCents, totalSeats: c.AVAILABLE + c.HELD + c.BOOKED, availableSeats: c.AVAILABLE }
+    }),
     createdAt: doc.createdAt.toISOString()
   }
 }
@@ -44,24 +51,29 @@ export interface ShowServiceOptions {
 export function createShowService ({ models, defaultHoldSeconds, bookings, showChanged }: ShowServiceOptions) {
   const { Show, Seat, Movie } = models
 
-  /** Seat counts per show, derived from the seats themselves (never kept by hand). */
-  async function countSeats (showIds: Types.ObjectId[]): Promise<Map<string, Counts>> {
-    const counts = new Map<string, Counts>(showIds.map((id) => [id.toString(), noSeats()]))
+  /** Seat counts per show and category, derived from the seats themselves (never kept by hand). */
+  async function countSeats (showIds: Types.ObjectId[]): Promise<Map<string, ShowCounts>> {
+    const counts = new Map<string, ShowCounts>(showIds.map((id) => [id.toString(), noCounts()]))
     if (showIds.length === 0) return counts
-    const rows = await Seat.aggregate<{ _id: { showId: Types.ObjectId, status: SeatStatus }, n: number }>([
+    const rows = await Seat.aggregate<{ _id: { showId: Types.ObjectId, category: string, status: SeatStatus }, n: number }>([
       { $match: { showId: { $in: showIds } } },
-      { $group: { _id: { showId: '$showId', status: '$status' }, n: { $sum: 1 } } }
+      // Seats stored before categories have none: they are STANDARD.
+      { $group: { _id: { showId: '$showId', category: { $ifNull: ['$category', STANDARD_CATEGORY] }, status: '$status' }, n: { $sum: 1 } } }
     ])
     for (const row of rows) {
       const c = counts.get(row._id.showId.toString())
-      if (c !== undefined) c[row._id.status] = row.n
+      if (c === undefined) continue
+      c.all[row._id.status] += row.n
+      const perCategory = c.byCategory.get(row._id.category) ?? noSeats()
+      perCategory[row._id.status] += row.n
+      c.byCategory.set(row._id.category, perCategory)
     }
     return counts
   }
 
   async function withCounts (docs: ShowRecord[]): Promise<Show[]> {
     const counts = await countSeats(docs.map((d) => d._id))
-    return docs.map((d) => toShow(d, counts.get(d._id.toString()) ?? noSeats()))
+    return docs.map((d) => toShow(d, counts.get(d._id.toString()) ?? noCounts()))
   }
 
   async function findShow (id: string): Promise<ShowRecord> {
@@ -81,18 +93,24 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
     if (body.movieId !== undefined && await Movie.exists({ _id: body.movieId }) === null) {
       throw notFound('MOVIE_NOT_FOUND', `movie ${body.movieId} does not exist`)
     }
-    const specs = layoutSeats(body.seating)
+    // Everything is checked before anything is written: a refused show leaves nothing behind.
+    const layout = layoutSeats(body.seating)
+    const rowPreference = checkRowPreference(layout, body.seating)
+    const priceCents = body.priceCents ?? 0
+    const { seats: specs, categories } = priceSeats(layout, body.categories ?? [], priceCents)
     const show = await Show.create({
       name: body.name,
       type: body.type,
-      venue: body.venue,
+      venue: body.venue ?? null,
       startTime,
       description: body.description ?? null,
       movieId: body.movieId ?? null,
       durationMinutes: body.durationMinutes ?? null,
       holdSeconds: body.holdSeconds ?? defaultHoldSeconds,
-      priceCents: body.priceCents ?? 0,
-      totalSeats: specs.length
+      priceCents,
+      totalSeats: specs.length,
+      rowPreference,
+      categories
     })
     try {
       // One bulk insert; lean skips per-document hydration of thousands of seats.
@@ -103,7 +121,13 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
       await Show.deleteOne({ _id: show._id })
       throw error
     }
-    return toShow(show.toObject() as ShowRecord, { ...noSeats(), AVAILABLE: specs.length })
+    const byCategory = new Map<string, Counts>()
+    for (const seat of specs) {
+      const c = byCategory.get(seat.category) ?? noSeats()
+      c.AVAILABLE++
+      byCategory.set(seat.category, c)
+    }
+    return toShow(show.toObject() as ShowRecord, { all: { ...noSeats(), AVAILABLE: specs.length }, byCategory })
   }
 
   async function getShow (id: string): Promise<Show> {

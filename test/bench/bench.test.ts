@@ -13,7 +13,9 @@ const KEYS: Array<keyof BenchResult> = [
   'streamSubscribers', 'streamMissedChanges', 'streamHoldsPerSecRatio', 'streamLagP50Ms', 'streamLagP99Ms',
   // issue 13: the cold burst, CPU per answered hold per process, the large expiry variant
   'burstHoldsPerSec', 'burstP99Ms', 'burstRatio', 'burstCpuMsPerHoldService', 'burstCpuMsPerHoldDb',
-  'cpuMsPerHoldService', 'cpuMsPerHoldDb', 'expiryLagLargeP99Ms', 'jobsCancelled'
+  'cpuMsPerHoldService', 'cpuMsPerHoldDb', 'expiryLagLargeP99Ms', 'jobsCancelled',
+  // issue 14: best available
+  'bestAvailableHoldsPerSec', 'bestAvailableP99Ms', 'bestAvailableOversold', 'bestAvailableServedShare'
 ]
 
 const ARGS = ['--seats', '50', '--users', '20', '--seconds', '3', '--subscribers', '40', '--burst', '30', '--expiry-holds', '50', '--expiry-large-holds', '60']
@@ -42,6 +44,7 @@ t.test(`npm run bench -- ${ARGS.join(' ')}`, { timeout: 300_000 }, async (t) => 
   // A two-seat hold is four round trips (two claims, the booking, the job); holds of 1–4 seats average 2.5.
   t.ok(result.dbOpsPerHold !== null && result.dbOpsPerHold < 5, `round trips per hold: claims + booking + job, show from memory (${result.dbOpsPerHold})`)
   t.equal(result.stuckSeats, 0, 'no seat stuck')
+  t.equal(result.bestAvailableOversold, 0, 'best available: no seat oversold')
   t.equal(result.streamMissedChanges, 0, 'every subscriber\'s replayed map is the final seat map')
   t.equal(result.streamSubscribers, 40, 'every subscriber stayed to the end')
 })

@@ -98,6 +98,29 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.equal(rolledForward, 3, 'modex_recoveries_total on B rose by the 3 seats it rolled forward')
   })
 
+  await t.test('killed between an extension\'s two steps: seats pushed, booking not', async (t) => {
+    const [d] = await startInstances(t, [{ name: 'D (crash after extending the seats)', ...common, crashAt: 'after-extend-seats' }])
+    const labels = ['B4', 'B5']
+    const started = Date.now()
+    const hold = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: other.token, body: { seatLabels: labels } })
+    t.equal(hold.status, 201, `hold on B ${JSON.stringify(hold.body)}`)
+    const outcome = await call(d.url, 'POST', `/api/bookings/${hold.body.id}/extend`, { token: other.token })
+      .then((r) => r.status, failureKind)
+    t.equal(outcome, 'reset', 'the extension dies with its instance')
+    t.same(await d.child.waitExit(5000), { code: null, signal: 'SIGKILL' }, 'D was SIGKILLed')
+    // DESIGN step 6's order: the seats outlive their booking, never the reverse.
+    const booking = await getBooking(b.url, other.token, hold.body.id)
+    t.match(booking, { status: 'PENDING', extensions: 0, expiresAt: hold.body.expiresAt }, 'the booking was not extended')
+
+    await waitFor('the booking to fail and its seats to be AVAILABLE', PROMISE_MS + SLACK_MS + 5000, async () => {
+      const [now, seats] = await Promise.all([getBooking(b.url, other.token, hold.body.id), statusOf(b, showId, labels)])
+      return now.status === 'FAILED' && seats.every((s) => s === 'AVAILABLE') ? true : undefined
+    })
+    const elapsed = Date.now() - started
+    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `booking FAILED and seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
+    t.comment(`after-extend-seats: settled ${elapsed} ms after the hold started`)
+  })
+
   // The new hold of the first case lapsed in the meantime (it was never confirmed): wait for it,
   // then nothing may be left HELD, and only the confirmed booking's seats are BOOKED.
   const map = await waitFor('no seat HELD', PROMISE_MS + SLACK_MS, async () => {

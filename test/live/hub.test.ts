@@ -23,7 +23,7 @@ function setup (opts: { bufferSize?: number, maxBufferedBytes?: number, onShowCh
     parseId: (id) => { const p = id.split('.').map(Number); return p.length === 3 && p.every(Number.isInteger) ? [p[0], p[1], p[2]] : undefined }
   }
   const seatMap = async (): Promise<SeatMap> => {
-    const seats = [...db].map(([id, status], k) => ({ id, label: `A${k + 1}`, row: 'A', number: k + 1, status }))
+    const seats = [...db].map(([id, status], k) => ({ id, label: `A${k + 1}`, row: 'A', number: k + 1, category: 'STANDARD', priceCents: 1000, status }))
     const counts = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     for (const s of seats) counts[s.status]++
     return { showId: SHOW, seats, counts }

@@ -187,6 +187,13 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
     { name: 'GET /api/admin/users', method: 'GET', path: () => '/api/admin/users', query: true, auth: { right: admin, wrong: user.authorization } },
     { name: 'POST /api/admin/movies', method: 'POST', path: () => '/api/admin/movies', body: { title: 'T', description: 'D', durationMinutes: 90 }, auth: { right: admin, wrong: user.authorization } },
     { name: 'POST /api/admin/shows', method: 'POST', path: () => '/api/admin/shows', body: { ...showBody, seating: { totalSeats: 3 }, movieId }, auth: { right: admin, wrong: user.authorization } },
+    {
+      name: 'POST /api/admin/shows (categories, rowPreference)',
+      method: 'POST',
+      path: () => '/api/admin/shows',
+      body: { ...showBody, seating: { totalSeats: 6, seatsPerRow: 3, rowPreference: ['B', 'A'] }, categories: [{ name: 'VIP', priceCents: 100, rows: ['A'] }, { name: 'BOX', priceCents: 50, labels: ['B3'] }] },
+      auth: { right: admin, wrong: user.authorization }
+    },
     { name: 'GET /api/admin/shows', method: 'GET', path: () => '/api/admin/shows', query: true, auth: { right: admin, wrong: user.authorization } },
     { name: 'GET /api/admin/shows/:id', method: 'GET', path: (id) => `/api/admin/shows/${id}`, ids: [showId, spareId], query: true, auth: { right: admin, wrong: user.authorization } },
     { name: 'PATCH /api/admin/shows/:id', method: 'PATCH', path: (id) => `/api/admin/shows/${id}`, ids: [spareId], body: { name: 'Renamed', venue: 'V', description: 'x', startTime: new Date(Date.now() + 2 * 86_400_000).toISOString() }, auth: { right: admin, wrong: user.authorization } },
@@ -206,6 +213,15 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
       headers: fc.oneof(fc.constant({}), idempotencyKey.map((key) => ({ 'idempotency-key': key })))
     },
     {
+      name: 'POST /api/shows/:id/bookings (best available)',
+      method: 'POST',
+      path: (id) => `/api/shows/${id}/bookings`,
+      ids: [showId, spareId],
+      body: { quantity: 2, category: 'STANDARD', adjacent: true },
+      auth: { right: user.authorization },
+      headers: fc.oneof(fc.constant({}), idempotencyKey.map((key) => ({ 'idempotency-key': key })))
+    },
+    {
       name: 'POST /api/shows/:id/bookings (by seat id)',
       method: 'POST',
       path: (id) => `/api/shows/${id}/bookings`,
@@ -216,6 +232,7 @@ t.test('fuzzed input against every route: only 2xx/4xx, the error body, and a fa
     },
     { name: 'GET /api/bookings', method: 'GET', path: () => '/api/bookings', query: true, auth: { right: user.authorization } },
     { name: 'GET /api/bookings/:id', method: 'GET', path: (id) => `/api/bookings/${id}`, ids: bookingIds, auth: { right: user.authorization } },
+    { name: 'POST /api/bookings/:id/extend', method: 'POST', path: (id) => `/api/bookings/${id}/extend`, ids: bookingIds, body: null, auth: { right: user.authorization } },
     { name: 'POST /api/bookings/:id/confirm', method: 'POST', path: (id) => `/api/bookings/${id}/confirm`, ids: bookingIds, body: { paymentReference: 'pay-1' }, auth: { right: user.authorization } },
     // Last among the booking routes and the admin ones: they settle the bookings and the spare show.
     { name: 'POST /api/bookings/:id/cancel', method: 'POST', path: (id) => `/api/bookings/${id}/cancel`, ids: bookingIds, body: null, auth: { right: user.authorization } },

@@ -1,9 +1,13 @@
-// Issue 5 § Fault tests, property-based: random sequences of hold / confirm / cancel / lapse /
-// expire / sweep from three users on a six-seat show, each applied the way production applies
+// Issue 5 § Fault tests, property-based: random sequences of hold / best-available hold /
+// confirm / cancel / extend / lapse / expire / sweep from three users on a six-seat show (row A a
+// FRONT category at its own price, row B STANDARD), each applied the way production applies
 // it (HTTP where a route exists; the expiry job's and the sweep's own service calls otherwise),
 // and checked after EVERY step against a simple model:
 //   - the HTTP answer is the one the model predicts (201 vs 409 SEATS_UNAVAILABLE with the
-//     taken labels; 200 vs 409 INVALID_STATE / HOLD_EXPIRED; 404 for someone else's booking);
+//     taken labels; 200 vs 409 INVALID_STATE / HOLD_EXPIRED / EXTENSION_LIMIT; 404 for someone
+//     else's booking; best available: the seats the choice rules pick from the model's map, or
+//     409 with details.available); every booking's total is the sum of its seats' prices;
+//   - a PENDING booking's seats are held at least as long as the booking (extend's order);
 //   - no seat is in two live (PENDING/CONFIRMED) bookings;
 //   - every seat's status matches its booking: HELD ⇔ owned by a PENDING booking,
 //     BOOKED ⇔ owned by a CONFIRMED booking, AVAILABLE ⇔ no live booking has it;
@@ -18,15 +22,23 @@ import { adminAuth, buildTestApp, json, signUp } from '../helper.js'
 import type { Booking } from '../../src/schemas/booking.js'
 import type { SeatMap } from '../../src/schemas/show.js'
 import { check, errorBodyProblem } from './support.js'
+import { chooseBestAvailable } from '../../src/services/best-available.js'
 
 const NUM_RUNS = Number(process.env.MODEX_PROPERTY_RUNS ?? 200)
 const LABELS = ['A1', 'A2', 'A3', 'B1', 'B2', 'B3'] as const
 type Label = typeof LABELS[number]
+/** Row A is FRONT at 800, row B STANDARD at the show's 500. */
+const priceOf = (label: Label): number => label.startsWith('A') ? 800 : 500
+const categoryOf = (label: Label): string => label.startsWith('A') ? 'FRONT' : 'STANDARD'
+const MAX_EXTENSIONS = 2
 type Status = 'PENDING' | 'CONFIRMED' | 'FAILED' | 'CANCELLED'
 type SeatStatus = 'AVAILABLE' | 'HELD' | 'BOOKED'
 
 type Action =
   | { kind: 'hold', user: number, labels: Label[], byId: boolean }
+  /** Best available: the service chooses. */
+  | { kind: 'best', user: number, quantity: number, category?: 'FRONT' | 'STANDARD', adjacent: boolean }
+  | { kind: 'extend', ref: number, asOwner: boolean }
   | { kind: 'confirm', ref: number, asOwner: boolean }
   | { kind: 'cancel', ref: number, asOwner: boolean }
   /** The hold's time runs out (expiresAt and the seats' heldUntil moved into the past); no job has run yet. */
@@ -41,6 +53,8 @@ const mostlyOwner = fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weig
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('hold' as const), user: fc.integer({ min: 0, max: 2 }), labels: fc.shuffledSubarray([...LABELS], { minLength: 1, maxLength: 3 }), byId: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('best' as const), user: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 3 }), category: fc.constantFrom('FRONT' as const, 'STANDARD' as const, undefined), adjacent: fc.boolean() }, { requiredKeys: ['kind', 'user', 'quantity', 'adjacent'] }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('extend' as const), ref: fc.nat(), asOwner: mostlyOwner }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('confirm' as const), ref: fc.nat(), asOwner: mostlyOwner }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), ref: fc.nat(), asOwner: mostlyOwner }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lapse' as const), ref: fc.nat() }) },
@@ -48,14 +62,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'sweep' as const }) }
 )
 
-interface ModelBooking { id: string, owner: number, labels: Label[], status: Status, lapsed: boolean }
+interface ModelBooking { id: string, owner: number, labels: Label[], status: Status, lapsed: boolean, extensions: number }
 
 const isLive = (b: ModelBooking): boolean => b.status === 'PENDING' || b.status === 'CONFIRMED'
 
 t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats consistent with a simple model', async (t) => {
   // Holds last 30 min and the background sweep waits an hour: only the sequence's own steps
   // move time, so the model is exact.
-  const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600' })
+  const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600', MAX_HOLD_EXTENSIONS: String(MAX_EXTENSIONS) })
   const models = app.models
   const bookingService = app.services.bookings
   const admin = await adminAuth(app)
@@ -80,7 +94,8 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
     runs++
     const created = await inject('POST', '/api/admin/shows', admin.authorization, {
       name: 'Model show', type: 'EVENT', venue: 'Hall', startTime: new Date(Date.now() + 86_400_000).toISOString(),
-      holdSeconds: 1800, priceCents: 500, seating: { totalSeats: LABELS.length, seatsPerRow: 3 }
+      holdSeconds: 1800, priceCents: 500, seating: { totalSeats: LABELS.length, seatsPerRow: 3 },
+      categories: [{ name: 'FRONT', priceCents: 800, rows: ['A'] }]
     })
     check(created.statusCode === 201, `create show: ${created.statusCode} ${created.body}`)
     const showId = json<{ id: string }>(created).id
@@ -110,6 +125,9 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
       check(body.id === booking.id && body.status === bookingStatus && body.showId === showId && body.userId === users[booking.owner].id,
         `${what}: booking body ${res.body}`)
       check([...body.seats.map((s) => s.label)].sort().join() === [...booking.labels].sort().join(), `${what}: booking seats ${res.body}`)
+      check(body.seats.every((s) => s.priceCents === priceOf(s.label as Label) && s.category === categoryOf(s.label as Label)), `${what}: seat prices ${res.body}`)
+      check(body.totalPriceCents === booking.labels.reduce((sum, l) => sum + priceOf(l), 0), `${what}: totalPriceCents ${body.totalPriceCents}`)
+      check(body.extensions === booking.extensions, `${what}: extensions ${body.extensions}, the model says ${booking.extensions}`)
     }
 
     /** Moves a booking's hold into the past behind the API's back, as the passing of time would. */
@@ -129,7 +147,7 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
           const taken = action.labels.filter((l) => liveOwnerOf(l) !== undefined)
           if (taken.length === 0) {
             check(res.statusCode === 201, `${step}: expected 201, got ${res.statusCode} ${res.body}`)
-            const booking: ModelBooking = { id: json<Booking>(res).id, owner: action.user, labels: action.labels, status: 'PENDING', lapsed: false }
+            const booking: ModelBooking = { id: json<Booking>(res).id, owner: action.user, labels: action.labels, status: 'PENDING', lapsed: false, extensions: 0 }
             expectBooking(res, 201, booking, 'PENDING', step)
             bookings.push(booking)
           } else {
@@ -137,6 +155,49 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
             const details = body.details as { seats?: unknown } | undefined
             const reported = Array.isArray(details?.seats) ? details.seats.map(String).sort() : []
             check(reported.join() === [...taken].sort().join(), `${step}: details.seats ${JSON.stringify(details?.seats)}, the model says ${taken.join(',')} are taken`)
+          }
+          return
+        }
+        case 'best': {
+          const { kind: _, user, ...request } = action
+          const res = await inject('POST', `/api/shows/${showId}/bookings`, users[user].authorization, request)
+          // The choice rules (tested on their own) applied to the model's map: the protocol must claim exactly those seats.
+          const modelMap = map.seats.map((s) => ({ ...s, status: expectedSeatStatus(s.label as Label) }))
+          const choice = chooseBestAvailable(modelMap, { quantity: action.quantity, category: action.category, adjacent: action.adjacent })
+          if (choice.seatIds !== null) {
+            check(res.statusCode === 201, `${step}: expected 201 with ${choice.seatIds.map((id) => labelOf.get(id)).join()}, got ${res.statusCode} ${res.body}`)
+            const labels = choice.seatIds.map((id) => labelOf.get(id) as Label)
+            const booking: ModelBooking = { id: json<Booking>(res).id, owner: user, labels, status: 'PENDING', lapsed: false, extensions: 0 }
+            expectBooking(res, 201, booking, 'PENDING', step)
+            bookings.push(booking)
+          } else {
+            const body = expectError(res, 409, ['SEATS_UNAVAILABLE'], step)
+            check((body.details as { available?: unknown } | undefined)?.available === choice.available, `${step}: details ${JSON.stringify(body.details)}, the model says ${choice.available} free`)
+          }
+          return
+        }
+        case 'extend': {
+          if (target === undefined) {
+            const res = await inject('POST', `/api/bookings/${new Types.ObjectId().toHexString()}/extend`, users[0].authorization)
+            expectError(res, 404, ['BOOKING_NOT_FOUND'], step)
+            return
+          }
+          const caller = action.asOwner ? target.owner : (target.owner + 1) % users.length
+          const res = await inject('POST', `/api/bookings/${target.id}/extend`, users[caller].authorization)
+          if (!action.asOwner) {
+            expectError(res, 404, ['BOOKING_NOT_FOUND'], `${step} (someone else's booking)`)
+          } else if (target.status === 'PENDING' && target.lapsed) {
+            expectError(res, 409, ['HOLD_EXPIRED'], step)
+            target.status = 'FAILED'
+          } else if (target.status === 'FAILED') {
+            expectError(res, 409, ['HOLD_EXPIRED'], step)
+          } else if (target.status === 'PENDING' && target.extensions >= MAX_EXTENSIONS) {
+            expectError(res, 409, ['EXTENSION_LIMIT'], step)
+          } else if (target.status === 'PENDING') {
+            target.extensions++
+            expectBooking(res, 200, target, 'PENDING', step)
+          } else {
+            expectError(res, 409, ['INVALID_STATE'], step)
           }
           return
         }
@@ -210,8 +271,8 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
     /** The invariants, read from the database and the public seat map. */
     const verify = async (step: string): Promise<void> => {
       const [seats, docs, seatMap] = await Promise.all([
-        models.Seat.find({ showId }).lean<Array<{ _id: Types.ObjectId, label: Label, status: SeatStatus, bookingId: Types.ObjectId | null }>>(),
-        models.Booking.find({ showId }).lean<Array<{ _id: Types.ObjectId, status: Status, seats: Array<{ id: Types.ObjectId, label: string }> }>>(),
+        models.Seat.find({ showId }).lean<Array<{ _id: Types.ObjectId, label: Label, status: SeatStatus, bookingId: Types.ObjectId | null, heldUntil: Date | null }>>(),
+        models.Booking.find({ showId }).lean<Array<{ _id: Types.ObjectId, status: Status, expiresAt: Date, seats: Array<{ id: Types.ObjectId, label: string }> }>>(),
         inject('GET', `/api/shows/${showId}/seats`)
       ])
       const statusOf = new Map(docs.map((b) => [b._id.toHexString(), b.status]))
@@ -230,6 +291,9 @@ t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats c
         const where = `${step}: seat ${seat.label} is ${seat.status} (bookingId ${owner ?? 'null'}, ${ownerStatus ?? 'no booking'})`
         if (seat.status === 'AVAILABLE') check(holders.length === 0 && owner === undefined, `${where} but live booking ${holders.join()} has it`)
         if (seat.status === 'HELD') check(ownerStatus === 'PENDING' && holders.includes(owner ?? ''), where)
+        // Never a PENDING booking outliving its seats' hold (the sweep could free them under it).
+        const ownerExpiry = docs.find((b) => b._id.toHexString() === owner)?.expiresAt
+        if (seat.status === 'HELD') check(ownerExpiry !== undefined && seat.heldUntil !== null && seat.heldUntil >= ownerExpiry, `${where}: held until ${seat.heldUntil?.toISOString() ?? 'null'}, its booking expires ${ownerExpiry?.toISOString() ?? '?'}`)
         if (seat.status === 'BOOKED') check(ownerStatus === 'CONFIRMED' && holders.includes(owner ?? ''), where)
         // …and the model's.
         const expected = expectedSeatStatus(seat.label)

@@ -46,7 +46,7 @@ t.test('admin', async (t) => {
       totalSeats: 270, availableSeats: 270, heldSeats: 0, bookedSeats: 0
     })
     t.match(show.id, /^[0-9a-f]{24}$/)
-    t.same(Object.keys(show).sort(), ['availableSeats', 'bookedSeats', 'createdAt', 'description', 'durationMinutes', 'heldSeats', 'holdSeconds',
+    t.same(Object.keys(show).sort(), ['availableSeats', 'bookedSeats', 'categories', 'createdAt', 'description', 'durationMinutes', 'heldSeats', 'holdSeconds',
       'id', 'movieId', 'name', 'priceCents', 'startTime', 'status', 'totalSeats', 'type', 'venue'], 'exactly the fields of `show`')
 
     const map = await seatMap(app, show.id) as SeatMap

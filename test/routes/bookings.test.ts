@@ -19,7 +19,7 @@ t.test('bookings', async (t) => {
     t.match(booking, { showId: show.id, userId: alice.id, status: 'PENDING', totalPriceCents: 2500, confirmedAt: null, cancelledAt: null, failureReason: null })
     t.match(booking.id, /^[0-9a-f]{24}$/)
     t.same(booking.seats.map((s) => s.label).sort(), ['A1', 'A2'])
-    t.same(Object.keys(booking).sort(), ['cancelledAt', 'confirmedAt', 'createdAt', 'expiresAt', 'failureReason', 'id', 'seats', 'show', 'showId', 'status', 'totalPriceCents', 'userId'])
+    t.same(Object.keys(booking).sort(), ['cancelledAt', 'confirmedAt', 'createdAt', 'expiresAt', 'extensions', 'failureReason', 'id', 'seats', 'show', 'showId', 'status', 'totalPriceCents', 'userId'])
     t.same(booking.show, { name: show.name, type: show.type, venue: show.venue, startTime: show.startTime }, 'the show summary (API.md: booking.show)')
     const expiresAt = Date.parse(booking.expiresAt)
     t.ok(expiresAt >= before + 60_000 - 1000 && expiresAt <= after + 60_000 + 1000, `expiresAt ≈ now + holdSeconds (${booking.expiresAt})`)

@@ -114,7 +114,8 @@ t.test('catalogue', async (t) => {
     t.match(byLabel.B2, { status: 'HELD', row: 'B', number: 2 })
     t.match(byLabel.A2, { status: 'BOOKED' })
     t.match(byLabel.A1, { status: 'AVAILABLE' })
-    t.same(Object.keys(map.seats[0]).sort(), ['id', 'label', 'number', 'row', 'status'], 'a seat is { id, label, row, number, status }')
+    t.same(Object.keys(map.seats[0]).sort(), ['category', 'id', 'label', 'number', 'priceCents', 'row', 'status'], 'a seat is { id, label, row, number, category, priceCents, status }')
+    t.match(byLabel.A1, { category: 'STANDARD', priceCents: show.priceCents }, 'a show without categories: every seat STANDARD at its price')
     t.ok(map.seats.every((s) => /^[0-9a-f]{24}$/.test(s.id)), 'seat ids are ObjectIds')
     const counted = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     for (const s of map.seats) counted[s.status]++

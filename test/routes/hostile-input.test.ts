@@ -111,6 +111,18 @@ t.test('hostile input', async (t) => {
     refused(t, await h({ seatLabels: { $in: ['A1', 'A2'] } }), 'seatLabels {$in}', 400, 'VALIDATION_ERROR')
     refused(t, await h({ seatLabels: [{ $regex: '.*' }] }), 'seatLabels [{$regex}]', 400, 'VALIDATION_ERROR')
     refused(t, await h({ seatIds: [seatIds[0]], $where: 'true' }), 'an extra $where', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ quantity: { $gt: 0 } }), 'quantity {$gt}', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ quantity: 2, category: { $ne: null } }), 'category {$ne}', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ quantity: 2, category: '.*' }), 'category a regex', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ quantity: 2, adjacent: { $exists: true } }), 'adjacent {$exists}', 400, 'VALIDATION_ERROR')
+    refused(t, await h({ quantity: 1e308 }), 'quantity 1e308', 400, 'VALIDATION_ERROR')
+    const newShow = { name: 'x', type: 'MOVIE', startTime: new Date(Date.now() + 86_400_000).toISOString(), seating: { totalSeats: 4, seatsPerRow: 2 } }
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, categories: [{ name: { $gt: '' }, priceCents: 1, rows: ['A'] }] }, admin), 'category name operator', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, categories: [{ name: 'VIP', priceCents: 1, rows: { $in: ['A'] } }] }, admin), 'category rows operator', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, categories: [{ name: 'VIP', priceCents: 1, labels: ['__proto__'] }] }, admin), 'category label __proto__ (not a seat)', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, categories: { VIP: { priceCents: 1 } } }, admin), 'categories an object', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, seating: { totalSeats: 4, seatsPerRow: 2, rowPreference: [{ $ne: 'A' }] } }, admin), 'rowPreference operator', 400, 'VALIDATION_ERROR')
+    refused(t, await send('POST', '/api/admin/shows', { ...newShow, seating: { totalSeats: 4, seatsPerRow: 2, rowPreference: ['constructor'] } }, admin), 'rowPreference constructor (not a row)', 400, 'VALIDATION_ERROR')
     refused(t, await send('POST', '/api/admin/shows', {
       name: 'x', type: 'MOVIE', venue: 'v', startTime: new Date(Date.now() + 86_400_000).toISOString(), movieId: { $ne: null }, seating: { totalSeats: 1 }
     }, admin), 'movieId operator', 400, 'VALIDATION_ERROR')
@@ -159,6 +171,7 @@ t.test('hostile input', async (t) => {
         ['GET', `/api/bookings/${id}`, auth],
         ['POST', `/api/bookings/${id}/confirm`, auth],
         ['POST', `/api/bookings/${id}/cancel`, auth],
+        ['POST', `/api/bookings/${id}/extend`, auth],
         ['GET', `/api/admin/shows/${id}`, admin],
         ['PATCH', `/api/admin/shows/${id}`, admin],
         ['POST', `/api/admin/shows/${id}/cancel`, admin],

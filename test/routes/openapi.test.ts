@@ -48,6 +48,7 @@ const CONTRACT: Array<[string, string, boolean]> = [
   ['get', '/api/bookings/{id}', true],
   ['post', '/api/bookings/{id}/confirm', true],
   ['post', '/api/bookings/{id}/cancel', true],
+  ['post', '/api/bookings/{id}/extend', true],
   ['get', '/health', false],
   ['get', '/ready', false],
   ['get', '/metrics', false]

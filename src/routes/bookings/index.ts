@@ -12,9 +12,10 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
   fastify.post('/shows/:id/bookings', {
     config: { rateLimit: fastify.holdRateLimit },
     schema: {
-      summary: 'Hold seats: all of them or none',
-      description: 'Name the seats by `seatIds` or by `seatLabels` (as the seat map shows them), ' +
-        `1–${opts.maxSeatsPerBooking} distinct seats (MAX_SEATS_PER_BOOKING). Either every seat is held for the new PENDING booking, or none is. ` +
+      summary: 'Hold seats: all of them or none; named, or best available',
+      description: 'Exactly one of seatIds, seatLabels or { quantity, category?, adjacent? } (best available: the service chooses, ' +
+        'adjacent seats of one row by default, rows in the show\'s rowPreference then seat order, middle of the row first, no single seat stranded when avoidable; ' +
+        '400 UNKNOWN_CATEGORY; 409 SEATS_UNAVAILABLE with details.available when not enough suitable seats are free). ' +
         'Seats are held for the show\'s holdSeconds; confirm before expiresAt or the booking fails and the seats free. ' +
         'With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); ' +
         'the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits ' +
@@ -81,6 +82,24 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
       }
     }
   }, async (request) => bookings.confirmBooking(request.user.sub, request.params.id, request.body?.paymentReference))
+
+  fastify.post('/bookings/:id/extend', {
+    schema: {
+      summary: 'Extend a held booking by the show\'s hold time',
+      description: 'expiresAt becomes now + the show\'s holdSeconds and extensions grows by one. 409 HOLD_EXPIRED if the hold already lapsed (the booking is FAILED); ' +
+        '409 INVALID_STATE if the booking is not PENDING (or its show was cancelled or has started); 409 EXTENSION_LIMIT after MAX_HOLD_EXTENSIONS extensions.',
+      params: IdParams,
+      response: {
+        200: Type.Ref(Booking, { description: 'The booking, still PENDING, with its new expiresAt and extensions.' }),
+        ...errors({
+          400: true,
+          401: true,
+          404: 'BOOKING_NOT_FOUND: you have no booking with this id.',
+          409: 'HOLD_EXPIRED: the hold already lapsed (the booking is FAILED); INVALID_STATE: the booking is not PENDING, or its show was cancelled or has started; EXTENSION_LIMIT: already extended MAX_HOLD_EXTENSIONS times.'
+        })
+      }
+    }
+  }, async (request) => bookings.extendHold(request.user.sub, request.params.id))
 
   fastify.post('/bookings/:id/cancel', {
     schema: {

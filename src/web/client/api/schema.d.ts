@@ -154,6 +154,15 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        categories?: {
+                            /** @description the seats this category covers, by label */
+                            labels?: string[];
+                            /** @description 1–32 characters, A–Z 0–9 _ */
+                            name: string;
+                            priceCents: number;
+                            /** @description generated seating: the rows this category covers */
+                            rows?: string[];
+                        }[];
                         description?: string;
                         durationMinutes?: number;
                         /** @description overrides HOLD_SECONDS for this show */
@@ -167,6 +176,8 @@ export interface paths {
                         /** @default 0 */
                         priceCents?: number;
                         seating: {
+                            /** @description rows in the order best available tries them; rows not listed follow in seat order */
+                            rowPreference?: string[];
                             /** @description default 10 */
                             seatsPerRow?: number;
                             totalSeats: number;
@@ -179,7 +190,7 @@ export interface paths {
                          */
                         startTime: string;
                         type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
-                        venue: string;
+                        venue?: string;
                     };
                 };
             };
@@ -1386,6 +1397,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/bookings/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend a held booking by the show's hold time
+         * @description expiresAt becomes now + the show's holdSeconds and extensions grows by one. 409 HOLD_EXPIRED if the hold already lapsed (the booking is FAILED); 409 INVALID_STATE if the booking is not PENDING (or its show was cancelled or has started); 409 EXTENSION_LIMIT after MAX_HOLD_EXTENSIONS extensions.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 24 hex digits (a MongoDB ObjectId)
+                     * @example 6761a7f2c9d1e8a4b2f0c311
+                     */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The booking, still PENDING, with its new expiresAt and extensions. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Booking"];
+                    };
+                };
+                /** @description VALIDATION_ERROR: a path parameter, query field, header or body field is invalid (the message names it and, for a value outside a fixed set, the values allowed; `details.field` is its path), or INVALID_JSON: the body is not JSON. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description UNAUTHORIZED: no access token, or one that is malformed, expired, or of an account that no longer exists or is disabled. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BOOKING_NOT_FOUND: you have no booking with this id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description HOLD_EXPIRED: the hold already lapsed (the booking is FAILED); INVALID_STATE: the booking is not PENDING, or its show was cancelled or has started; EXTENSION_LIMIT: already extended MAX_HOLD_EXTENSIONS times. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/movies": {
         parameters: {
             query?: never;
@@ -1632,8 +1724,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Hold seats: all of them or none
-         * @description Name the seats by `seatIds` or by `seatLabels` (as the seat map shows them), 1–10 distinct seats (MAX_SEATS_PER_BOOKING). Either every seat is held for the new PENDING booking, or none is. Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
+         * Hold seats: all of them or none; named, or best available
+         * @description Exactly one of seatIds, seatLabels or { quantity, category?, adjacent? } (best available: the service chooses, adjacent seats of one row by default, rows in the show's rowPreference then seat order, middle of the row first, no single seat stranded when avoidable; 400 UNKNOWN_CATEGORY; 409 SEATS_UNAVAILABLE with details.available when not enough suitable seats are free). Seats are held for the show's holdSeconds; confirm before expiresAt or the booking fails and the seats free. With an Idempotency-Key, repeats of the same request get the first answer again (success or refusal, kept 24 h); the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; a repeat arriving while the first is still running waits for its answer, up to 10 s, then 409 IDEMPOTENCY_KEY_IN_USE.
          */
         post: {
             parameters: {
@@ -1651,13 +1743,19 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description exactly one of seatIds or seatLabels, 1–10 distinct entries (MAX_SEATS_PER_BOOKING) */
+            /** @description exactly one of seatIds, seatLabels (1–10 distinct entries, MAX_SEATS_PER_BOOKING) or quantity (best available, 1–10) */
             requestBody: {
                 content: {
                     "application/json": {
                         seatIds: string[];
                     } | {
                         seatLabels: string[];
+                    } | {
+                        /** @description consecutive seats of one row (default true) */
+                        adjacent?: boolean;
+                        /** @description 1–32 characters, A–Z 0–9 _ */
+                        category?: string;
+                        quantity: number;
                     };
                 };
             };
@@ -2096,6 +2194,8 @@ export interface components {
              * @description ISO-8601, UTC
              */
             expiresAt: string;
+            /** @description how many times the hold was extended */
+            extensions: number;
             /** @example EXPIRED */
             failureReason: string | null;
             /**
@@ -2104,12 +2204,14 @@ export interface components {
              */
             id: string;
             seats: {
+                category: string;
                 /**
                  * @description 24 hex digits (a MongoDB ObjectId)
                  * @example 6761a7f2c9d1e8a4b2f0c311
                  */
                 id: string;
                 label: string;
+                priceCents: number;
             }[];
             /** @description the booked show, as it is now: a client lists bookings without a request per show */
             show: {
@@ -2120,7 +2222,7 @@ export interface components {
                  */
                 startTime: string;
                 type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
-                venue: string;
+                venue: string | null;
             };
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
@@ -2128,6 +2230,7 @@ export interface components {
              */
             showId: string;
             status: "PENDING" | "CONFIRMED" | "FAILED" | "CANCELLED";
+            /** @description the sum of the seats' prices */
             totalPriceCents: number;
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
@@ -2183,6 +2286,7 @@ export interface components {
         };
         /** Seat */
         Seat: {
+            category: string;
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
              * @example 6761a7f2c9d1e8a4b2f0c311
@@ -2190,6 +2294,7 @@ export interface components {
             id: string;
             label: string;
             number: number;
+            priceCents: number;
             row: string | null;
             status: "AVAILABLE" | "HELD" | "BOOKED";
         };
@@ -2274,6 +2379,13 @@ export interface components {
         Show: {
             availableSeats: number;
             bookedSeats: number;
+            /** @description the categories the seats are sold in, with their prices; seats no category names are STANDARD at the show's priceCents */
+            categories: {
+                availableSeats: number;
+                name: string;
+                priceCents: number;
+                totalSeats: number;
+            }[];
             /**
              * Format: date-time
              * @description ISO-8601, UTC
@@ -2303,7 +2415,7 @@ export interface components {
             status: "SCHEDULED" | "CANCELLED";
             totalSeats: number;
             type: "MOVIE" | "BUS" | "DOCTOR" | "EVENT";
-            venue: string;
+            venue: string | null;
         };
         /** ShowList */
         ShowList: {

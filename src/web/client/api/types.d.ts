@@ -14,7 +14,7 @@ export type Seat = Schemas['Seat'] & { category?: string, priceCents?: number }
 export type SeatStatus = Seat['status']
 export type SeatCounts = Schemas['SeatMap']['counts']
 export type BookedSeat = Schemas['Booking']['seats'][number] & { category?: string, priceCents?: number }
-export type Booking = Omit<Schemas['Booking'], 'seats'> & {
+export type Booking = Omit<Schemas['Booking'], 'seats' | 'show' | 'extensions'> & {
   seats: BookedSeat[]
   show?: { name: string, type: string, venue: string | null, startTime: string }
   extensions?: number
