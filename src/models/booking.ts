@@ -73,7 +73,8 @@ export async function confirmBookingIfLive (Booking: BookingModel, bookingId: Ty
 export async function extendBookingIfLive (Booking: BookingModel, bookingId: Types.ObjectId, now: Date, until: Date, max: number): Promise<BookingRecord | null> {
   return await Booking.findOneAndUpdate(
     { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }), extensions: trusted({ $not: { $gte: max } }) },
-    { $set: { expiresAt: until }, $inc: { extensions: 1 } },
+    // $max: of two extensions racing, the later end stands whichever lands last (the seats' push is only-later too).
+    { $max: { expiresAt: until }, $inc: { extensions: 1 } },
     { returnDocument: 'after' }
   ).lean<BookingRecord>()
 }
