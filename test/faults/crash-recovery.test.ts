@@ -1,6 +1,7 @@
 // An instance SIGKILLed in the middle of the booking protocol (MODEX_CRASH_AT): another
 // instance on the same database settles the seats within hold time + SWEEP_SECONDS + 1 s.
 import t from 'tap'
+import { auditDatabase } from '../audit.js'
 import {
   adminToken, agendaJobs, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Booking, type Instance
@@ -65,6 +66,7 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.same(again.body.seats.map((s) => s.label).sort(), labels)
     const rolledBack = await recoveries() - recoveriesBefore
     t.equal(rolledBack, 2, 'modex_recoveries_total on B rose by the 2 seats it rolled back')
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   await t.test('killed after the booking turned CONFIRMED, before its seats turn BOOKED', async (t) => {
@@ -96,6 +98,7 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.same(booking.seats.map((s) => s.label).sort(), labels)
     const rolledForward = await recoveries() - recoveriesBefore
     t.equal(rolledForward, 3, 'modex_recoveries_total on B rose by the 3 seats it rolled forward')
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   await t.test('killed between an extension\'s two steps: seats pushed, booking not', async (t) => {
@@ -119,6 +122,7 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     const elapsed = Date.now() - started
     t.ok(elapsed <= PROMISE_MS + SLACK_MS, `booking FAILED and seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
     t.comment(`after-extend-seats: settled ${elapsed} ms after the hold started`)
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   // The new hold of the first case lapsed in the meantime (it was never confirmed): wait for it,
@@ -127,5 +131,6 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     const m = await seatMap(b.url, showId)
     return m.counts.HELD === 0 ? m : undefined
   })
-  t.same(map.counts, { AVAILABLE: 17, HELD: 0, BOOKED: 3 }, 'in the end: 3 seats BOOKED, the rest AVAILABLE')
+  t.same(await auditDatabase(db.uri, showId, 'lapsed'), [], 'in the end the seat audit finds no seat sold twice and none stuck')
+  t.same(map.counts, { AVAILABLE: 17, HELD: 0, BOOKED: 3 }, 'and exactly the confirmed booking\'s 3 seats BOOKED, the rest AVAILABLE')
 })

@@ -3,6 +3,7 @@
 // stays 200 and /ready says 503; afterwards the SAME app process recovers by itself.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { auditDatabase } from '../audit.js'
 import {
   adminToken, call, createShow, failureKind, mintUsers, seatMap, startDatabase, startInstances,
   waitFor, type Answer, type Booking, type Failure
@@ -128,6 +129,7 @@ t.test('database outage mid-traffic', async (t) => {
     (await seatMap(app.url, newShow)).counts.AVAILABLE === 10 ? true : undefined)
   const late = Date.now() - expiresAt
   t.ok(late <= (SWEEP_SECONDS + 1) * 1000 + SLACK_MS, `the hold lapsed ${late} ms after its expiresAt (bound ${(SWEEP_SECONDS + 1) * 1000 + SLACK_MS} ms)`)
+  t.same(await auditDatabase(db.uri, newShow, 'lapsed'), [], 'the seat audit finds no seat sold twice and none stuck')
 
   // Known limitation, recorded rather than hidden: indexes are built once at start-up
   // (mongoose init), so a database that comes back EMPTY has no unique indexes until the app
