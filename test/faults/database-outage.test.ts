@@ -47,7 +47,7 @@ t.test('database outage mid-traffic', async (t) => {
   const workers = Promise.all([0, 1, 2, 3].map(worker))
   t.teardown(() => { traffic = false })
 
-  await sleep(1500)
+  await waitFor('traffic to flow', 15_000, async () => samples.length >= 20 ? true : undefined)
   const before = samples.length
   t.ok(before > 0 && samples.every((s) => s.status === 201 || s.status === 200 || s.status === 409), `traffic flows before the outage (${before} requests)`)
 
@@ -60,7 +60,7 @@ t.test('database outage mid-traffic', async (t) => {
   const knownDownAt = Date.now()
   t.comment(`outage reported by /ready ${knownDownAt - killedAt} ms after the kill (including /ready's own latency)`)
   // Let the traffic run against the dead database for a while.
-  await sleep(3000)
+  await waitFor('traffic against the dead database', 15_000, async () => samples.filter((s) => s.started >= knownDownAt).length >= 20 ? true : undefined)
   const health = await call(app.url, 'GET', '/health', { timeoutMs: 10_000 })
   t.equal(health.status, 200, '/health is 200 while the database is down')
   t.ok(health.ms <= FAST_MS, `/health answered in ${health.ms} ms`)

@@ -83,7 +83,7 @@ t.test('a proxy resetting connections between the instance and its database', as
 
   const stopFaults = proxy.resetEvery(RESET_EVERY_MS)
   const users = Promise.all(Array.from({ length: USERS }, user))
-  await sleep(TRAFFIC_MS)
+  await sleep(TRAFFIC_MS) // the traffic's length is the test: TRAFFIC_MS of resets under load
   traffic = false
   await users
   stopFaults()

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { Child, killAll, startNodeScript, type Exit } from '../setup/processes.js'
 import { GiveUp, waitFor } from '../helper.js'
 import type { FaultPoint } from '../../src/services/fault-points.js'
+import { EXPIRE_HOLD } from '../../src/jobs/expire-hold.js'
 
 export { Child, type Exit }
 
@@ -270,6 +271,19 @@ export async function counter (base: string, name: string): Promise<number> {
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
   const match = String(res.body).match(new RegExp(`^${name} (\\S+)$`, 'm'))
   return match === null ? 0 : Number(match[1])
+}
+
+/** How many expire-hold jobs of these bookings are still due or running (a done one is removed, or has no next run and no lock). */
+export async function expiryJobsPending (uri: string, bookingIds: string[]): Promise<number> {
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 })
+  try {
+    return await client.db().collection('agendaJobs').countDocuments({
+      name: EXPIRE_HOLD, 'data.bookingId': { $in: bookingIds }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }]
+    })
+  } finally {
+    await client.close()
+  }
 }
 
 /**

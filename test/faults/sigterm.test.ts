@@ -32,6 +32,7 @@ t.test('SIGTERM during a burst of holds', async (t) => {
   const burstStart = Date.now()
   const answers = await Promise.all([
     ...Array.from({ length: REQUESTS }, async (_, i): Promise<{ answer: Answer<Booking> | Failure, token: string, sent: number, done: number }> => {
+      // The burst's shape is what is under test: requests spread over BURST_MS, SIGTERM amid them.
       await sleep((i * BURST_MS) / REQUESTS)
       const wanted = new Set<string>()
       const count = 1 + (i % 3)

@@ -1,10 +1,9 @@
 // Three instances on one database: racing holds for the same seats from all three have one
 // winner per seat; every expiry is processed exactly once (by whichever instance gets to it).
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { auditDatabase } from '../audit.js'
 import {
-  adminToken, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
+  adminToken, call, counter, createShow, expiryJobsPending, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Answer, type Booking, type Failure, type Instance
 } from './processes.js'
 
@@ -96,8 +95,9 @@ t.test('three instances on one database', async (t) => {
     t.equal(listed.body.total, SETS, `the show lists ${SETS} FAILED bookings`)
 
     // Exactly once: only the winner of the booking's PENDING → FAILED transition counts it.
-    // Give any straggling job a moment, then the sum must still be exact (not more).
-    await sleep(1500)
+    // Every expire-hold job of these bookings done (removed on completion), none can count later.
+    const ids = bookings.map((b) => b.booking.id)
+    await waitFor('every expire-hold job of these bookings to finish', 15_000, async () => await expiryJobsPending(db.uri, ids) === 0 ? true : undefined)
     const metricAfter = await Promise.all(instances.map((i) => counter(i.url, 'modex_expirations_total')))
     const perInstance = metricAfter.map((v, i) => v - metricBefore[i])
     t.comment(`expirations per instance: ${perInstance.join(' + ')}`)
