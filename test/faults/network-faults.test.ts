@@ -10,7 +10,7 @@ import { auditSeats } from '../audit.js'
 import { createModels } from '../../src/models/index.js'
 import { startFaultProxy } from './fault-proxy.js'
 import {
-  adminToken, call, createShow, failureKind, mintUsers, seatMap, startDatabase, startInstances,
+  adminToken, call, createShow, failureKind, isReplicaSet, mintUsers, seatMap, startDatabase, startInstances,
   waitFor, type Booking, type Outcome
 } from './processes.js'
 
@@ -19,16 +19,6 @@ const TRAFFIC_MS = 20_000
 const RESET_EVERY_MS = 150
 const SEATS = 120
 const HOLD_SECONDS = 3
-
-async function isReplicaSet (uri: string): Promise<boolean> {
-  const connection = await mongoose.createConnection(uri).asPromise()
-  try {
-    const hello = await connection.db?.admin().command({ hello: 1 })
-    return typeof hello?.setName === 'string'
-  } finally {
-    await connection.close()
-  }
-}
 
 interface Sample { kind: 'hold' | 'confirm' | 'cancel', status: Outcome, code?: string, retryAfter?: string | null }
 

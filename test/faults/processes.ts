@@ -273,6 +273,17 @@ export async function counter (base: string, name: string): Promise<number> {
   return match === null ? 0 : Number(match[1])
 }
 
+/** Whether the database at `uri` is a replica set (change streams, retryable writes). */
+export async function isReplicaSet (uri: string): Promise<boolean> {
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, directConnection: true })
+  try {
+    return typeof (await client.db('admin').command({ hello: 1 })).setName === 'string'
+  } finally {
+    await client.close()
+  }
+}
+
 /** How many expire-hold jobs of these bookings are still due or running (a done one is removed, or has no next run and no lock). */
 export async function expiryJobsPending (uri: string, bookingIds: string[]): Promise<number> {
   const { MongoClient } = await import('mongodb')
