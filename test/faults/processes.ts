@@ -8,12 +8,10 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { Child, killAll, startNodeScript, type Exit } from '../setup/processes.js'
+import { killAll, startNodeScript, type Child } from '../setup/processes.js'
 import { GiveUp, waitFor } from '../helper.js'
 import type { FaultPoint } from '../../src/services/fault-points.js'
 import { EXPIRE_HOLD } from '../../src/jobs/expire-hold.js'
-
-export { Child, type Exit }
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -45,7 +43,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 }
 
 /** Registers a child for clean-up in t.teardown, and prints its output if the test fails. */
-export function killAtTeardown (t: TestLike, child: Child): Child {
+function killAtTeardown (t: TestLike, child: Child): Child {
   t.teardown(async () => {
     child.kill('SIGKILL')
     await child.waitExit(5000)
@@ -57,7 +55,7 @@ export function killAtTeardown (t: TestLike, child: Child): Child {
 }
 
 /** Starts a node script in a child (see test/setup/processes.ts), stopped in t.teardown. */
-export function startChild (t: TestLike, name: string, script: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[] = []): Child {
+function startChild (t: TestLike, name: string, script: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[] = []): Child {
   return killAtTeardown(t, startNodeScript(name, script, args, { cwd: ROOT, env, execArgv }))
 }
 
