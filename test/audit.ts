@@ -1,5 +1,5 @@
-import type { Types } from 'mongoose'
-import type { Models } from '../src/models/index.js'
+import mongoose, { type Types } from 'mongoose'
+import { createModels, type Models } from '../src/models/index.js'
 import { audit, type AuditMoment } from '../scripts/bench/audit.js'
 
 /**
@@ -18,4 +18,18 @@ export async function auditSeats (models: Models, showId?: string, moment: Audit
     bookings.map((b) => ({ id: b._id.toHexString(), status: b.status, seatIds: b.seats.map((s) => s.id.toHexString()), expiresAt: b.expiresAt.getTime() })),
     moment
   ).problems
+}
+
+/**
+ * The same audit on the database at `uri` (the one real instances share in the fault tests:
+ * the URI's own database, as the instances' mongoose picks it, unless `dbName` says otherwise).
+ * Reads only: no index builds, no collections created.
+ */
+export async function auditDatabase (uri: string, showId: string, moment: AuditMoment = 'quiet', dbName?: string): Promise<string[]> {
+  const connection = await mongoose.createConnection(uri, { dbName, autoIndex: false, autoCreate: false }).asPromise()
+  try {
+    return await auditSeats(createModels(connection), showId, moment)
+  } finally {
+    await connection.close()
+  }
 }

@@ -1,60 +1,19 @@
-// Child processes of the benchmark (embedded database, service): started with this Node and
-// tsx, stopped at the end, on SIGINT/SIGTERM, and when the benchmark dies.
-import { spawn, type ChildProcess } from 'node:child_process'
+// Child processes of the benchmark (embedded database, service), on test/setup/processes.ts:
+// scripts named relative to this folder, their stderr shown while the benchmark runs, and a
+// SIGINT/SIGTERM stops them gracefully (the service before its database) before we exit.
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { startNodeScript, stopAll, stopChild } from '../../test/setup/processes.js'
 
-const children = new Set<ChildProcess>()
+export { stopAll, stopChild }
 
 export interface Started { child: ChildProcess, match: string }
 
-/** Spawns `node [execArgv] --import tsx <script> [args]` (with an IPC channel: CPU queries) and waits for a stdout line matching `pattern`. */
+/** Spawns `node --import tsx [execArgv] <script> [args]` (with an IPC channel: CPU queries) and waits for a stdout line matching `pattern`. */
 export async function startScript (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, execArgv: string[] = []): Promise<Started> {
-  const path = fileURLToPath(new URL(script, import.meta.url))
-  const child = spawn(process.execPath, [...execArgv, '--import', 'tsx', path, ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  let stderr = ''
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-4000)
-    // Warnings and errors of the children are worth seeing while the benchmark runs.
-    process.stderr.write(`[${name}] ${b.toString()}`)
-  })
-  const match = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000)
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = pattern.exec(out)
-      if (m !== null) {
-        clearTimeout(timer)
-        resolve(m[0])
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`${name} exited early (code ${code}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`))
-    })
-  })
-  child.stdout?.resume()
-  return { child, match }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
-export async function stopChild (child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, graceMs)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill('SIGTERM')
-  })
-}
-
-/** Stops every child still running, newest first (the service before its database). */
-export async function stopAll (): Promise<void> {
-  for (const child of [...children].reverse()) await stopChild(child)
+  const child = startNodeScript(name, fileURLToPath(new URL(script, import.meta.url)), args, { env, execArgv, ipc: true, echoStderr: true })
+  const match = await child.waitOutput(pattern, 60_000)
+  return { child: child.proc, match: match[0] }
 }
 
 let interrupted = false
@@ -66,5 +25,3 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopAll().finally(() => process.exit(130))
   })
 }
-// Last resort: never leave a child behind when the benchmark itself exits.
-process.on('exit', () => { for (const child of children) child.kill('SIGKILL') })

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { childEnv } from '../setup/child-env.js'
+import { startNodeScript } from '../setup/processes.js'
 import type { BenchResult } from '../../scripts/bench.js'
 
 // The benchmark is not a test (CI does not run it); this runs it once with tiny settings and
@@ -20,18 +19,12 @@ const KEYS: Array<keyof BenchResult> = [
 
 const ARGS = ['--seats', '50', '--users', '20', '--seconds', '3', '--subscribers', '40', '--burst', '30', '--expiry-holds', '50', '--expiry-large-holds', '60']
 t.test(`npm run bench -- ${ARGS.join(' ')}`, { timeout: 300_000 }, async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...ARGS], {
-    // Its own embedded database, not the test run's; no load shedding (its 503s made the static
-    // floor unmeasurable when the machine was saturated by the rest of the suite).
-    env: childEnv({ MONGODB_URI: '', OVERLOAD_EVENT_LOOP_DELAY_MS: '0' }),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString() })
-  child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000) })
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  t.equal(code, 0, `the bench exits 0 ${code === 0 ? '' : stderr}`)
+  // Its own embedded database, not the test run's; no load shedding (its 503s made the static
+  // floor unmeasurable when the machine was saturated by the rest of the suite).
+  const child = startNodeScript('bench', script, ARGS, { env: { ...process.env, MONGODB_URI: '', OVERLOAD_EVENT_LOOP_DELAY_MS: '0' } })
+  const { code } = await child.exited
+  const stdout = child.stdout
+  t.equal(code, 0, `the bench exits 0 ${code === 0 ? '' : child.output.slice(-4000)}`)
   const lines = stdout.trim().split('\n')
   t.match(stdout, /\| phase +\| measure/, 'prints the table')
   const result = JSON.parse(lines[lines.length - 1]) as BenchResult

@@ -1,6 +1,7 @@
 // An instance SIGKILLed in the middle of the booking protocol (MODEX_CRASH_AT): another
 // instance on the same database settles the seats within hold time + SWEEP_SECONDS + 1 s.
 import t from 'tap'
+import { auditDatabase } from '../audit.js'
 import {
   adminToken, agendaJobs, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Booking, type Instance
@@ -16,6 +17,8 @@ const SWEEP_SECONDS = 1
 // the promise itself is what is measured.
 const PROMISE_MS = (HOLD_SECONDS + SWEEP_SECONDS + 1) * 1000
 const SLACK_MS = 2000
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const statusOf = async (b: Instance, showId: string, labels: string[]): Promise<string[]> => {
   const map = await seatMap(b.url, showId)
@@ -33,6 +36,17 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
   const showId = await createShow(b.url, admin, 20)
   const [user, other] = await mintUsers(db.uri, 2)
   const recoveries = async (): Promise<number> => await counter(b.url, 'modex_recoveries_total')
+  /** Waits until `done` (Agenda's jobs printed if never), then asserts it came within the promise, counted from `started`. */
+  const settles = async (t: Tap, what: string, point: string, started: number, done: () => Promise<boolean>): Promise<void> => {
+    await waitFor(what, PROMISE_MS + SLACK_MS + 5000, async () => await done() ? true : undefined)
+      .catch(async (error: unknown) => {
+        t.comment(`Agenda jobs:\n${await agendaJobs(db.uri)}`)
+        throw error
+      })
+    const elapsed = Date.now() - started
+    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `${what} ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
+    t.comment(`${point}: settled ${elapsed} ms after the hold started`)
+  }
 
   await t.test('killed after claiming the seats, before the booking is written', async (t) => {
     const labels = ['A1', 'A2']
@@ -50,21 +64,14 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.equal(mine.body.total, 0, 'and no booking exists')
     t.ok(Date.now() - started < HOLD_SECONDS * 1000, 'that was observed before the hold ran out')
 
-    await waitFor('the seats to be AVAILABLE again', PROMISE_MS + SLACK_MS + 5000, async () =>
-      (await statusOf(b, showId, labels)).every((s) => s === 'AVAILABLE') ? true : undefined)
-      .catch(async (error: unknown) => {
-        t.comment(`Agenda jobs:\n${await agendaJobs(db.uri)}`)
-        throw error
-      })
-    const elapsed = Date.now() - started
-    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
-    t.comment(`after-claims: settled ${elapsed} ms after the hold started`)
+    await settles(t, 'seats AVAILABLE', 'after-claims', started, async () => (await statusOf(b, showId, labels)).every((s) => s === 'AVAILABLE'))
 
     const again = await call<Booking>(b.url, 'POST', `/api/shows/${showId}/bookings`, { token: other.token, body: { seatLabels: labels } })
     t.equal(again.status, 201, 'a new hold on B for the same seats succeeds')
     t.same(again.body.seats.map((s) => s.label).sort(), labels)
     const rolledBack = await recoveries() - recoveriesBefore
     t.equal(rolledBack, 2, 'modex_recoveries_total on B rose by the 2 seats it rolled back')
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   await t.test('killed after the booking turned CONFIRMED, before its seats turn BOOKED', async (t) => {
@@ -82,20 +89,13 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     t.equal((await getBooking(b.url, user.token, hold.body.id)).status, 'CONFIRMED', 'the booking is CONFIRMED')
     t.same(await statusOf(b, showId, labels), ['HELD', 'HELD', 'HELD'], 'its seats are still HELD')
 
-    await waitFor('the seats to be BOOKED', PROMISE_MS + SLACK_MS + 5000, async () =>
-      (await statusOf(b, showId, labels)).every((s) => s === 'BOOKED') ? true : undefined)
-      .catch(async (error: unknown) => {
-        t.comment(`Agenda jobs:\n${await agendaJobs(db.uri)}`)
-        throw error
-      })
-    const elapsed = Date.now() - started
-    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `seats BOOKED ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
-    t.comment(`after-confirm: settled ${elapsed} ms after the hold started`)
+    await settles(t, 'seats BOOKED', 'after-confirm', started, async () => (await statusOf(b, showId, labels)).every((s) => s === 'BOOKED'))
     const booking = await getBooking(b.url, user.token, hold.body.id)
     t.equal(booking.status, 'CONFIRMED', 'the booking (read via B) is CONFIRMED')
     t.same(booking.seats.map((s) => s.label).sort(), labels)
     const rolledForward = await recoveries() - recoveriesBefore
     t.equal(rolledForward, 3, 'modex_recoveries_total on B rose by the 3 seats it rolled forward')
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   await t.test('killed between an extension\'s two steps: seats pushed, booking not', async (t) => {
@@ -112,13 +112,11 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     const booking = await getBooking(b.url, other.token, hold.body.id)
     t.match(booking, { status: 'PENDING', extensions: 0, expiresAt: hold.body.expiresAt }, 'the booking was not extended')
 
-    await waitFor('the booking to fail and its seats to be AVAILABLE', PROMISE_MS + SLACK_MS + 5000, async () => {
+    await settles(t, 'booking FAILED and seats AVAILABLE', 'after-extend-seats', started, async () => {
       const [now, seats] = await Promise.all([getBooking(b.url, other.token, hold.body.id), statusOf(b, showId, labels)])
-      return now.status === 'FAILED' && seats.every((s) => s === 'AVAILABLE') ? true : undefined
+      return now.status === 'FAILED' && seats.every((s) => s === 'AVAILABLE')
     })
-    const elapsed = Date.now() - started
-    t.ok(elapsed <= PROMISE_MS + SLACK_MS, `booking FAILED and seats AVAILABLE ${elapsed} ms after the hold (promise ${PROMISE_MS} ms + ${SLACK_MS} ms slack)`)
-    t.comment(`after-extend-seats: settled ${elapsed} ms after the hold started`)
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
   })
 
   // The new hold of the first case lapsed in the meantime (it was never confirmed): wait for it,
@@ -127,5 +125,6 @@ t.test('SIGKILL mid-booking: another instance settles the seats', async (t) => {
     const m = await seatMap(b.url, showId)
     return m.counts.HELD === 0 ? m : undefined
   })
-  t.same(map.counts, { AVAILABLE: 17, HELD: 0, BOOKED: 3 }, 'in the end: 3 seats BOOKED, the rest AVAILABLE')
+  t.same(await auditDatabase(db.uri, showId, 'lapsed'), [], 'in the end the seat audit finds no seat sold twice and none stuck')
+  t.same(map.counts, { AVAILABLE: 17, HELD: 0, BOOKED: 3 }, 'and exactly the confirmed booking\'s 3 seats BOOKED, the rest AVAILABLE')
 })

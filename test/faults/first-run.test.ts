@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { spawn } from 'node:child_process'
-import { Child, freePort, waitFor, GiveUp, type TestLike } from './processes.js'
-import { childEnv } from '../setup/child-env.js'
+import { freePort, waitFor, GiveUp, type TestLike } from './processes.js'
+import { startNodeScript, type Child } from '../setup/processes.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
@@ -26,7 +25,7 @@ function start (t: TestLike, port: number, extra: Record<string, string> = {}): 
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOME: home, MONGOMS_DOWNLOAD_DIR: join(home, 'mongod'), MONGOMS_DOWNLOAD_MIRROR: 'http://127.0.0.1:1', PORT: String(port), LOG_LEVEL: 'info', ...extra }
   for (const key of ['MONGODB_URI', 'MONGOMS_SYSTEM_BINARY', 'HOST', 'MONGOD_DOWNLOAD', 'MODEX_CRASH_AT']) if (!(key in extra)) delete env[key]
   // stdout is a pipe, not a terminal: the logs are JSON lines.
-  const child = new Child('server', spawn(process.execPath, ['--import', 'tsx', SERVER], { cwd: ROOT, env: childEnv({}, env), stdio: ['ignore', 'pipe', 'pipe'] }))
+  const child = startNodeScript('server', SERVER, [], { cwd: ROOT, env })
   t.teardown(async () => {
     child.kill('SIGKILL')
     await child.waitExit(5000)

@@ -5,14 +5,13 @@
 // - every child is killed in t.teardown (and, as a last resort, when this process exits),
 //   so a failing or timed-out test leaves no orphan behind;
 // - each child's output is kept (bounded) and printed as comments when the test fails.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { childEnv } from '../setup/child-env.js'
+import { killAll, startNodeScript, type Child } from '../setup/processes.js'
 import { GiveUp, waitFor } from '../helper.js'
 import type { FaultPoint } from '../../src/services/fault-points.js'
+import { EXPIRE_HOLD } from '../../src/jobs/expire-hold.js'
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -30,49 +29,8 @@ const DB_SCRIPT = fileURLToPath(new URL('../../scripts/embedded-mongo.ts', impor
 export const JWT_SECRET = 'fault-tests-jwt-secret-0123456789'
 export const ADMIN = { email: 'admin@faults.test', password: 'admin-password-1' }
 
-const OUTPUT_LIMIT = 64 * 1024
-
-export interface Exit { code: number | null, signal: NodeJS.Signals | null }
-
-/** One child process: its output (the last OUTPUT_LIMIT characters) and how it ended. */
-export class Child {
-  readonly exited: Promise<Exit>
-  exit: Exit | undefined
-  private out = ''
-
-  constructor (readonly name: string, readonly proc: ChildProcess) {
-    const keep = (chunk: Buffer): void => {
-      this.out += chunk.toString('utf8')
-      if (this.out.length > OUTPUT_LIMIT * 2) this.out = this.out.slice(-OUTPUT_LIMIT)
-    }
-    proc.stdout?.on('data', keep)
-    proc.stderr?.on('data', keep)
-    this.exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => {
-        this.exit = { code, signal }
-        resolve(this.exit)
-      })
-    })
-  }
-
-  get running (): boolean { return this.exit === undefined }
-  get output (): string { return this.out.slice(-OUTPUT_LIMIT) }
-
-  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.running) this.proc.kill(signal)
-  }
-
-  /** The exit, or undefined if the process is still running after `ms`. */
-  async waitExit (ms: number): Promise<Exit | undefined> {
-    return await Promise.race([this.exited, sleep(ms, undefined, { ref: false }).then(() => undefined)])
-  }
-}
-
-const live = new Set<Child>()
-const killAll = (): void => { for (const child of live) child.kill('SIGKILL') }
-// Last resort, if teardown never runs (the test process exits, or is signalled, e.g. by tap
-// on a timeout): no orphans. A signal we alone listen for is re-raised, so it still ends us.
-process.once('exit', killAll)
+// If teardown never runs (the test process is signalled, e.g. by tap on a timeout): no orphans.
+// A signal we alone listen for is re-raised, so it still ends us.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   const onSignal = (): void => {
     killAll()
@@ -84,20 +42,21 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, onSignal)
 }
 
-/** Starts a child, registers it for clean-up in t.teardown, and prints its output if the test fails. */
-function startChild (t: TestLike, name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: childEnv({}, env), stdio: ['ignore', 'pipe', 'pipe'] })
-  const child = new Child(name, proc)
-  live.add(child)
-  void child.exited.then(() => live.delete(child))
+/** Registers a child for clean-up in t.teardown, and prints its output if the test fails. */
+function killAtTeardown (t: TestLike, child: Child): Child {
   t.teardown(async () => {
     child.kill('SIGKILL')
     await child.waitExit(5000)
     if (!t.passing()) {
-      t.comment(`---- ${name} (pid ${proc.pid ?? '?'}, exit ${JSON.stringify(child.exit ?? null)}) output, last part ----\n${child.output.slice(-8000)}`)
+      t.comment(`---- ${child.name} (pid ${child.proc.pid ?? '?'}, exit ${JSON.stringify(child.exit ?? null)}) output, last part ----\n${child.output.slice(-8000)}`)
     }
   })
   return child
+}
+
+/** Starts a node script in a child (see test/setup/processes.ts), stopped in t.teardown. */
+function startChild (t: TestLike, name: string, script: string, args: string[], env: NodeJS.ProcessEnv, execArgv: string[] = []): Child {
+  return killAtTeardown(t, startNodeScript(name, script, args, { cwd: ROOT, env, execArgv }))
 }
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; it is free again once we close). */
@@ -122,11 +81,8 @@ export interface Database { uri: string, port: number, child: Child }
  * (0 = any free one); a one-member replica set unless `args` has `--standalone`.
  */
 export async function startDatabase (t: TestLike, port = 0, name = 'db', args: string[] = []): Promise<Database> {
-  const child = startChild(t, name, ['--import', 'tsx', DB_SCRIPT, '--port', String(port), '--host', '127.0.0.1', ...args], { ...process.env })
-  const uri = await waitFor(`${name} to print its URI`, 30_000, async () => {
-    if (!child.running) throw new GiveUp(`${name} exited early: ${JSON.stringify(child.exit)}\n${child.output}`)
-    return child.output.match(/mongodb:\/\/\S+/)?.[0]
-  })
+  const child = startChild(t, name, DB_SCRIPT, ['--port', String(port), '--host', '127.0.0.1', ...args], process.env)
+  const [uri] = await child.waitOutput(/mongodb:\/\/\S+/, 30_000)
   return { uri, port: Number(new URL(uri).port), child }
 }
 
@@ -171,7 +127,7 @@ export async function startInstance (t: TestLike, opts: InstanceOptions): Promis
   // Not inherited from the test's own environment.
   if (opts.crashAt === undefined) delete env.MODEX_CRASH_AT
   const preload = opts.crashAt !== undefined ? ['--import', CRASH_AT] : []
-  const child = startChild(t, opts.name, ['--import', 'tsx', ...preload, SERVER], env)
+  const child = startChild(t, opts.name, SERVER, [], env, preload)
   return { name: opts.name, url: `http://127.0.0.1:${port}`, port, child }
 }
 
@@ -313,6 +269,30 @@ export async function counter (base: string, name: string): Promise<number> {
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
   const match = String(res.body).match(new RegExp(`^${name} (\\S+)$`, 'm'))
   return match === null ? 0 : Number(match[1])
+}
+
+/** Whether the database at `uri` is a replica set (change streams, retryable writes). */
+export async function isReplicaSet (uri: string): Promise<boolean> {
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, directConnection: true })
+  try {
+    return typeof (await client.db('admin').command({ hello: 1 })).setName === 'string'
+  } finally {
+    await client.close()
+  }
+}
+
+/** How many expire-hold jobs of these bookings are still due or running (a done one is removed, or has no next run and no lock). */
+export async function expiryJobsPending (uri: string, bookingIds: string[]): Promise<number> {
+  const { MongoClient } = await import('mongodb')
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 })
+  try {
+    return await client.db().collection('agendaJobs').countDocuments({
+      name: EXPIRE_HOLD, 'data.bookingId': { $in: bookingIds }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }]
+    })
+  } finally {
+    await client.close()
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 // request hangs, the process exits 0 within its bound, and no seat stays HELD beyond its hold.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { auditDatabase } from '../audit.js'
 import {
   adminToken, call, createShow, failureKind, getBooking, mintUsers, seatMap, startDatabase,
   startInstances, waitFor, type Answer, type Booking, type Failure
@@ -31,6 +32,7 @@ t.test('SIGTERM during a burst of holds', async (t) => {
   const burstStart = Date.now()
   const answers = await Promise.all([
     ...Array.from({ length: REQUESTS }, async (_, i): Promise<{ answer: Answer<Booking> | Failure, token: string, sent: number, done: number }> => {
+      // The burst's shape is what is under test: requests spread over BURST_MS, SIGTERM amid them.
       await sleep((i * BURST_MS) / REQUESTS)
       const wanted = new Set<string>()
       const count = 1 + (i % 3)
@@ -98,4 +100,5 @@ t.test('SIGTERM during a burst of holds', async (t) => {
   const tokenOf = new Map(requests.flatMap(({ answer, token }) => typeof answer !== 'string' && answer.status === 201 ? [[answer.body.id, token]] : []))
   const finals = await Promise.all(held.map(async (b) => (await getBooking(second.url, tokenOf.get(b.id) ?? '', b.id)).status))
   t.ok(finals.every((s) => s === 'FAILED'), `every one of the ${held.length} holds ended FAILED`)
+  t.same(await auditDatabase(db.uri, showId, 'lapsed'), [], 'the seat audit finds no seat sold twice and none stuck')
 })

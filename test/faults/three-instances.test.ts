@@ -1,9 +1,9 @@
 // Three instances on one database: racing holds for the same seats from all three have one
 // winner per seat; every expiry is processed exactly once (by whichever instance gets to it).
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { auditDatabase } from '../audit.js'
 import {
-  adminToken, call, counter, createShow, failureKind, getBooking, mintUsers, seatMap,
+  adminToken, call, counter, createShow, expiryJobsPending, failureKind, getBooking, mintUsers, seatMap,
   startDatabase, startInstances, waitFor, type Answer, type Booking, type Failure, type Instance
 } from './processes.js'
 
@@ -51,23 +51,19 @@ t.test('three instances on one database', async (t) => {
     const perSet = Array.from({ length: SETS }, (_, set) => winners.get(set)?.length ?? 0)
     t.ok(perSet.every((n) => n === 1), 'exactly one winner per contested seat set')
 
-    // The seat map agrees: every seat HELD, each set's three seats by its one winner.
+    // The data agrees: no seat in two live bookings, every seat HELD by its one winner.
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong')
     const map = await seatMap(instances[1].url, showId)
     t.same(map.counts, { AVAILABLE: 0, HELD: SETS * 3, BOOKED: 0 }, 'every seat HELD')
-    const owners = new Map<string, string>()
-    const twice: string[] = []
-    for (const list of winners.values()) for (const { booking } of list) for (const s of booking.seats) {
-      if (owners.has(s.id)) twice.push(s.label)
-      owners.set(s.id, booking.id)
-    }
-    t.same(twice, [], 'no seat in two bookings')
-    t.equal(owners.size, SETS * 3, 'the winning bookings hold every seat between them')
+    const held = new Set([...winners.values()].flat().flatMap(({ booking }) => booking.seats.map((s) => s.id)))
+    t.equal(held.size, SETS * 3, 'the winning bookings hold every seat between them')
 
     // Let them go (cancel, not expiry, so the expiry count below is only the next test's).
     const cancels = await Promise.all([...winners.values()].flat().map(async (w, i) =>
       (await call(instances[(i + 1) % 3].url, 'POST', `/api/bookings/${w.booking.id}/cancel`, { token: w.token })).status))
     t.ok(cancels.every((s) => s === 200), 'winners cancel (on another instance than took the hold)')
     t.same((await seatMap(instances[2].url, showId)).counts, { AVAILABLE: SETS * 3, HELD: 0, BOOKED: 0 }, 'all seats AVAILABLE again')
+    t.same(await auditDatabase(db.uri, showId), [], 'the seat audit finds nothing wrong after the cancels')
   })
 
   await t.test(`${SETS} holds of ${HOLD_SECONDS} s expire: each exactly once`, async (t) => {
@@ -99,12 +95,14 @@ t.test('three instances on one database', async (t) => {
     t.equal(listed.body.total, SETS, `the show lists ${SETS} FAILED bookings`)
 
     // Exactly once: only the winner of the booking's PENDING → FAILED transition counts it.
-    // Give any straggling job a moment, then the sum must still be exact (not more).
-    await sleep(1500)
+    // Every expire-hold job of these bookings done (removed on completion), none can count later.
+    const ids = bookings.map((b) => b.booking.id)
+    await waitFor('every expire-hold job of these bookings to finish', 15_000, async () => await expiryJobsPending(db.uri, ids) === 0 ? true : undefined)
     const metricAfter = await Promise.all(instances.map((i) => counter(i.url, 'modex_expirations_total')))
     const perInstance = metricAfter.map((v, i) => v - metricBefore[i])
     t.comment(`expirations per instance: ${perInstance.join(' + ')}`)
     t.equal(perInstance.reduce((a, b) => a + b, 0), SETS, 'sum of modex_expirations_total over the instances = expired bookings')
     t.same((await seatMap(instances[0].url, showId)).counts, { AVAILABLE: SETS * 3, HELD: 0, BOOKED: 0 }, 'all seats AVAILABLE')
+    t.same(await auditDatabase(db.uri, showId, 'lapsed'), [], 'the seat audit finds no seat sold twice and none stuck')
   })
 })

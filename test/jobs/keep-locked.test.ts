@@ -34,7 +34,7 @@ async function runOnce (t: Tap, renew: boolean): Promise<{ completed: boolean, c
   await agenda.now('long')
   await waitFor('the job to finish or be cut off', 30_000, async () => completed || cancelled.length > 0 ? true : undefined)
   // A cut-off job's function still runs on: wait for it, so both outcomes are read at the end.
-  if (cancelled.length > 0 && !renew) await sleep(WORK_MS)
+  if (cancelled.length > 0 && !renew) await waitFor('the cut-off job\'s function to finish', 30_000, async () => completed ? true : undefined)
   return { completed, cancelled }
 }
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]

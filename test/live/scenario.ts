@@ -2,7 +2,7 @@
 // change-stream and the polling test files. Not a test file itself.
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, createShow, mintUsers, seatMap, startDatabase, startInstances,
+  adminToken, call, createShow, isReplicaSet, mintUsers, seatMap, startDatabase, startInstances,
   type Answer, type Booking, type CallOptions, type Instance, type SeatMap, type TestLike
 } from '../faults/processes.js'
 import type { SeatChangesData } from '../../src/schemas/seat-events.js'
@@ -23,16 +23,6 @@ async function send<T> (base: string, method: string, path: string, opts: CallOp
     const answer = await call<T>(base, method, path, { timeoutMs: 60_000, ...opts })
     if (answer.status !== 503 || i >= 30) return answer
     await sleep(100 + Math.random() * 200)
-  }
-}
-
-async function isReplicaSet (uri: string): Promise<boolean> {
-  const { MongoClient } = await import('mongodb')
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, directConnection: true })
-  try {
-    return typeof (await client.db('admin').command({ hello: 1 })).setName === 'string'
-  } finally {
-    await client.close()
   }
 }
 

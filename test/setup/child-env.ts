@@ -1,5 +1,5 @@
 /**
- * The environment for a process a test starts (a database, a service instance, the benchmark)
+ * The environment for a child process a test or a script starts (a database, a service instance, the benchmark)
  * without coverage. tap's @tapjs/processinfo wraps `child_process.spawn` and puts its own
  * `--import` back into NODE_OPTIONS of every child, whatever env we pass, so stripping hooks is
  * not enough: `_TAPJS_PROCESSINFO_COVERAGE_=0` is the switch it honours. Without it, a child that

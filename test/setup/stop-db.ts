@@ -17,7 +17,7 @@ const tapDir = fileURLToPath(new URL('../../.tap/', import.meta.url))
 const strays = strayCoverage(join(tapDir, 'coverage'), join(tapDir, 'processinfo'), runStarted)
 if (strays.length > 0) {
   console.error(`coverage was recorded by processes that are not test files, which garbles the report:\n  ${strays.join('\n  ')}\n` +
-    'start children with childEnv() (test/setup/child-env.ts) or NO_COVERAGE in their environment')
+    'start children with startNodeScript() (test/setup/processes.ts), childEnv() (test/setup/child-env.ts) or NO_COVERAGE in their environment')
   process.exitCode = 1
 }
 
