@@ -101,14 +101,16 @@ t.test('a proxy resetting connections between the instance and its database', as
   const unavailable = samples.filter((s) => s.status === 503)
   t.same(unavailable.filter((s) => s.code !== 'DATABASE_UNAVAILABLE' || s.retryAfter === null), [], 'each 503 is DATABASE_UNAVAILABLE with Retry-After')
   t.same(samples.filter((s) => typeof s.status === 'number' && ![200, 201, 409, 503].includes(s.status)), [], 'nothing but 200/201/409/503')
-  // The driver retries a write after a network error only on a replica set (retryable writes);
-  // on a standalone every write a reset cuts is a 503, so the 90 % target is the replica set's.
-  // Either way most holds are decided: an instance that switched to fast 503s for a reset
-  // connection (the bug this test was written for) answered 39 % of all requests 503.
+  // A reset cuts the one command in flight on one pooled connection (the driver sends one at a time
+  // per connection; on a replica set it retries a write once), so each reset may cost a request or
+  // two a 503, however loaded the machine. An instance that switched to fast 503s for a reset
+  // connection (the bug this test was written for) answered 39 % of all requests 503, ~17 per
+  // reset. The share of holds decided is shown, not asserted: under a loaded machine fewer requests
+  // run between resets, so the same per-reset cost is a larger share (78 % seen under a full suite
+  // and four other runs on 2 cores; 97–99 % alone).
   const replicaSet = await isReplicaSet(db.uri)
   t.comment(`database: ${replicaSet ? 'replica set (retryable writes)' : 'standalone (reads retried only)'}`)
-  const target = replicaSet ? 0.9 : 0.7
-  t.ok(share >= target, `at least ${100 * target} % of holds answered 201 or 409 (${(100 * share).toFixed(1)} %)`)
+  t.ok(unavailable.length <= 2 * proxy.resets, `at most two 503s per reset connection (${unavailable.length} for ${proxy.resets} resets; ${(100 * share).toFixed(1)} % of holds decided)`)
 
   // ---- the data, once every hold has lapsed and the sweep has settled what was left ----
   const direct = await mongoose.createConnection(db.uri, { dbName: 'modex_faults' }).asPromise()
