@@ -2,6 +2,7 @@
 // Only what a modern driver sends: OP_QUERY on `<db>.$cmd` for the very first handshake (answered
 // with OP_REPLY) and OP_MSG for everything else.
 import { deserialize, serialize, type Document } from 'bson'
+import { CLUSTER_TIME, STAMP_SIZE, writeClusterTime, type Stamped } from './replication.js'
 import { normalize } from './values.js'
 
 export const OP_REPLY = 1
@@ -122,30 +123,38 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
 const SER = { ignoreUndefined: true } as const
 let nextRequestId = 1
 
-/** One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. */
+/**
+ * One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. A reply
+ * marked with a cluster time (replica-set mode) gets `$clusterTime` and `operationTime` appended
+ * as its last fields, from pre-encoded bytes.
+ */
 export function encodeReply(reply: Document, responseTo: number, legacy: boolean, moreToCome = false): Buffer {
   const body = serialize(reply, SER)
+  const t = (reply as Stamped)[CLUSTER_TIME]
+  const size = t === undefined ? body.length : body.length + STAMP_SIZE
   const requestId = nextRequestId++ & 0x7fffffff
+  const start = legacy ? 36 : 21
+  const out = Buffer.allocUnsafe(start + size)
+  out.writeInt32LE(out.length, 0)
+  out.writeInt32LE(requestId, 4)
+  out.writeInt32LE(responseTo, 8)
   if (legacy) {
-    const out = Buffer.allocUnsafe(16 + 20 + body.length)
-    out.writeInt32LE(out.length, 0)
-    out.writeInt32LE(requestId, 4)
-    out.writeInt32LE(responseTo, 8)
     out.writeInt32LE(OP_REPLY, 12)
     out.writeInt32LE(0, 16) // responseFlags
     out.writeBigInt64LE(0n, 20) // cursorID
     out.writeInt32LE(0, 28) // startingFrom
     out.writeInt32LE(1, 32) // numberReturned
-    out.set(body, 36)
-    return out
+  } else {
+    out.writeInt32LE(OP_MSG, 12)
+    out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
+    out[20] = 0
   }
-  const out = Buffer.allocUnsafe(16 + 4 + 1 + body.length)
-  out.writeInt32LE(out.length, 0)
-  out.writeInt32LE(requestId, 4)
-  out.writeInt32LE(responseTo, 8)
-  out.writeInt32LE(OP_MSG, 12)
-  out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
-  out[20] = 0
-  out.set(body, 21)
+  out.set(body, start)
+  if (t !== undefined) {
+    // The two elements go where the body's terminating 0 was; the document grows by as much.
+    writeClusterTime(out, start + body.length - 1, t)
+    out[start + size - 1] = 0
+    out.writeInt32LE(size, start)
+  }
   return out
 }
