@@ -16,8 +16,8 @@ import { indexHandlers } from './handlers/indexes.js'
 import { insertHandlers } from './handlers/insert.js'
 import { updateHandlers } from './handlers/update.js'
 import { ObjectId } from 'bson'
-import { ChangeLog, Clock, clusterTimeDoc, fromTimestamp, RetryRecords, type Change, type ChangeOp } from './replication.js'
-import { describeUpdate, type StreamCursor } from './streams.js'
+import { Change, ChangeLog, CLUSTER_TIME, Clock, fromTimestamp, RetryRecords, type ChangeOp, type SessionRecord, type Stamped } from './replication.js'
+import type { StreamCursor } from './streams.js'
 import { isPlainObject, toNumber, type Doc } from './values.js'
 
 export type { ConnectionInfo } from './handlers/common.js'
@@ -122,13 +122,9 @@ export class Engine {
   /** Records one change (replica-set mode); each gets its own cluster time, in commit order. */
   record(op: ChangeOp, db: string, coll: string | undefined, id?: unknown, before?: Doc, after?: Doc, to?: { db: string; coll: string }): void {
     if (this.history === undefined) return
-    // An update keeps its description, not the two versions: holding every old version for the
-    // length of the history cost more (in garbage collection) than describing the change now.
-    const change: Change = { ts: this.clock.tick(), wall: Date.now(), op, db, coll, id }
-    if (op === 'update' && before !== undefined && after !== undefined) change.desc = describeUpdate(before, after)
-    else if (after !== undefined) change.after = after
-    if (to !== undefined) change.to = to
-    this.history.append(change)
+    // References only: the update description is built when (if ever) a stream reads the change.
+    const ts = this.clock.tick()
+    this.history.append(new Change(ts, this.clock.wall, op, db, coll, id, op === 'update' ? before : undefined, after, to))
   }
 
   killCursor(id: string): boolean {
@@ -148,7 +144,7 @@ export class Engine {
 
   run(db: string, cmd: Doc, conn: ConnectionInfo): Doc | Promise<Doc> {
     const before = this.clock.current
-    let retry: ReturnType<RetryRecords['check']> | undefined
+    let retry: SessionRecord | undefined
     let reply: Doc | Promise<Doc>
     let name: string | undefined
     try {
@@ -164,7 +160,8 @@ export class Engine {
         if ('txnNumber' in cmd) {
           if (!TXN_COMMANDS.has(name)) throw fault(50768, `txnNumber may only be provided for multi-document transactions and retryable write commands. autocommit:false was not provided, and ${name} is not a retryable write command.`)
           retry = this.retries.check(cmd.lsid, cmd.txnNumber)
-          if (retry.replay !== undefined) return this.decorate(retry.replay)
+          // The same (lsid, txnNumber) again: the first reply, without executing again.
+          if (retry.reply !== undefined) return this.decorate(retry.reply)
         }
       }
       if (READ_CONCERN_COMMANDS.has(name) && cmd.readConcern !== undefined) this.checkReadConcern(cmd.readConcern)
@@ -180,26 +177,19 @@ export class Engine {
       const wce = this.writeConcernError(cmd.writeConcern)
       if (wce !== undefined) reply.writeConcernError = wce
     }
-    retry?.save(reply)
+    if (retry !== undefined && reply.ok === 1) retry.reply = reply
     return this.decorate(reply)
   }
 
-  /** A replica-set member's replies carry the cluster time and the operation's time. */
+  /**
+   * A replica-set member's replies carry `$clusterTime` and `operationTime`: the reply is marked
+   * with the current cluster time and `encodeReply` adds both (pre-encoded) as it serialises it.
+   * A replayed retry's reply is marked anew each time.
+   */
   private decorate(reply: Doc): Doc {
-    if (this.replSet === undefined) return reply
-    const t = this.clock.current
-    if (this.stamped?.t !== t) {
-      const clusterTime = clusterTimeDoc(t)
-      this.stamped = { t, clusterTime, operationTime: clusterTime.clusterTime as Doc }
-    }
-    // Replies are fresh objects (a replayed retry's too: it is stamped anew each time).
-    reply.$clusterTime = this.stamped.clusterTime
-    reply.operationTime = this.stamped.operationTime
+    if (this.replSet !== undefined) (reply as Stamped)[CLUSTER_TIME] = this.clock.current
     return reply
   }
-
-  /** The last cluster-time stamp, reused while the clock stands still (reads). */
-  private stamped: { t: number; clusterTime: Doc; operationTime: Doc } | undefined
 
   /** https://www.mongodb.com/docs/manual/reference/read-concern/ (one node: majority is local). */
   private checkReadConcern(rc: unknown): void {

@@ -1,7 +1,7 @@
 // What makes the embedded server a one-member replica set: the logical clock (cluster time),
 // the bounded history of changes that change streams read (our "oplog"), and the sessions'
 // retryable-write records.
-import { Binary, Long, Timestamp } from 'bson'
+import { Binary, Long, serialize, Timestamp } from 'bson'
 import { fault } from './errors.js'
 import { hashValue, isPlainObject, type Doc } from './values.js'
 
@@ -31,13 +31,17 @@ export function fromTimestamp(v: unknown): OpTime | undefined {
 /** A logical clock that advances with every write, as an oplog's timestamps do. */
 export class Clock {
   current: OpTime
+  /** The wall-clock time (ms) of the last tick: a change's wallTime. */
+  wall: number
 
   constructor() {
-    this.current = Math.floor(Date.now() / 1000) * INC
+    this.wall = Date.now()
+    this.current = Math.floor(this.wall / 1000) * INC
   }
 
   tick(): OpTime {
-    const floor = Math.floor(Date.now() / 1000) * INC
+    this.wall = Date.now()
+    const floor = Math.floor(this.wall / 1000) * INC
     this.current = floor > this.current ? floor + 1 : this.current + 1
     return this.current
   }
@@ -50,21 +54,78 @@ export function clusterTimeDoc(t: OpTime): Doc {
   return { clusterTime: toTimestamp(t), signature: { hash: ZERO_HASH, keyId: Long.ZERO } }
 }
 
+/**
+ * A reply's cluster time, under a symbol key (serialisation skips symbols): `encodeReply`
+ * appends `$clusterTime` and `operationTime` for it as pre-encoded bytes. Every reply carries
+ * both, and all but the two timestamps is constant, so they are encoded once, not per reply.
+ */
+export const CLUSTER_TIME: unique symbol = Symbol('clusterTime')
+
+export type Stamped = Doc & { [CLUSTER_TIME]?: OpTime }
+
+// The two elements `$clusterTime: { clusterTime, signature: { hash, keyId } }, operationTime`
+// as BSON (no document header or terminator), and where their two timestamps sit in it.
+const SENTINEL = 0x7a7b7c7d * INC + 0x0f1e2d
+const STAMP = (() => {
+  const b = serialize({ $clusterTime: clusterTimeDoc(SENTINEL), operationTime: toTimestamp(SENTINEL) })
+  return Buffer.from(b.subarray(4, b.length - 1))
+})()
+const STAMP_TS = (() => {
+  const pattern = Buffer.alloc(8)
+  pattern.writeUInt32LE(SENTINEL % INC, 0)
+  pattern.writeUInt32LE(Math.floor(SENTINEL / INC), 4)
+  const first = STAMP.indexOf(pattern)
+  const last = STAMP.lastIndexOf(pattern)
+  if (first < 0 || last === first) throw new Error('cluster time template: timestamps not found')
+  return [first, last] as const
+})()
+export const STAMP_SIZE = STAMP.length
+
+/** Writes the `$clusterTime`/`operationTime` elements for time `t` at `pos` (STAMP_SIZE bytes). */
+export function writeClusterTime(out: Buffer, pos: number, t: OpTime): void {
+  out.set(STAMP, pos)
+  const inc = t % INC
+  const secs = Math.floor(t / INC)
+  for (const at of STAMP_TS) {
+    out.writeUInt32LE(inc, pos + at)
+    out.writeUInt32LE(secs, pos + at + 4)
+  }
+}
+
 export type ChangeOp = 'insert' | 'update' | 'replace' | 'delete' | 'drop' | 'rename' | 'dropDatabase'
 
-/** One entry of the history: stored documents are immutable, so holding them costs no copy. */
-export interface Change {
-  ts: OpTime
-  wall: number
-  op: ChangeOp
-  db: string
-  coll: string | undefined
-  id?: unknown
-  /** insert/replace: the document stored (fullDocument). */
-  after?: Doc
-  /** update: what changed (computed at write time, so the old version need not be kept). */
-  desc?: Doc
-  to?: { db: string; coll: string }
+/**
+ * One entry of the history. Recording must cost next to nothing when no stream reads it, so it
+ * holds references only: stored documents are immutable (copy-on-write), so keeping the version
+ * before and after an update costs no copy, and the update description is worked out from them
+ * only when a stream first reads the change (then the old version is let go).
+ */
+export class Change {
+  /** update: what changed, described the first time a stream reads this change. */
+  private described: Doc | undefined = undefined
+
+  constructor(
+    readonly ts: OpTime,
+    readonly wall: number,
+    readonly op: ChangeOp,
+    readonly db: string,
+    readonly coll: string | undefined,
+    readonly id: unknown,
+    /** update: the stored version before (until described). */
+    private before: Doc | undefined,
+    /** insert/replace: the document stored (fullDocument); update: the version after. */
+    readonly after: Doc | undefined,
+    readonly to: { db: string; coll: string } | undefined,
+  ) {}
+
+  /** The update's description (updatedFields, removedFields, truncatedArrays); undefined for other ops. */
+  description(describe: (before: Doc, after: Doc) => Doc): Doc | undefined {
+    if (this.described === undefined && this.op === 'update' && this.before !== undefined && this.after !== undefined) {
+      this.described = describe(this.before, this.after)
+      this.before = undefined
+    }
+    return this.described
+  }
 }
 
 /** A bounded, in-order log of changes: a ring buffer; what falls off is history lost. */
@@ -126,26 +187,39 @@ export function decodeToken(v: unknown): { ts: OpTime; invalidate: boolean } {
   return { ts: secs * INC + inc, invalidate: data.endsWith('01') }
 }
 
+/** A session's retryable-write record: its latest txnNumber and, once that write succeeded, its reply. */
+export interface SessionRecord { txn: number; reply: Doc | undefined; lastUse: number }
+
 /** Retryable writes: https://www.mongodb.com/docs/manual/core/retryable-writes/ */
 export class RetryRecords {
-  private readonly sessions = new Map<string, { txn: number; reply: Doc | undefined; lastUse: number }>()
+  private readonly sessions = new Map<string, SessionRecord>()
 
-  /** A reply to return instead of executing, or undefined to execute (and record with `save`). */
-  check(lsid: unknown, txnNumber: unknown): { replay?: Doc; save: (reply: Doc) => void } {
+  /**
+   * The session's record, moved on to `txnNumber`. If its `reply` is set, that txnNumber has
+   * already run: the caller answers with that reply and does not execute. Otherwise the caller
+   * executes and stores a successful reply in `reply`. One record per session, updated in
+   * place: a write allocates nothing here.
+   */
+  check(lsid: unknown, txnNumber: unknown): SessionRecord {
     const key = sessionKey(lsid)
     // txnNumbers count up from 1 per session: a double holds them exactly.
     const txn = Long.isLong(txnNumber) ? txnNumber.toNumber() : Number(txnNumber)
+    const now = Date.now()
     const s = this.sessions.get(key)
-    if (s !== undefined && txn < s.txn) {
+    if (s === undefined) {
+      const rec: SessionRecord = { txn, reply: undefined, lastUse: now }
+      this.sessions.set(key, rec)
+      return rec
+    }
+    if (txn < s.txn) {
       throw fault(225, `Retryable write with txnNumber ${txn} is prohibited on session ${key} because a newer retryable write with txnNumber ${s.txn} has already started on this session.`)
     }
-    if (s !== undefined && txn === s.txn && s.reply !== undefined) {
-      s.lastUse = Date.now()
-      return { replay: s.reply, save: () => undefined }
+    if (txn > s.txn) {
+      s.txn = txn
+      s.reply = undefined
     }
-    const rec = { txn, reply: undefined as Doc | undefined, lastUse: Date.now() }
-    this.sessions.set(key, rec)
-    return { save: (reply) => { if (reply.ok === 1) rec.reply = reply } }
+    s.lastUse = now
+    return s
   }
 
   end(ids: unknown): void {

@@ -226,7 +226,8 @@ function eventOf(e: Engine, cur: StreamCursor, c: Change): Doc | undefined {
   ev.ns = c.coll === undefined ? { db: c.db } : { db: c.db, coll: c.coll }
   if (c.op === 'rename' && c.to !== undefined) ev.to = c.to
   if (c.id !== undefined) ev.documentKey = { _id: c.id }
-  if (c.desc !== undefined) ev.updateDescription = c.desc
+  const desc = c.description(describeUpdate)
+  if (desc !== undefined) ev.updateDescription = desc
   return ev
 }
 
@@ -263,31 +264,33 @@ function applyPipeline(cur: StreamCursor, ev: Doc): Doc | undefined {
  * (into sub-documents and array elements), removed fields, and arrays that got shorter.
  */
 export function describeUpdate(before: Doc, after: Doc): Doc {
-  const updatedFields: Doc = {}
-  const removedFields: string[] = []
-  const truncatedArrays: Doc[] = []
-  const diffObj = (a: Doc, b: Doc, prefix: string): void => {
-    for (const k of Object.keys(a)) if (!(k in b)) removedFields.push(prefix + k)
-    for (const k of Object.keys(b)) {
-      const path = prefix + k
-      if (!(k in a)) { updatedFields[path] = b[k]; continue }
-      diffVal(a[k], b[k], path)
-    }
+  const d: UpdateDescription = { updatedFields: {}, removedFields: [], truncatedArrays: [] }
+  diffObj(d, before, after, '')
+  return d
+}
+
+interface UpdateDescription { updatedFields: Doc; removedFields: string[]; truncatedArrays: Doc[] }
+
+function diffObj(d: UpdateDescription, a: Doc, b: Doc, prefix: string): void {
+  for (const k of Object.keys(a)) if (!(k in b)) d.removedFields.push(prefix + k)
+  for (const k of Object.keys(b)) {
+    const path = prefix + k
+    if (!(k in a)) { d.updatedFields[path] = b[k]; continue }
+    diffVal(d, a[k], b[k], path)
   }
-  const diffVal = (x: unknown, y: unknown, path: string): void => {
-    if (isPlainObject(x) && isPlainObject(y)) { diffObj(x, y, path + '.'); return }
-    if (Array.isArray(x) && Array.isArray(y)) {
-      if (y.length < x.length) truncatedArrays.push({ field: path, newSize: y.length })
-      for (let i = 0; i < y.length; i++) {
-        if (i >= x.length) updatedFields[`${path}.${i}`] = y[i]
-        else diffVal(x[i], y[i], `${path}.${i}`)
-      }
-      return
+}
+
+function diffVal(d: UpdateDescription, x: unknown, y: unknown, path: string): void {
+  if (isPlainObject(x) && isPlainObject(y)) { diffObj(d, x, y, path + '.'); return }
+  if (Array.isArray(x) && Array.isArray(y)) {
+    if (y.length < x.length) d.truncatedArrays.push({ field: path, newSize: y.length })
+    for (let i = 0; i < y.length; i++) {
+      if (i >= x.length) d.updatedFields[`${path}.${i}`] = y[i]
+      else diffVal(d, x[i], y[i], `${path}.${i}`)
     }
-    if (!sameValue(x, y)) updatedFields[path] = y
+    return
   }
-  diffObj(before, after, '')
-  return { updatedFields, removedFields, truncatedArrays }
+  if (!sameValue(x, y)) d.updatedFields[path] = y
 }
 
 function sameValue(x: unknown, y: unknown): boolean {

@@ -2,6 +2,7 @@
 // Only what a modern driver sends: OP_QUERY on `<db>.$cmd` for the very first handshake (answered
 // with OP_REPLY) and OP_MSG for everything else.
 import { deserialize, serialize, type Document } from 'bson'
+import { CLUSTER_TIME, STAMP_SIZE, writeClusterTime, type Stamped } from './replication.js'
 import { normalize } from './values.js'
 
 export const OP_REPLY = 1
@@ -54,6 +55,53 @@ function readDoc(buf: Buffer, offset: number): { doc: Document; end: number } {
   return { doc: normalize(doc) as Document, end: offset + size }
 }
 
+// A replica set's clients send `$clusterTime` (with its signature) on every command. Without
+// authentication the server has nothing to check it against and never reads it, so the command
+// body is decoded without it: it is cut out of the message in place (the message buffer is the
+// server's own), which saves decoding a nested document, a Binary and two 64-bit values per command.
+const CLUSTER_TIME_ELEMENT = Buffer.from('\x03$clusterTime\x00', 'latin1')
+
+/** Removes a top-level `$clusterTime` element from the document at `offset`; returns its new size. */
+function dropClusterTime(buf: Buffer, offset: number, size: number): number {
+  const end = offset + size
+  const at = buf.indexOf(CLUSTER_TIME_ELEMENT, offset + 4)
+  if (at < 0 || at >= end) return size
+  // Only a top-level element counts: walk the elements up to it (the bytes may also occur in a value).
+  let p = offset + 4
+  while (p < at) {
+    p = elementEnd(buf, p)
+    if (p < 0 || p > end) return size
+  }
+  if (p !== at) return size
+  const valueAt = at + CLUSTER_TIME_ELEMENT.length
+  const elementLength = CLUSTER_TIME_ELEMENT.length + buf.readInt32LE(valueAt)
+  if (at + elementLength >= end) return size
+  buf.copyWithin(at, at + elementLength, end)
+  const newSize = size - elementLength
+  buf.writeInt32LE(newSize, offset)
+  return newSize
+}
+
+/** Where the element starting at `p` (its type byte) ends; -1 for a type not walked. */
+function elementEnd(buf: Buffer, p: number): number {
+  const type = buf[p]
+  const name = buf.indexOf(0, p + 1)
+  if (name < 0) return -1
+  const v = name + 1
+  switch (type) {
+    case 0x01: case 0x09: case 0x11: case 0x12: return v + 8 // double, date, timestamp, int64
+    case 0x02: case 0x0d: case 0x0e: return v + 4 + buf.readInt32LE(v) // string, code, symbol
+    case 0x03: case 0x04: case 0x0f: return v + buf.readInt32LE(v) // document, array, code with scope
+    case 0x05: return v + 5 + buf.readInt32LE(v) // binary
+    case 0x06: case 0x0a: case 0x7f: case 0xff: return v // undefined, null, maxKey, minKey
+    case 0x07: return v + 12 // ObjectId
+    case 0x08: return v + 1 // boolean
+    case 0x10: return v + 4 // int32
+    case 0x13: return v + 16 // decimal128
+    default: return -1
+  }
+}
+
 function readCString(buf: Buffer, offset: number): { s: string; end: number } {
   const z = buf.indexOf(0, offset)
   if (z < 0) throw new Error('unterminated cstring')
@@ -77,9 +125,10 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
       const kind = msg[off]
       off += 1
       if (kind === 0) {
-        const r = readDoc(msg, off)
-        body = r.doc
-        off = r.end
+        const size = msg.readInt32LE(off)
+        dropClusterTime(msg, off, size)
+        body = readDoc(msg, off).doc
+        off += size // the section keeps its length even when the document inside it shrank
       } else if (kind === 1) {
         const size = msg.readInt32LE(off)
         const secEnd = off + size
@@ -122,30 +171,38 @@ export function decodeMessage(msg: Buffer, h: Header): Command {
 const SER = { ignoreUndefined: true } as const
 let nextRequestId = 1
 
-/** One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. */
+/**
+ * One reply; `moreToCome` (exhaust) tells the client further replies follow unasked. A reply
+ * marked with a cluster time (replica-set mode) gets `$clusterTime` and `operationTime` appended
+ * as its last fields, from pre-encoded bytes.
+ */
 export function encodeReply(reply: Document, responseTo: number, legacy: boolean, moreToCome = false): Buffer {
   const body = serialize(reply, SER)
+  const t = (reply as Stamped)[CLUSTER_TIME]
+  const size = t === undefined ? body.length : body.length + STAMP_SIZE
   const requestId = nextRequestId++ & 0x7fffffff
+  const start = legacy ? 36 : 21
+  const out = Buffer.allocUnsafe(start + size)
+  out.writeInt32LE(out.length, 0)
+  out.writeInt32LE(requestId, 4)
+  out.writeInt32LE(responseTo, 8)
   if (legacy) {
-    const out = Buffer.allocUnsafe(16 + 20 + body.length)
-    out.writeInt32LE(out.length, 0)
-    out.writeInt32LE(requestId, 4)
-    out.writeInt32LE(responseTo, 8)
     out.writeInt32LE(OP_REPLY, 12)
     out.writeInt32LE(0, 16) // responseFlags
     out.writeBigInt64LE(0n, 20) // cursorID
     out.writeInt32LE(0, 28) // startingFrom
     out.writeInt32LE(1, 32) // numberReturned
-    out.set(body, 36)
-    return out
+  } else {
+    out.writeInt32LE(OP_MSG, 12)
+    out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
+    out[20] = 0
   }
-  const out = Buffer.allocUnsafe(16 + 4 + 1 + body.length)
-  out.writeInt32LE(out.length, 0)
-  out.writeInt32LE(requestId, 4)
-  out.writeInt32LE(responseTo, 8)
-  out.writeInt32LE(OP_MSG, 12)
-  out.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 16) // never a checksum
-  out[20] = 0
-  out.set(body, 21)
+  out.set(body, start)
+  if (t !== undefined) {
+    // The two elements go where the body's terminating 0 was; the document grows by as much.
+    writeClusterTime(out, start + body.length - 1, t)
+    out[start + size - 1] = 0
+    out.writeInt32LE(size, start)
+  }
   return out
 }

@@ -78,6 +78,8 @@ t.test('retryable writes: a repeated (lsid, txnNumber) returns the first reply a
   const again = await run({ insert: 'retry', documents: [{ _id: 1, n: 0 }], txnNumber: Long.fromNumber(1) })
   t.equal(first.n, 1)
   t.equal(again.n, 1, 'the retry answers as the first attempt did (no duplicate-key error)')
+  t.ok(again.$clusterTime?.clusterTime instanceof Timestamp && again.operationTime instanceof Timestamp, 'the replayed reply carries the cluster time too')
+  t.ok(ts(again.operationTime) >= ts(first.operationTime))
   t.notOk('writeErrors' in again)
   const inc = { findAndModify: 'retry', query: { _id: 1 }, update: { $inc: { n: 1 } }, new: true, txnNumber: Long.fromNumber(2) }
   const f1 = await run(inc)
@@ -101,6 +103,22 @@ t.test('retryable writes: a repeated (lsid, txnNumber) returns the first reply a
   const fresh = await run({ insert: 'retry', documents: [{ _id: 3 }], txnNumber: Long.fromNumber(1) }, other)
   t.equal(fresh.n, 1)
   t.equal(await coll.countDocuments({ _id: 3 }), 1)
+})
+
+t.test('only the top-level $clusterTime is the gossip: a field of that name inside a value is data', async (t) => {
+  // The server cuts the driver's $clusterTime out of each command before decoding it. (A client
+  // of its own: the pooled sessions of mongo.client carry the test above's hand-set txnNumbers.)
+  const client = new MongoClient(mongo.server.uri)
+  t.teardown(() => client.close())
+  const coll = client.db('rs_test').collection<{ _id: number, meta?: Document }>('ct_field')
+  await coll.insertOne({ _id: 1 })
+  const meta = { $clusterTime: { clusterTime: new Timestamp({ t: 1, i: 1 }), note: 'x' }, b: 2 }
+  const after = await coll.findOneAndUpdate({ _id: 1 }, { $set: { meta } }, { returnDocument: 'after' })
+  t.same(after?.meta, meta)
+  t.same((await coll.findOne({ 'meta.b': 2 }))?.meta, meta)
+  const r = await client.db('rs_test').command({ find: 'ct_field', filter: { 'meta.$clusterTime.note': 'x' } })
+  t.equal(r.cursor.firstBatch.length, 1)
+  t.ok(r.operationTime instanceof Timestamp)
 })
 
 t.test('the driver sends lsid + txnNumber on writes, and they work', async (t) => {
