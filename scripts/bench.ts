@@ -162,7 +162,7 @@ async function startTarget (): Promise<Target> {
     AUTH_RATE_LIMIT: '0',
     // Phase 5's subscribers all come from this one address.
     MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS),
-    LOG_LEVEL: 'warn'
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn'
   }
   const service = await startScript('service', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
   serviceChild = service.child
@@ -278,7 +278,9 @@ function cpuPerHold (before: CpuReading, after: CpuReading, answered: number): {
 }
 
 async function jobsCancelled (t: Target): Promise<number> {
-  return readCounter(await (await fetch(`${t.base}/metrics`)).text(), 'modex_jobs_cancelled_total', 'job').total
+  const { total, by } = readCounter(await (await fetch(`${t.base}/metrics`)).text(), 'modex_jobs_cancelled_total', 'job')
+  if (total > 0) log(`jobs cut off for outliving their lock: ${JSON.stringify(by)}`)
+  return total
 }
 
 /** Phase 1: the service's claim, straight through the driver, at the same concurrency and pool size. */

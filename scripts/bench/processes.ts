@@ -1,6 +1,7 @@
 // Child processes of the benchmark (embedded database, service): started with this Node and
 // tsx, stopped at the end, on SIGINT/SIGTERM, and when the benchmark dies.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const children = new Set<ChildProcess>()
@@ -35,7 +36,11 @@ export async function startScript (name: string, script: string, args: string[],
       reject(new Error(`${name} exited early (code ${code}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`))
     })
   })
-  child.stdout?.resume()
+  // BENCH_CHILD_LOG_DIR keeps each child's log (with BENCH_LOG_LEVEL=info: every expiry, every
+  // request), to see what a process did during a phase; otherwise it is read and dropped.
+  const logDir = process.env.BENCH_CHILD_LOG_DIR
+  if (logDir !== undefined) child.stdout?.pipe(createWriteStream(`${logDir}/${name.replace(/\W+/g, '-')}-${child.pid}.log`))
+  else child.stdout?.resume()
   return { child, match }
 }
 
