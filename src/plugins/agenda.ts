@@ -6,7 +6,7 @@ import { MongoBackend } from '@agendajs/mongo-backend'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { databaseFault } from './errors.js'
-import { defineExpireHold, EXPIRE_HOLD } from '../jobs/expire-hold.js'
+import { defineExpireHold, EXPIRE_HOLD_NAMES } from '../jobs/expire-hold.js'
 import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
 
 declare module 'fastify' {
@@ -29,9 +29,10 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     // Jobs due before the next scan are locked and run on a timer, so expiry lag stays
     // well under a second; the scan interval bounds only how late newly scheduled work is seen.
     processEvery: SCAN_MS,
-    // Above expire-hold's own 200: with every expiry slot taken, a due sweep would otherwise
+    // Above the expiry jobs' own 200 (their names' together, the legacy name's 25 aside): with
+    // every expiry slot taken, a due sweep would otherwise
     // wait in Agenda's queue while its (short) lock ages, and be cut off soon after it starts.
-    maxConcurrency: 210,
+    maxConcurrency: 240,
     defaultLockLifetime: 5000
   })
   let running = false
@@ -56,7 +57,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   const jobs = db.collection('agendaJobs')
   defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, async (bookingIds) => {
     // Unlocked only: a job an instance has locked runs, finds its booking settled and ends.
-    await jobs.deleteMany({ name: EXPIRE_HOLD, lockedAt: null, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
+    await jobs.deleteMany({ name: { $in: EXPIRE_HOLD_NAMES }, lockedAt: null, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
   })
   defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
   fastify.decorate('agenda', agenda)
