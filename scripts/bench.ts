@@ -34,7 +34,7 @@ const HELP = `npm run bench -- [options]
   --url URL            aim at a running deployment instead of starting one
   --admin-email E, --admin-password P   its admin (or env ADMIN_EMAIL / ADMIN_PASSWORD)
   --mongodb-uri URI    its database, for phase 1 and the audits (else: phase 1 skipped, audit through the API)
-  --cpu-prof DIR       run the started service with --cpu-prof into DIR
+  --cpu-prof DIR       run every process the benchmark starts with --cpu-prof into DIR (their pids are logged)
   --subscribers N      live seat-map subscribers of phase 5, over two instances (default 2000)
   --url2 URL           with --url: a second instance of that deployment for phase 5 (else all subscribers on --url)
   --phases LIST        which phases to run, e.g. 2 or 1,2 (default 1,2,3,4,5,6,7)
@@ -87,6 +87,7 @@ const LARGE_HOLD_SECONDS = 30
 const SUBSCRIBERS = positive('subscribers', opts.subscribers)
 const SHORT_SECONDS = Math.min(SECONDS, 5)
 const PHASES = new Set(opts.phases.split(',').map((p) => p.trim()))
+const profileArgs = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
 /** The started service's default hold time: the flash sale's and the expiry phase's shows use it. */
 const HOLD_SECONDS = 2
 const CALIBRATION_HOLDS = 200
@@ -135,15 +136,16 @@ async function startTarget (): Promise<Target> {
   let base = opts['mongodb-uri'] ?? (process.env.MONGODB_URI === '' ? undefined : process.env.MONGODB_URI)
   if (base === undefined && !opts['db-in-service']) {
     log('starting the embedded database')
-    const db = await startScript('db', '../embedded-mongo.ts', ['--port', '0'], process.env, /mongodb:\/\/\S+/)
+    const db = await startScript('db', '../embedded-mongo.ts', ['--port', '0'], process.env, /mongodb:\/\/\S+/, profileArgs)
     dbChild = db.child
+    if (profileArgs.length > 0) log(`database pid ${db.child.pid ?? '?'}`)
     base = db.match
   }
   const dbName = `modex_bench_${runId}`
   // --db-in-service: no URI, so the service starts its local database itself (and reports its CPU).
   const mongoUri = base === undefined ? undefined : withDbName(base, dbName)
   const admin = { email: `admin-${runId}@bench.test`, password: 'bench-admin-password' }
-  const execArgv = opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]
+  const execArgv = profileArgs
   log(`starting the service${execArgv.length > 0 ? ' (with --cpu-prof)' : ''}`)
   const env = {
     ...process.env,
@@ -162,12 +164,14 @@ async function startTarget (): Promise<Target> {
     AUTH_RATE_LIMIT: '0',
     // Phase 5's subscribers all come from this one address.
     MAX_STREAMS_PER_CLIENT: String(SUBSCRIBERS),
-    LOG_LEVEL: 'warn'
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn'
   }
   const service = await startScript('service', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
   serviceChild = service.child
+  if (profileArgs.length > 0) log(`service pid ${service.child.pid ?? '?'}`)
   const startAnother = async (): Promise<string> => {
-    const another = await startScript('service 2', './service.ts', [], env, /listening at (http:\/\/\S+)/)
+    const another = await startScript('service 2', './service.ts', [], env, /listening at (http:\/\/\S+)/, execArgv)
+    if (profileArgs.length > 0) log(`service 2 pid ${another.child.pid ?? '?'}`)
     return another.match.replace(/^listening at /, '')
   }
   return { base: service.match.replace(/^listening at /, ''), mongoUri, dbName, admin, local: true, startAnother }
@@ -278,7 +282,9 @@ function cpuPerHold (before: CpuReading, after: CpuReading, answered: number): {
 }
 
 async function jobsCancelled (t: Target): Promise<number> {
-  return readCounter(await (await fetch(`${t.base}/metrics`)).text(), 'modex_jobs_cancelled_total', 'job').total
+  const { total, by } = readCounter(await (await fetch(`${t.base}/metrics`)).text(), 'modex_jobs_cancelled_total', 'job')
+  if (total > 0) log(`jobs cut off for outliving their lock: ${JSON.stringify(by)}`)
+  return total
 }
 
 /** Phase 1: the service's claim, straight through the driver, at the same concurrency and pool size. */
@@ -824,7 +830,8 @@ async function liveSeatMapPhase ({ t, db, admin, tokens }: Run, unwatched: Flash
 
 /** The subscribers' process (scripts/bench/subscribers.ts): one question at a time over IPC. */
 function startSubscribers (): { ask: <T>(message: unknown) => Promise<T>, stop: () => void } {
-  const child = fork(fileURLToPath(new URL('./bench/subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(fileURLToPath(new URL('./bench/subscribers.ts', import.meta.url)), [], { execArgv: [...profileArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  if (profileArgs.length > 0) log(`subscribers pid ${child.pid ?? '?'}`)
   return {
     ask: async <T>(message: unknown): Promise<T> => await new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`the subscribers' process exited (${code ?? 'signal'})`))

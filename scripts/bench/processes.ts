@@ -2,6 +2,7 @@
 // scripts named relative to this folder, their stderr shown while the benchmark runs, and a
 // SIGINT/SIGTERM stops them gracefully (the service before its database) before we exit.
 import type { ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startNodeScript, stopAll, stopChild } from '../../test/setup/processes.js'
 
@@ -13,6 +14,10 @@ export interface Started { child: ChildProcess, match: string }
 export async function startScript (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, execArgv: string[] = []): Promise<Started> {
   const child = startNodeScript(name, fileURLToPath(new URL(script, import.meta.url)), args, { env, execArgv, ipc: true, echoStderr: true })
   const match = await child.waitOutput(pattern, 60_000)
+  // BENCH_CHILD_LOG_DIR keeps each child's log from here on (with BENCH_LOG_LEVEL=info: every
+  // expiry, every request), to see what a process did during a phase.
+  const logDir = process.env.BENCH_CHILD_LOG_DIR
+  if (logDir !== undefined) child.proc.stdout?.pipe(createWriteStream(`${logDir}/${name.replace(/\W+/g, '-')}-${child.proc.pid}.log`))
   return { child: child.proc, match: match[0] }
 }
 

@@ -1,28 +1,86 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Types } from 'mongoose'
-import type { Agenda } from 'agenda'
+import type { Agenda, Job } from 'agenda'
 import type { BookingService } from '../services/booking-service.js'
 import { whileLocked } from './keep-locked.js'
 
 export const EXPIRE_HOLD = 'expire-hold'
 export interface ExpireHoldData { bookingId: string, expiresAt: string }
 
+/**
+ * Expiry jobs are spread over EXPIRE_HOLD_SHARDS names (`expire-hold:0` …). Agenda finds each due
+ * job with one query on its name (`findOneAndUpdate` sorted by nextRunAt), and runs none of the
+ * jobs it locks while that search goes on. On the embedded database, whose indexes answer
+ * equality and not ranges, each such query reads every pending job of the name: with 2,000 holds
+ * lapsing together, locking them one by one took longer than they took to come due, their locks
+ * lapsed while they waited (3 s) and were taken again, and nothing expired for 15 s. Spread over
+ * eight names, each query reads an eighth, and the eight names are searched side by side.
+ * `expire-hold` itself stays defined: jobs stored before the split still run.
+ */
+export const EXPIRE_HOLD_SHARDS = 8
+export const EXPIRE_HOLD_NAMES = [EXPIRE_HOLD, ...Array.from({ length: EXPIRE_HOLD_SHARDS }, (_, k) => `${EXPIRE_HOLD}:${k}`)]
+/** The job name of a booking's expiry: by the last byte of its id (an ObjectId's counter, so even). */
+export const expireHoldJobName = (bookingId: Types.ObjectId): string =>
+  `${EXPIRE_HOLD}:${bookingId.id[bookingId.id.length - 1] % EXPIRE_HOLD_SHARDS}`
+/** Jobs of one name running at once: together they stay at the 200 one name had. */
+const CONCURRENCY_PER_NAME = 200 / EXPIRE_HOLD_SHARDS
+
+/**
+ * A job that starts this long after its booking's expiresAt means jobs are queueing behind each
+ * other (thousands of holds lapsing together): expiry then catches up in batches. Agenda locks
+ * due jobs one query at a time, each a scan of the pending jobs on the embedded database, and
+ * runs each with four more round trips, while a batch costs two per booking.
+ */
+const CATCH_UP_AFTER_MS = 500
+/** Batches (of up to the sweep's batch size) one catch-up runs before leaving the rest to the next late job. */
+const CATCH_UP_BATCHES = 5
+
+/** Removes the expire-hold jobs of these (settled) bookings that no instance has locked. */
+export type DropExpiryJobs = (bookingIds: Types.ObjectId[]) => Promise<void>
+
 /** Fails one PENDING booking at its expiresAt and frees its seats (the protocol's step 3). */
-export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number): void {
-  const lockLifetime = 6 * scanMs
-  agenda.define<ExpireHoldData>(EXPIRE_HOLD, async (job) => {
+export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number, dropJobsOf: DropExpiryJobs): void {
+  const lockLifetime = 20 * scanMs
+  // One catch-up at a time per instance: the late jobs behind the first find their bookings settled.
+  let catchingUp = false
+  async function catchUp (): Promise<void> {
+    for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
+      const expired = await bookings.expireOverdueHolds()
+      if (expired.length === 0) return
+      // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
+      // deleteMany per batch instead of five round trips per job.
+      await dropJobsOf(expired)
+    }
+  }
+  const expire = async (job: Job<ExpireHoldData>): Promise<void> => {
     const { bookingId, expiresAt } = job.attrs.data
     // Under load (thousands of holds lapsing together) the wait plus the expiry can outlast the
     // lock: it is renewed while the job runs rather than cut off with the seats still held.
     await whileLocked(job, lockLifetime / 4, async () => {
       // Agenda may start the job a moment before expiresAt; expiring is conditional on
       // expiresAt <= now, so wait the rest instead of doing nothing and leaving it to the sweep.
-      const early = new Date(expiresAt).getTime() - Date.now()
+      const due = new Date(expiresAt).getTime()
+      const early = due - Date.now()
       if (early > 0) await sleep(early + 2)
       await bookings.expireHold(new Types.ObjectId(bookingId))
+      if (-early > CATCH_UP_AFTER_MS && !catchingUp) {
+        catchingUp = true
+        try {
+          await catchUp()
+        } finally {
+          catchingUp = false
+        }
+      }
     })
-    // A short lock (a few scans): jobs are locked up to a scan before they are due, and a dead
+    // A short lock (ten seconds): jobs are locked up to a scan before they are due, and a dead
     // instance's locks keep others off its holds until they lapse (expiring is conditional, so a
-    // rerun is harmless); it must outlast a scan plus the wait above, or Agenda drops the job.
-  }, { concurrency: 200, lockLimit: 0, lockLifetime, removeOnComplete: true })
+    // rerun is harmless; the sweep expires any overdue booking meanwhile). It must outlast the
+    // time a locked job waits in Agenda's queue: a job whose lock lapses there is dropped and
+    // locked again, and Agenda's search for due jobs then never ends while nothing runs — with
+    // 3 s, 2,000 holds lapsing together on a loaded machine expired nothing for 15 s.
+    // While it runs, the job renews it every quarter of it (whileLocked).
+  }
+  for (const name of EXPIRE_HOLD_NAMES) {
+    agenda.define<ExpireHoldData>(name, expire, { concurrency: CONCURRENCY_PER_NAME, lockLimit: 0, lockLifetime, removeOnComplete: true })
+  }
 }

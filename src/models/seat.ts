@@ -28,6 +28,11 @@ seatSchema.index({ showId: 1, position: 1 })
 // The recovery sweep: HELD seats whose hold has passed.
 seatSchema.index({ status: 1, heldUntil: 1 })
 seatSchema.index({ bookingId: 1 }, { sparse: true })
+// Where the caller knows the booking's seats (its record lists them), the transitions below also
+// filter on those ids: the same seats (a booking's seats are exactly the ones it lists), found by
+// `_id` rather than through the sparse `bookingId` index, which the embedded database does not
+// use for lookups (every seat carries a bookingId, so without the ids each transition scanned all
+// seats: ~0.6 µs a seat, the second-largest database cost of 2,000 holds lapsing together).
 
 export const seatModel = (db: Connection) => db.model('Seat', seatSchema, 'seats')
 type SeatModel = ReturnType<typeof seatModel>
@@ -65,9 +70,11 @@ export async function shortenHeldSeats (Seat: SeatModel, bookingId: Types.Object
   return (await Seat.updateMany({ bookingId, status: 'HELD', heldUntil: pushed }, { $set: { heldUntil: to } })).modifiedCount
 }
 
-/** Step 2: the confirmed booking's HELD seats become BOOKED. */
-export async function bookSeats (Seat: SeatModel, bookingId: Types.ObjectId): Promise<number> {
-  return (await Seat.updateMany({ bookingId, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
+/** Step 2: the confirmed booking's HELD seats (or only these of them) become BOOKED. */
+export async function bookSeats (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
+  const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
+  if (only !== undefined) filter._id = trusted({ $in: only })
+  return (await Seat.updateMany(filter, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
 }
 
 /** Step 4: a confirmed booking's seats back to HELD until `until`, where the sweep looks if the cancel dies. */
@@ -75,9 +82,11 @@ export async function unbookSeats (Seat: SeatModel, bookingId: Types.ObjectId, u
   return (await Seat.updateMany({ bookingId, status: 'BOOKED' }, { $set: { status: 'HELD', heldUntil: until } })).modifiedCount
 }
 
-/** Step 4: every seat a cancelled booking still owns, HELD or BOOKED, goes back to AVAILABLE. */
-export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId): Promise<number> {
-  return (await Seat.updateMany({ bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+/** Step 4: every seat a cancelled booking still owns (or only these of them), HELD or BOOKED, goes back to AVAILABLE. */
+export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
+  const filter: Record<string, unknown> = { bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }
+  if (only !== undefined) filter._id = trusted({ $in: only })
+  return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
 }
 
 /** Step 5: settles stale HELD seats of one booking to `to`; a newer hold (later heldUntil) is never touched. */

@@ -6,7 +6,7 @@ import { MongoBackend } from '@agendajs/mongo-backend'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { databaseFault } from './errors.js'
-import { defineExpireHold } from '../jobs/expire-hold.js'
+import { defineExpireHold, EXPIRE_HOLD_NAMES } from '../jobs/expire-hold.js'
 import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
 
 declare module 'fastify' {
@@ -29,7 +29,10 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     // Jobs due before the next scan are locked and run on a timer, so expiry lag stays
     // well under a second; the scan interval bounds only how late newly scheduled work is seen.
     processEvery: SCAN_MS,
-    maxConcurrency: 200,
+    // Above the expiry jobs' own 200 (their names' together, the legacy name's 25 aside): with
+    // every expiry slot taken, a due sweep would otherwise
+    // wait in Agenda's queue while its (short) lock ages, and be cut off soon after it starts.
+    maxConcurrency: 240,
     defaultLockLifetime: 5000
   })
   let running = false
@@ -51,7 +54,11 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     if (cancelled !== null) fastify.metrics.jobsCancelled.inc({ job: cancelled[1] })
   })
   agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
-  defineExpireHold(agenda, fastify.services.bookings, SCAN_MS)
+  const jobs = db.collection('agendaJobs')
+  defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, async (bookingIds) => {
+    // Unlocked only: a job an instance has locked runs, finds its booking settled and ends.
+    await jobs.deleteMany({ name: { $in: EXPIRE_HOLD_NAMES }, lockedAt: null, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
+  })
   defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
   fastify.decorate('agenda', agenda)
   fastify.decorate('schedulerRunning', () => running)
@@ -66,7 +73,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     // it had queued ahead, so another instance takes them at once instead of after the lock
     // lifetime. (After drain, Agenda's own stop() has no processor left and unlocks nothing.)
     await agenda.drain({ timeout: 5000 })
-    await db.collection('agendaJobs').updateMany(
+    await jobs.updateMany(
       { lastModifiedBy: instanceName, lockedAt: { $ne: null } },
       { $set: { lockedAt: null } }
     ).catch((error: unknown) => fastify.log.warn({ err: error }, 'could not release job locks'))

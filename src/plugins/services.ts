@@ -10,7 +10,7 @@ import { createShowService, type ShowService } from '../services/show-service.js
 import { createBookableShowCache, type BookableShowCache, type BookableShowDoc } from '../services/bookable-show-cache.js'
 import { createUserService, type UserService } from '../services/user-service.js'
 import { createSessionService, type SessionService } from '../services/session-service.js'
-import { EXPIRE_HOLD, type ExpireHoldData } from '../jobs/expire-hold.js'
+import { expireHoldJobName, type ExpireHoldData } from '../jobs/expire-hold.js'
 
 export interface Services { bookings: BookingService, shows: ShowService, movies: MovieService, users: UserService, sessions: SessionService, seatMaps: SeatMapCache, bookableShows: BookableShowCache }
 
@@ -43,7 +43,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
     maxHoldExtensions: opts.config.maxHoldExtensions,
     // fastify.agenda is decorated by the agenda plugin, registered after this one.
     scheduleExpiry: async (bookingId: Types.ObjectId, at: Date) => {
-      await fastify.agenda.schedule<ExpireHoldData>(at, EXPIRE_HOLD, { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
+      await fastify.agenda.schedule<ExpireHoldData>(at, expireHoldJobName(bookingId), { bookingId: bookingId.toHexString(), expiresAt: at.toISOString() })
     }
   })
   const sessions = createSessionService({

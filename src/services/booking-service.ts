@@ -90,8 +90,8 @@ function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
 const CANCEL_GRACE_MS = 10_000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
-/** How many overdue bookings the sweep expires at once. */
-const SWEEP_PARALLEL = 16
+/** How many overdue bookings the sweep expires at once (two round trips each). */
+const SWEEP_PARALLEL = 32
 /** How many choices one best-available request makes before answering 409: each lost race costs one. */
 const BEST_AVAILABLE_TRIES = 5
 
@@ -431,8 +431,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   async function finishConfirmed (booking: BookingRecord): Promise<void> {
-    await bookSeats(Seat, booking._id)
-    seatsChanged(booking.showId, booking.seats.map((s) => s.id), 'BOOKED')
+    const seatIds = booking.seats.map((s) => s.id)
+    await bookSeats(Seat, booking._id, seatIds)
+    seatsChanged(booking.showId, seatIds, 'BOOKED')
   }
 
   // ---- 3. Expire -----------------------------------------------------------------------
@@ -442,8 +443,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const failed = await expireBookingIfDue(Booking, bookingId, new Date())
     if (failed === null) return false
     // Only the winner of the booking's transition releases its seats.
-    await releaseHeldSeats(Seat, bookingId)
-    seatsChanged(failed.showId, failed.seats.map((s) => s.id), 'AVAILABLE')
+    const seatIds = failed.seats.map((s) => s.id)
+    await releaseHeldSeats(Seat, bookingId, seatIds)
+    seatsChanged(failed.showId, seatIds, 'AVAILABLE')
     metrics.expirations.inc()
     log.info({ bookingId: bookingId.toString() }, 'hold expired')
     return true
@@ -466,8 +468,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       if (cancelled === null) continue
       // CANCELLED is final, so every seat it still owns goes back, HELD or BOOKED (a confirm that won
       // just before may have booked them after the step above); a late HELD → BOOKED then matches nothing.
-      await freeSeatsOf(Seat, bookingId)
-      seatsChanged(cancelled.showId, cancelled.seats.map((s) => s.id), 'AVAILABLE')
+      const seatIds = cancelled.seats.map((s) => s.id)
+      await freeSeatsOf(Seat, bookingId, seatIds)
+      seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled
     }
@@ -511,13 +514,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    */
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
-    let expired = 0
-    const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 }).limit(SWEEP_BATCH).lean()
-    // A few at a time: after a big sale's holds lapse together, one by one would take minutes.
-    for (let i = 0; i < overdue.length; i += SWEEP_PARALLEL) {
-      const results = await Promise.all(overdue.slice(i, i + SWEEP_PARALLEL).map(async ({ _id }) => await expireHold(_id)))
-      expired += results.filter(Boolean).length
-    }
+    const expired = (await expireOverdueHolds(now)).length
 
     const stale = await Seat.find({ status: 'HELD', heldUntil: trusted({ $lt: now }) }, { _id: 1, bookingId: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null, showId: Types.ObjectId }>>()
@@ -545,6 +542,27 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       log.warn({ settled }, 'recovery sweep settled stale seats')
     }
     return { expired, settled }
+  }
+
+  /**
+   * Expires up to SWEEP_BATCH PENDING bookings past expiresAt (each exactly as its own job would:
+   * conditional, only the winner frees seats); the ids it expired. The sweep's first part, and
+   * what an expire-hold job that finds itself late runs to catch up with a backlog.
+   */
+  async function expireOverdueHolds (now = new Date()): Promise<Types.ObjectId[]> {
+    const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 }).limit(SWEEP_BATCH).lean()
+    const expired: Types.ObjectId[] = []
+    // SWEEP_PARALLEL workers, each taking the next booking when its last is done: after a big
+    // sale's holds lapse together, one by one would take minutes, and waiting for the slowest of
+    // a batch of them before starting the next leaves the connections idle.
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(SWEEP_PARALLEL, overdue.length) }, async () => {
+      while (next < overdue.length) {
+        const { _id } = overdue[next++]
+        if (await expireHold(_id)) expired.push(_id)
+      }
+    }))
+    return expired
   }
 
   // ---- 6. Extend ----------------------------------------------------------------------
@@ -616,7 +634,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireOverdueHolds, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, waitFor } from '../helper.js'
 import { auditSeats } from '../audit.js'
 import { hashPassword } from '../../src/services/passwords.js'
+import { EXPIRE_HOLD_NAMES } from '../../src/jobs/expire-hold.js'
 
 /** Many signed-in users without paying scrypt for each: written directly, tokens issued by the app. */
 async function manyUsers (app: FastifyInstance, n: number): Promise<Array<{ authorization: string, id: string }>> {
@@ -92,7 +93,7 @@ t.test('a hold whose expire-hold job was lost is expired by the sweep', async (t
   const show = await createShow(app)
   const user = await signUp(app)
   const booking = json<{ id: string, expiresAt: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }))
-  await app.agenda.cancel({ name: 'expire-hold' })
+  await app.agenda.cancel({ names: EXPIRE_HOLD_NAMES })
   const doc = await waitFor('the sweep to expire the hold', new Date(booking.expiresAt).getTime() + 2000 - Date.now(), async () => {
     const now = await app.models.Booking.findById(booking.id).lean()
     return now?.status !== 'PENDING' ? now : undefined

@@ -1,7 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { Socket } from 'node:net'
 import { errors, IdParams } from '../../schemas/common.js'
 import { SeatStreamMessage } from '../../schemas/seat-events.js'
+
+const CRLF = Buffer.from('\r\n')
+/** Each frame's HTTP/1.1 chunk, made once however many subscribers it goes to (the hub shares one Buffer per event). */
+const httpChunks = new WeakMap<Buffer, Buffer>()
+function httpChunkOf (frame: Buffer): Buffer {
+  let chunk = httpChunks.get(frame)
+  if (chunk === undefined) {
+    chunk = Buffer.concat([Buffer.from(`${frame.length.toString(16)}\r\n`), frame, CRLF])
+    httpChunks.set(frame, chunk)
+  }
+  return chunk
+}
 
 /** GET /api/shows/:id/seats/events — the live seat map (API.md, Live seat maps). No token needed. */
 const seatEvents: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -41,13 +54,24 @@ const seatEvents: FastifyPluginAsyncTypebox = async (fastify) => {
     const release = reserveStream(request.ip)
     let unsubscribe: (() => void) | undefined
     const raw = reply.raw
+    let chunkedSocket: Socket | undefined
     try {
       unsubscribe = await hub.subscribe(request.params.id, request.headers['last-event-id'], {
         // Frames are written to the socket directly: the hub encodes each event once for all of a
         // show's subscribers, where reply.sse.send would format and encode it per subscriber.
         write: (frame) => {
+          if (chunkedSocket !== undefined) {
+            // After the first write (which sent the headers): the frame's HTTP chunk, built once per
+            // frame for every subscriber, in one socket write. The response's own write would
+            // frame it again per subscriber (length, data, CRLF: three buffers, a cork and a
+            // writev each); the bytes and their order on the socket are the same.
+            chunkedSocket.write(httpChunkOf(frame))
+            return
+          }
           reply.sse.sendHeaders()
           raw.write(frame)
+          // Only a chunked response (HTTP/1.1) on a live socket takes the direct path.
+          if (raw.chunkedEncoding && raw.socket !== null && !raw.socket.destroyed) chunkedSocket = raw.socket
         },
         buffered: () => raw.writableLength,
         end: (reason) => {
