@@ -38,8 +38,15 @@ export class SecondaryIndex {
     this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined
   }
 
-  get usableForLookup(): boolean {
-    return !this.spec.sparse && this.partial === undefined
+  /**
+   * Whether lookups by these values may use the index: a partial index never (the planner does not
+   * prove filter ⊆ partialFilterExpression); a sparse one unless a value is null (null matches a
+   * missing field, and a document missing every indexed field is not in a sparse index), as
+   * MongoDB uses a sparse index for an equality on a non-null value.
+   */
+  usableForLookup(vals: unknown[][]): boolean {
+    if (this.partial !== undefined) return false
+    return !this.spec.sparse || vals.every((vs) => vs.every((v) => v !== null && v !== undefined))
   }
 
   /** Key strings for every prefix length (index 0 = first field only), multikey-expanded. */
@@ -272,13 +279,13 @@ export class Collection {
     }
     let best: { ix: SecondaryIndex; vals: unknown[][] } | undefined
     for (const ix of this.indexes) {
-      if (!ix.usableForLookup) continue
       const vals: unknown[][] = []
       for (const f of ix.fields) {
         const v = lookupValues(filter[f])
         if (v === undefined) break
         vals.push(v)
       }
+      if (!ix.usableForLookup(vals)) continue
       if (vals.length > 0 && (best === undefined || vals.length > best.vals.length)) best = { ix, vals }
     }
     if (best === undefined) return undefined

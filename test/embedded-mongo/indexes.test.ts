@@ -116,6 +116,13 @@ t.test('compound unique, sparse and partial unique indexes', async (t) => {
   await s.createIndex({ code: 1 }, { unique: true, sparse: true })
   await s.insertMany([{ x: 1 }, { x: 2 }, { code: 'a' }])
   t.equal((await serverError(s.insertOne({ code: 'a' }))).code, 11000)
+  // A sparse index serves an equality on a non-null value; null (which matches a missing field,
+  // absent from a sparse index) is answered from every document.
+  await s.insertOne({ code: null, x: 3 })
+  t.same((await s.find({ code: 'a' }).toArray()).map((d) => d.code), ['a'], 'equality on a value')
+  t.same((await s.find({ code: { $in: ['a', 'b'] } }).toArray()).map((d) => d.code), ['a'], '$in of values')
+  t.same((await s.find({ code: null }, { sort: { x: 1 } }).toArray()).map((d) => d.x), [1, 2, 3], 'null matches the missing and the null field')
+  t.same((await s.find({ code: { $in: [null, 'a'] } }).toArray()).length, 4, '$in with null: every document')
 
   const p = mongo.db.collection('partial')
   await p.createIndex({ userId: 1, key: 1 }, { unique: true, partialFilterExpression: { key: { $exists: true } } })
