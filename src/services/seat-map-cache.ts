@@ -18,6 +18,9 @@ export interface CachedSeatMap {
   etag: string
 }
 
+/** A seat map's seats as read (and patched since) and the moment the read began. */
+export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], readAt: number }
+
 interface Patch { at: number, seatIds: string[], status: SeatStatus }
 
 interface Snapshot {
@@ -35,7 +38,7 @@ interface Entry {
   /** Bumped when this instance changed seats in a way it cannot patch: the next read goes to the database. */
   version: number
   snapshot?: Snapshot & { version: number }
-  building?: { version: number, promise: Promise<Snapshot> }
+  building?: { version: number, startedAt: number, promise: Promise<Snapshot> }
   /** This instance's own recent changes, re-applied onto a snapshot whose read began before them. */
   patches: Patch[]
 }
@@ -99,7 +102,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
       }
       return snapshot
     })()
-    entry.building = { version, promise }
+    entry.building = { version, startedAt: Date.now(), promise }
     const clear = () => { if (entry.building?.promise === promise) entry.building = undefined }
     promise.then(clear, clear)
     return promise
@@ -122,23 +125,53 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     return snapshot.serialised
   }
 
-  async function get (showId: string): Promise<CachedSeatMap> {
+  /** The snapshot to serve now: at most hardMaxAgeMs old, this instance's own changes applied. */
+  async function served (showId: string): Promise<Snapshot> {
     const entry = entryOf(showId)
     const { snapshot, building } = entry
     if (snapshot !== undefined && snapshot.version === entry.version) {
       const age = Date.now() - snapshot.readAt
-      if (age < maxAgeMs) return serialise(showId, snapshot)
+      if (age < maxAgeMs) return snapshot
       if (age < hardMaxAgeMs) {
         // Still within bounds: answer now, refresh in the background (one read at a time).
         if (building === undefined) startRead(showId, entry).catch(() => undefined)
-        return serialise(showId, snapshot)
+        return snapshot
       }
     }
     // One read at a time per show; readers arriving meanwhile share it.
-    if (building !== undefined && building.version === entry.version) return serialise(showId, await building.promise)
+    if (building !== undefined && building.version === entry.version) return await building.promise
     if (building !== undefined) await building.promise.catch(() => undefined)
     const current = entry.building
-    return serialise(showId, await (current !== undefined && current.version === entry.version ? current.promise : startRead(showId, entry)))
+    return await (current !== undefined && current.version === entry.version ? current.promise : startRead(showId, entry))
+  }
+
+  async function get (showId: string): Promise<CachedSeatMap> {
+    return serialise(showId, await served(showId))
+  }
+
+  /**
+   * The served map's seats as structured data, for best available: the snapshot's own array, which
+   * this instance's changes patch in place (read it synchronously, never keep or change it), and
+   * when it was read from the database. No JSON is made or parsed for it.
+   */
+  async function seats (showId: string): Promise<SeatSnapshot> {
+    const snapshot = await served(showId)
+    return { seats: snapshot.map.seats, readAt: snapshot.readAt }
+  }
+
+  /**
+   * Like `seats`, but read from the database no earlier than `since` (a best-available request
+   * that found nothing in the served map). Concurrent callers share one read: a read already
+   * started at or after `since` is joined rather than repeated.
+   */
+  async function freshSeats (showId: string, since: number): Promise<SeatSnapshot> {
+    const entry = entryOf(showId)
+    const { snapshot, building } = entry
+    let read: Snapshot
+    if (snapshot !== undefined && snapshot.version === entry.version && snapshot.readAt >= since) read = snapshot
+    else if (building !== undefined && building.version === entry.version && building.startedAt >= since) read = await building.promise
+    else read = await startRead(showId, entry)
+    return { seats: read.map.seats, readAt: read.readAt }
   }
 
   /** This instance set these seats of the show to `status`. */
@@ -159,7 +192,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     if (entry !== undefined) entry.version++
   }
 
-  return { get, apply, invalidate }
+  return { get, seats, freshSeats, apply, invalidate }
 }
 export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 
