@@ -19,7 +19,8 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
       // expiresAt <= now, so wait the rest instead of doing nothing and leaving it to the sweep.
       const early = new Date(expiresAt).getTime() - Date.now()
       if (early > 0) await sleep(early + 2)
-      await bookings.expireHold(new Types.ObjectId(bookingId))
+      // Also when the booking was never written (its hold died after scheduling this): then its lapsed seats go back.
+      await bookings.expireHoldJob(new Types.ObjectId(bookingId))
     })
     // A short lock (a few scans): jobs are locked up to a scan before they are due, and a dead
     // instance's locks keep others off its holds until they lapse (expiring is conditional, so a
