@@ -21,7 +21,8 @@
  *    their booking, never a PENDING booking whose seats may be freed, nor one without a job at its end.
  * 7. Best available: a choice from the served seat map, claimed as in step 1; a lost claim is
  *    compensated, its seat excluded and the choice made again (at random among the best few blocks),
- *    a few times within a time budget; a fresh read, shared, only when the served map has nothing left.
+ *    a few times within a time budget; a fresh read (shared) after a second loss or when the served
+ *    map has nothing left.
  */
 import { createHash } from 'node:crypto'
 import { Types, trusted } from 'mongoose'
@@ -275,9 +276,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * instance's own changes applied at once) are claimed exactly as named seats are. When a claim
    * loses, the claims are compensated, the seat that lost is excluded, and the choice is made again
    * from the served map, at random among the best few blocks (so requests on several instances
-   * reading the same map stop picking the same block). Only when the served map has nothing left
-   * is the map read afresh, one read shared by every request that needs it (through the cache); a
-   * 409 is answered only from such a read, or when the tries or the time budget run out.
+   * reading the same map stop picking the same block). After a second loss, or when the served map
+   * has nothing left, the map is read afresh, one read shared by every request that needs it
+   * (through the cache); a 409 is answered only from such a read, or when the tries or the time
+   * budget run out. Seats other requests here are claiming are waited for, not raced.
    */
   async function holdBestAvailable (show: BookableShow, request: BestAvailableBody, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
     const { quantity, category } = request
