@@ -411,9 +411,10 @@ function logProblems (moment: AuditMoment, result: AuditResult): void {
 }
 
 async function auditShow (t: Target, db: Db | undefined, showId: string, moment: AuditMoment): Promise<AuditResult> {
-  const now = Date.now()
   const { seats, bookings } = await readShowState(t, db, showId)
-  return audit(seats, bookings, moment, now)
+  // The clock after the reads: on a loaded machine they take a while, and a hold that lapsed (its
+  // seats taken again) while they ran must not count as live because the clock was read before.
+  return audit(seats, bookings, moment, Date.now())
 }
 
 // ---- the run -----------------------------------------------------------------------------
