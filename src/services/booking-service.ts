@@ -94,12 +94,26 @@ const CANCEL_GRACE_MS = 10_000
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once. */
 const SWEEP_PARALLEL = 16
-/** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one. */
-const BEST_AVAILABLE_TRIES = 8
-/** ...and for how long it keeps choosing again after its first try: a request is not left to spin under contention. */
+/** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one... */
+const BEST_AVAILABLE_TRIES = 10
+/** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
+const BEST_AVAILABLE_SURE_TRIES = 6
+/**
+ * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
+ * this instance's other claims): a request is not left to spin under contention. From the first
+ * loss, not from arrival, so time spent queued on a loaded instance does not cut the retries short.
+ */
 const BEST_AVAILABLE_BUDGET_MS = 2000
-/** Choosing again after a lost race: at random among this many of the best non-overlapping blocks. */
+/** Choosing again after a lost race: at random among this many of the best non-overlapping blocks, doubled after each further loss... */
 const BEST_AVAILABLE_SPREAD = 4
+/** ...up to this many. */
+const BEST_AVAILABLE_SPREAD_MAX = 32
+/**
+ * A 409 is answered from a seat map read at most this long before the request arrived (this
+ * instance's own changes applied since): fresh enough to be the truth of the moment, old enough
+ * that a crowd finding a sold-out show shares a few database reads instead of queueing one each.
+ */
+const BEST_AVAILABLE_REFUSAL_READ_AGE_MS = 250
 /** How long a lost claim is remembered: longer than any served seat map is old (1 s). */
 const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
 
@@ -292,14 +306,18 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const inFlight = choosing.get(showKey) ?? new Set<string>()
     choosing.set(showKey, inFlight)
     const lost = lostClaimsOf(showKey)
-    const deadline = Date.now() + BEST_AVAILABLE_BUDGET_MS
+    const arrived = Date.now()
+    // Waiting for this instance's claims is bounded from arrival; choosing again after lost races from the first loss.
+    const waitUntil = arrived + BEST_AVAILABLE_BUDGET_MS
+    let retryUntil = Infinity
+    let losses = 0
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available = 0
     try {
       // When set, the next choice needs a map read from the database no earlier than this.
       let freshSince: number | undefined
-      let losses = 0
-      for (let attempt = 0; attempt < BEST_AVAILABLE_TRIES && (attempt === 0 || Date.now() < deadline); attempt++) {
+      let lastLossAt: number | undefined
+      for (let attempt = 0; attempt < BEST_AVAILABLE_TRIES && (attempt < BEST_AVAILABLE_SURE_TRIES || Date.now() < retryUntil); attempt++) {
         // The served map (at most ~1 s old, this instance's changes in it); a fresh read (one shared
         // by every request that needs it) once it has nothing left, or after a second lost race:
         // then it evidently lags behind other instances' holds.
@@ -308,24 +326,27 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // Seats lost since this map was read are taken, whatever it says; so are seats other requests here are claiming.
         const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) >= read.readAt }
         const excluded = { has: (id: string) => inFlight.has(id) || lostSinceRead.has(id) }
-        const spread = losses === 0 ? 1 : BEST_AVAILABLE_SPREAD
+        // Wider after each loss: requests on other instances are choosing among the same best blocks.
+        const spread = losses === 0 ? 1 : Math.min(BEST_AVAILABLE_SPREAD_MAX, BEST_AVAILABLE_SPREAD << (losses - 1))
         let choice = chooseBestAvailable(read.seats, { ...rules, exclude: excluded, spread })
         if (choice.seatIds === null && inFlight.size > 0) {
-          // Nothing left around the seats other requests here are claiming. Rather than race them
-          // for those seats, wait until one of them settles (its outcome is then in the served
-          // map) and look again: that costs no try. Past the time budget, race them (they may lose).
-          if (Date.now() < deadline) {
-            await claimsSettled(showKey, deadline)
+          // Nothing left around the seats other requests here are claiming; among them, maybe.
+          choice = chooseBestAvailable(read.seats, { ...rules, exclude: lostSinceRead, spread })
+          // If so, rather than race those claims, wait until one settles (its outcome is then in
+          // the served map) and look again: that costs no try. Past the time budget, race them.
+          if (choice.seatIds !== null && Date.now() < waitUntil) {
+            await claimsSettled(showKey, waitUntil)
             attempt--
             continue
           }
-          choice = chooseBestAvailable(read.seats, { ...rules, exclude: lostSinceRead, spread })
         }
         available = choice.available
         if (choice.seatIds === null) {
-          // Nothing suitable: final only from a read that began after this request's last loss.
+          // Nothing suitable: final only from a read begun at most BEST_AVAILABLE_REFUSAL_READ_AGE_MS
+          // before this request arrived, and after its last loss (a read under way since then is
+          // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
           if (fresh) break
-          freshSince = Date.now()
+          freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
         const chosen = choice.seatIds
@@ -335,10 +356,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
           const claim = await claimAll(show, seatIds, bookingId, heldUntil)
           if ('claimed' in claim) return { claimed: claim.claimed, heldUntil }
+          lastLossAt = Date.now()
+          if (retryUntil === Infinity) retryUntil = lastLossAt + BEST_AVAILABLE_BUDGET_MS
           noteLostClaim(showKey, claim.lost.toHexString())
           losses++
-          // The first loss chooses again from the served map, around the lost seat; later ones from a read begun after the loss.
-          freshSince = losses >= 2 ? Date.now() : undefined
+          // Choose again from the served map (it refreshes itself in the background), around the seats
+          // lost, among more blocks each time. (A fresh read after a few losses was tried: on a loaded
+          // machine the wait for it cost more tries than the stale map did.)
+          freshSince = undefined
         } finally {
           for (const id of chosen) inFlight.delete(id)
           wakeWaiters(showKey, inFlight)

@@ -27,8 +27,11 @@ interface Snapshot {
   map: SeatMap
   /** Seat id → its position in map.seats. */
   index: Map<string, number>
-  /** Each seat's JSON, so a change re-serialises one seat, not the map. */
-  fragments: string[]
+  /**
+   * Each seat's JSON, so a change re-serialises one seat, not the map; made when the map is first
+   * served as JSON (best available reads the seats themselves and never needs them).
+   */
+  fragments: Array<string | undefined>
   readAt: number
   /** The serialised form, dropped when a patch changes the map. */
   serialised?: CachedSeatMap
@@ -84,7 +87,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
       snapshot.map.counts[seat.status]--
       snapshot.map.counts[p.status]++
       seat.status = p.status
-      snapshot.fragments[i] = JSON.stringify(seat)
+      snapshot.fragments[i] = undefined
       snapshot.serialised = undefined
     }
   }
@@ -94,7 +97,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     const promise = (async () => {
       const readAt = Date.now()
       const map = await read(showId)
-      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: map.seats.map((s) => JSON.stringify(s)), readAt }
+      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length), readAt }
       // Own changes that may have landed after the read began are applied again (they are idempotent).
       for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
       if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
@@ -117,7 +120,9 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     if (snapshot.serialised === undefined) {
       // The same text JSON.stringify(map) gives, from the per-seat pieces.
       const { map } = snapshot
-      const body = `{"showId":${JSON.stringify(map.showId)},"seats":[${snapshot.fragments.join(',')}],"counts":${JSON.stringify(map.counts)}}`
+      const { fragments } = snapshot
+      for (let i = 0; i < fragments.length; i++) fragments[i] ??= JSON.stringify(map.seats[i])
+      const body = `{"showId":${JSON.stringify(map.showId)},"seats":[${fragments.join(',')}],"counts":${JSON.stringify(map.counts)}}`
       const previous = lastServed.get(showId)
       snapshot.serialised = previous?.body === body ? previous : { body, etag: `"${tagPrefix}.${(++tagCount).toString(36)}"` }
       lastServed.set(showId, snapshot.serialised)
