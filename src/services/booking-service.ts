@@ -21,8 +21,8 @@
  *    their booking, never a PENDING booking whose seats may be freed, nor one without a job at its end.
  * 7. Best available: a choice from the served seat map, claimed as in step 1; a lost claim is
  *    compensated, its seat excluded and the choice made again (at random among the best few blocks),
- *    a few times within a time budget; a fresh read (shared) after a second loss or when the served
- *    map has nothing left.
+ *    a few times within a time budget; a 409 only from a fresh read (shared, at most 250 ms older
+ *    than the request) when the served map has nothing left, or when the tries run out.
  */
 import { createHash } from 'node:crypto'
 import { Types, trusted } from 'mongoose'
@@ -290,8 +290,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * instance's own changes applied at once) are claimed exactly as named seats are. When a claim
    * loses, the claims are compensated, the seat that lost is excluded, and the choice is made again
    * from the served map, at random among the best few blocks (so requests on several instances
-   * reading the same map stop picking the same block). After a second loss, or when the served map
-   * has nothing left, the map is read afresh, one read shared by every request that needs it
+   * reading the same map stop picking the same block), more blocks after each loss. When the served
+   * map has nothing left, the map is read afresh, one read shared by every request that needs it
    * (through the cache); a 409 is answered only from such a read, or when the tries or the time
    * budget run out. Seats other requests here are claiming are waited for, not raced.
    */
@@ -319,8 +319,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       let lastLossAt: number | undefined
       for (let attempt = 0; attempt < BEST_AVAILABLE_TRIES && (attempt < BEST_AVAILABLE_SURE_TRIES || Date.now() < retryUntil); attempt++) {
         // The served map (at most ~1 s old, this instance's changes in it); a fresh read (one shared
-        // by every request that needs it) once it has nothing left, or after a second lost race:
-        // then it evidently lags behind other instances' holds.
+        // by every request that needs it) once it has nothing left.
         const fresh = freshSince !== undefined
         const read = freshSince !== undefined ? await seatMaps.freshSeats(showKey, freshSince) : await seatMaps.seats(showKey)
         // Seats lost since this map was read are taken, whatever it says; so are seats other requests here are claiming.
