@@ -62,7 +62,8 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
       const due = new Date(expiresAt).getTime()
       const early = due - Date.now()
       if (early > 0) await sleep(early + 2)
-      await bookings.expireHold(new Types.ObjectId(bookingId))
+      // Also when the booking was never written (its hold died after scheduling this): then its lapsed seats go back.
+      await bookings.expireHoldJob(new Types.ObjectId(bookingId))
       if (-early > CATCH_UP_AFTER_MS && !catchingUp) {
         catchingUp = true
         try {

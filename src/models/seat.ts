@@ -89,6 +89,12 @@ export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, o
   return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
 }
 
+/** Step 3, for a booking that was never written: the seats it still holds past their hold, by show (the caller frees them with settleStaleSeats). */
+export async function lapsedSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, now: Date): Promise<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>> {
+  return await Seat.collection.find<{ _id: Types.ObjectId, showId: Types.ObjectId }>(
+    { bookingId, status: 'HELD', heldUntil: { $lt: now } }, { projection: { _id: 1, showId: 1 } }).toArray()
+}
+
 /** Step 5: settles stale HELD seats of one booking to `to`; a newer hold (later heldUntil) is never touched. */
 export async function settleStaleSeats (Seat: SeatModel, seatIds: Types.ObjectId[], bookingId: Types.ObjectId | null, now: Date, to: 'BOOKED' | 'AVAILABLE'): Promise<number> {
   const filter = { _id: trusted({ $in: seatIds }), bookingId, status: 'HELD' as const, heldUntil: trusted({ $lt: now }) }

@@ -27,8 +27,16 @@ export interface ChoiceRequest {
   adjacent: boolean
   /** Rows first tried, in this order (generated seating). */
   rowPreference?: readonly string[]
-  /** Seats to treat as taken: chosen by requests still claiming on this instance. */
-  exclude?: ReadonlySet<string>
+  /** Seats to treat as taken: chosen by requests still claiming on this instance, or lost in a race since the map was read. */
+  exclude?: { has: (seatId: string) => boolean }
+  /**
+   * Choose at random among the best `spread` non-overlapping blocks (default 1: the best). A
+   * request choosing again after a lost race spreads, so requests on several instances, each
+   * reading the same map, stop colliding on the same block.
+   */
+  spread?: number
+  /** Random numbers in [0, 1) for `spread` (tests pass their own). */
+  random?: () => number
 }
 
 export interface Choice {
@@ -39,6 +47,21 @@ export interface Choice {
 }
 
 interface Group { seats: ChoiceSeat[], middle: number | null }
+
+/**
+ * The groups of a seat array, kept per array: the seat-map cache hands out the same array (its
+ * seats' statuses patched in place) until it reads the map again, so rows are split once per read.
+ */
+const groupCache = new WeakMap<readonly ChoiceSeat[], { preference: string, groups: Group[] }>()
+
+function groupsOf (seats: readonly ChoiceSeat[], rowPreference: readonly string[]): Group[] {
+  const preference = rowPreference.join('\u0000')
+  const known = groupCache.get(seats)
+  if (known !== undefined && known.preference === preference) return known.groups
+  const groups = groupsInPreferenceOrder(seats, rowPreference)
+  groupCache.set(seats, { preference, groups })
+  return groups
+}
 
 /** The seats (in seat order) split into the groups a block must stay inside, best group first. */
 function groupsInPreferenceOrder (seats: readonly ChoiceSeat[], rowPreference: readonly string[]): Group[] {
@@ -90,30 +113,50 @@ function blocksOf (group: Group, quantity: number, suitable: (s: ChoiceSeat) => 
 }
 
 export function chooseBestAvailable (seats: readonly ChoiceSeat[], request: ChoiceRequest): Choice {
-  const exclude = request.exclude ?? new Set<string>()
-  const free = (s: ChoiceSeat): boolean => s.status === 'AVAILABLE' && !exclude.has(s.id)
+  const exclude = request.exclude
+  const free = (s: ChoiceSeat): boolean => s.status === 'AVAILABLE' && exclude?.has(s.id) !== true
   const ofKind = (s: ChoiceSeat): boolean => request.category === undefined || s.category === request.category
   const suitable = (s: ChoiceSeat): boolean => free(s) && ofKind(s)
-  const available = seats.filter((s) => s.status === 'AVAILABLE' && ofKind(s)).length
-  const groups = groupsInPreferenceOrder(seats, request.rowPreference ?? [])
+  let available = 0
+  for (const s of seats) if (s.status === 'AVAILABLE' && ofKind(s)) available++
+  const spread = Math.max(1, request.spread ?? 1)
+  const random = request.random ?? Math.random
+  if (available < request.quantity) return { seatIds: null, available }
+  const groups = groupsOf(seats, request.rowPreference ?? [])
 
   if (!request.adjacent) {
-    const chosen = groups.flatMap((g) => byMerit(g).filter(suitable)).slice(0, request.quantity)
-    return { seatIds: chosen.length === request.quantity ? inSeatOrder(seats, chosen) : null, available }
+    // The best quantity × spread free seats, of which `quantity` at random (all of them when spread is 1).
+    const best = groups.flatMap((g) => byMerit(g).filter(suitable)).slice(0, request.quantity * spread)
+    if (best.length < request.quantity) return { seatIds: null, available }
+    for (let i = 0; i < request.quantity; i++) {
+      const j = i + Math.floor(random() * (best.length - i))
+      const picked = best[j]
+      best[j] = best[i]
+      best[i] = picked
+    }
+    return { seatIds: inSeatOrder(seats, best.slice(0, request.quantity)), available }
   }
 
-  let fallback: { group: Group, block: Block } | undefined
-  for (const group of groups) {
-    const blocks = blocksOf(group, request.quantity, suitable, free)
-    // Nearest the middle first; among equals, the earlier seats.
-    const best = (list: Block[]): Block | undefined => list.reduce<Block | undefined>((a, b) => a === undefined || b.distance < a.distance ? b : a, undefined)
-    const clean = best(blocks.filter((b) => !b.strands))
-    if (clean !== undefined) return { seatIds: group.seats.slice(clean.start, clean.start + request.quantity).map((s) => s.id), available }
-    const stranding = best(blocks)
-    if (fallback === undefined && stranding !== undefined) fallback = { group, block: stranding }
+  // Clean blocks (stranding no single seat) in order of merit, then, only if there is none, the stranding ones.
+  const ranked = (clean: boolean): Array<{ group: Group, block: Block }> => {
+    const found: Array<{ group: Group, block: Block }> = []
+    for (const group of groups) {
+      // Nearest the middle first; among equals, the earlier seats (the sort is stable).
+      const blocks = blocksOf(group, request.quantity, suitable, free).filter((b) => b.strands !== clean).sort((a, b) => a.distance - b.distance)
+      for (const block of blocks) {
+        // Only blocks that share no seat with one already taken: overlapping ones collide all the same.
+        if (found.some((f) => f.group === group && Math.abs(f.block.start - block.start) < request.quantity)) continue
+        found.push({ group, block })
+        if (found.length >= spread) return found
+      }
+    }
+    return found
   }
-  if (fallback === undefined) return { seatIds: null, available }
-  return { seatIds: fallback.group.seats.slice(fallback.block.start, fallback.block.start + request.quantity).map((s) => s.id), available }
+  let candidates = ranked(true)
+  if (candidates.length === 0) candidates = ranked(false)
+  if (candidates.length === 0) return { seatIds: null, available }
+  const { group, block } = candidates[Math.floor(random() * candidates.length)]
+  return { seatIds: group.seats.slice(block.start, block.start + request.quantity).map((s) => s.id), available }
 }
 
 function inSeatOrder (seats: readonly ChoiceSeat[], chosen: ChoiceSeat[]): string[] {

@@ -4,8 +4,9 @@
  *
  * 1. Hold: the show must be SCHEDULED and not started; the booking id is made first; seats are
  *    claimed one at a time in id order (AVAILABLE → HELD for that booking); if one claim loses,
- *    exactly the claimed seats are released (409); only then is the booking written PENDING
- *    (expiresAt = heldUntil) and `expire-hold` scheduled.
+ *    exactly the claimed seats are released (409); only then is `expire-hold` scheduled and the
+ *    booking written PENDING (expiresAt = heldUntil): the job first, so no written booking lacks one
+ *    (a job whose booking was never written frees the seats still HELD for it once they lapse).
  * 2. Confirm: a live PENDING booking whose show is cancelled (or gone) or has started is
  *    cancelled instead, its seats freed (409 SHOW_NOT_BOOKABLE); otherwise PENDING ∧
  *    expiresAt > now → CONFIRMED on the booking alone, and only the winner moves its seats
@@ -15,26 +16,27 @@
  *    turns CANCELLED, then every seat it still owns, HELD or BOOKED, goes AVAILABLE.
  * 5. Recovery: a sweep fails overdue PENDING bookings and settles stale HELD seats by their
  *    booking (CONFIRMED → BOOKED; missing, FAILED or CANCELLED → AVAILABLE).
- * 6. Extend: the booking's HELD seats' heldUntil first, then the booking (PENDING ∧ expiresAt > now
- *    ∧ extensions < max), then a new `expire-hold`: a crash between leaves seats held longer than
- *    their booking, never a PENDING booking whose seats may be freed.
- * 7. Best available: a choice from a read of the seat map, claimed as in step 1; a lost claim is
- *    compensated and the choice made again from a fresh read, a few times.
+ * 6. Extend: the booking's HELD seats' heldUntil first, then a new `expire-hold`, then the booking
+ *    (PENDING ∧ expiresAt > now ∧ extensions < max): a crash between leaves seats held longer than
+ *    their booking, never a PENDING booking whose seats may be freed, nor one without a job at its end.
+ * 7. Best available: a choice from the served seat map, claimed as in step 1; a lost claim is
+ *    compensated, its seat excluded and the choice made again (at random among the best few blocks),
+ *    a few times within a time budget; a 409 only from a fresh read (shared, at most 250 ms older
+ *    than the request) when the served map has nothing left, or when the tries run out.
  */
 import { createHash } from 'node:crypto'
 import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
 import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
-import { bookSeats, claimSeat, extendHeldSeats, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
+import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
-import type { SeatMap } from '../schemas/show.js'
 import type { Idempotency } from './idempotency.js'
-import { seatMapReader, type SeatMapCache } from './seat-map-cache.js'
+import type { SeatMapCache } from './seat-map-cache.js'
 import type { BookableShowCache, BookableShowDoc } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
 import { chooseBestAvailable } from './best-available.js'
@@ -92,8 +94,28 @@ const CANCEL_GRACE_MS = 10_000
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
 const SWEEP_PARALLEL = 32
-/** How many choices one best-available request makes before answering 409: each lost race costs one. */
-const BEST_AVAILABLE_TRIES = 5
+/** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one... */
+const BEST_AVAILABLE_TRIES = 10
+/** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
+const BEST_AVAILABLE_SURE_TRIES = 6
+/**
+ * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
+ * this instance's other claims): a request is not left to spin under contention. From the first
+ * loss, not from arrival, so time spent queued on a loaded instance does not cut the retries short.
+ */
+const BEST_AVAILABLE_BUDGET_MS = 2000
+/** Choosing again after a lost race: at random among this many of the best non-overlapping blocks, doubled after each further loss... */
+const BEST_AVAILABLE_SPREAD = 4
+/** ...up to this many. */
+const BEST_AVAILABLE_SPREAD_MAX = 32
+/**
+ * A 409 is answered from a seat map read at most this long before the request arrived (this
+ * instance's own changes applied since): fresh enough to be the truth of the moment, old enough
+ * that a crowd finding a sold-out show shares a few database reads instead of queueing one each.
+ */
+const BEST_AVAILABLE_REFUSAL_READ_AGE_MS = 250
+/** How long a lost claim is remembered: longer than any served seat map is old (1 s). */
+const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
 
 export interface BookingServiceOptions {
   models: Models
@@ -117,8 +139,6 @@ type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
-  /** The seat map straight from the database: best available's read after a lost race. */
-  const readSeatMap = seatMapReader(models)
 
   /** Tells the seat-map cache: these seats of the show are now `status` (without a list: some changed). */
   function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
@@ -207,24 +227,73 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
   const choosing = new Map<string, Set<string>>()
-  /** The last cached seat map parsed, per show, by its ETag (the cache hands out JSON). */
-  const parsedMaps = new Map<string, { etag: string, map: SeatMap }>()
+  /**
+   * Seats whose claim lost a race on this instance, per show, and when: taken by someone else more
+   * recently than a map read before that moment says, so every request here chooses around them
+   * until the map is read again (another instance's hold is not this instance's change to patch in).
+   */
+  const lostClaims = new Map<string, Map<string, number>>()
 
-  /** The seat map as this instance serves it (at most ~1 s old, its own changes applied): best available's first read. */
-  async function servedSeatMap (showId: string): Promise<SeatMap> {
-    const served = await seatMaps.get(showId)
-    const known = parsedMaps.get(showId)
-    if (known?.etag === served.etag) return known.map
-    const map = JSON.parse(served.body) as SeatMap
-    if (parsedMaps.size >= 1000) parsedMaps.clear()
-    parsedMaps.set(showId, { etag: served.etag, map })
-    return map
+  function lostClaimsOf (showKey: string): Map<string, number> {
+    let lost = lostClaims.get(showKey)
+    if (lost === undefined) {
+      if (lostClaims.size >= 1000) lostClaims.clear()
+      lost = new Map()
+      lostClaims.set(showKey, lost)
+    }
+    return lost
+  }
+
+  /** Best-available requests waiting for this instance's claims on a show to settle (see holdBestAvailable). */
+  const waiting = new Map<string, Array<() => void>>()
+
+  /** Resolves when a claim of this instance on the show settles (won or lost), or at the deadline. */
+  async function claimsSettled (showKey: string, deadline: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const list = waiting.get(showKey) ?? []
+      const wake = (): void => { clearTimeout(timer); resolve() }
+      // At the deadline it leaves the queue, so a later wake goes to a waiter still there.
+      const timer = setTimeout(() => {
+        const i = list.indexOf(wake)
+        if (i >= 0) list.splice(i, 1)
+        if (list.length === 0 && waiting.get(showKey) === list) waiting.delete(showKey)
+        resolve()
+      }, Math.max(0, deadline - Date.now()))
+      list.push(wake)
+      waiting.set(showKey, list)
+    })
   }
 
   /**
-   * Best available (step 7): a choice, not a lock. The seats chosen from a read of the map are
-   * claimed exactly as named seats are; when a claim loses, the claims are compensated and the
-   * choice is made again from a fresh database read, up to BEST_AVAILABLE_TRIES times.
+   * A claim on the show settled: one waiter looks again (a settled claim frees at most its own
+   * seats, so waking every waiter would only have them all choose again for nothing); when no claim
+   * is left in flight every waiter does, since none will settle to wake them.
+   */
+  function wakeWaiters (showKey: string, inFlight: ReadonlySet<string>): void {
+    const list = waiting.get(showKey)
+    if (list === undefined) return
+    const woken = inFlight.size === 0 ? list.splice(0) : list.splice(0, 1)
+    if (list.length === 0) waiting.delete(showKey)
+    for (const wake of woken) wake()
+  }
+
+  function noteLostClaim (showKey: string, seatId: string): void {
+    const lost = lostClaimsOf(showKey)
+    const now = Date.now()
+    // Older than any map still served (SEAT_MAP hard max age is 1 s): no longer needed.
+    if (lost.size >= 256) for (const [id, at] of lost) if (at < now - BEST_AVAILABLE_LOSS_MEMORY_MS) lost.delete(id)
+    lost.set(seatId, now)
+  }
+
+  /**
+   * Best available (step 7): a choice, not a lock. The seats chosen from the served seat map (this
+   * instance's own changes applied at once) are claimed exactly as named seats are. When a claim
+   * loses, the claims are compensated, the seat that lost is excluded, and the choice is made again
+   * from the served map, at random among the best few blocks (so requests on several instances
+   * reading the same map stop picking the same block), more blocks after each loss. When the served
+   * map has nothing left, the map is read afresh, one read shared by every request that needs it
+   * (through the cache); a 409 is answered only from such a read, or when the tries or the time
+   * budget run out. Seats other requests here are claiming are waited for, not raced.
    */
   async function holdBestAvailable (show: BookableShow, request: BestAvailableBody, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
     const { quantity, category } = request
@@ -236,19 +305,47 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const showKey = show._id.toHexString()
     const inFlight = choosing.get(showKey) ?? new Set<string>()
     choosing.set(showKey, inFlight)
+    const lost = lostClaimsOf(showKey)
+    const arrived = Date.now()
+    // Waiting for this instance's claims is bounded from arrival; choosing again after lost races from the first loss.
+    const waitUntil = arrived + BEST_AVAILABLE_BUDGET_MS
+    let retryUntil = Infinity
+    let losses = 0
+    const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available = 0
     try {
-      for (let attempt = 0, fresh = false; attempt < BEST_AVAILABLE_TRIES; attempt++, fresh = true) {
-        // The served map may be a moment old (other instances' changes); a lost race reads afresh.
-        const map = fresh ? await readSeatMap(showKey) : await servedSeatMap(showKey)
-        const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
-        // Around the seats other requests of this instance are claiming; if nothing is left, among them (those claims may lose).
-        let choice = chooseBestAvailable(map.seats, { ...rules, exclude: inFlight })
-        if (choice.seatIds === null && inFlight.size > 0) choice = chooseBestAvailable(map.seats, rules)
+      // When set, the next choice needs a map read from the database no earlier than this.
+      let freshSince: number | undefined
+      let lastLossAt: number | undefined
+      for (let attempt = 0; attempt < BEST_AVAILABLE_TRIES && (attempt < BEST_AVAILABLE_SURE_TRIES || Date.now() < retryUntil); attempt++) {
+        // The served map (at most ~1 s old, this instance's changes in it); a fresh read (one shared
+        // by every request that needs it) once it has nothing left.
+        const fresh = freshSince !== undefined
+        const read = freshSince !== undefined ? await seatMaps.freshSeats(showKey, freshSince) : await seatMaps.seats(showKey)
+        // Seats lost since this map was read are taken, whatever it says; so are seats other requests here are claiming.
+        const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) >= read.readAt }
+        const excluded = { has: (id: string) => inFlight.has(id) || lostSinceRead.has(id) }
+        // Wider after each loss: requests on other instances are choosing among the same best blocks.
+        const spread = losses === 0 ? 1 : Math.min(BEST_AVAILABLE_SPREAD_MAX, BEST_AVAILABLE_SPREAD << (losses - 1))
+        let choice = chooseBestAvailable(read.seats, { ...rules, exclude: excluded, spread })
+        if (choice.seatIds === null && inFlight.size > 0) {
+          // Nothing left around the seats other requests here are claiming; among them, maybe.
+          choice = chooseBestAvailable(read.seats, { ...rules, exclude: lostSinceRead, spread })
+          // If so, rather than race those claims, wait until one settles (its outcome is then in
+          // the served map) and look again: that costs no try. Past the time budget, race them.
+          if (choice.seatIds !== null && Date.now() < waitUntil) {
+            await claimsSettled(showKey, waitUntil)
+            attempt--
+            continue
+          }
+        }
         available = choice.available
-        // Nothing suitable: final only when the map was read from the database just now.
         if (choice.seatIds === null) {
+          // Nothing suitable: final only from a read begun at most BEST_AVAILABLE_REFUSAL_READ_AGE_MS
+          // before this request arrived, and after its last loss (a read under way since then is
+          // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
           if (fresh) break
+          freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
         const chosen = choice.seatIds
@@ -256,10 +353,19 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         try {
           const seatIds = chosen.map((id) => new Types.ObjectId(id)).sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
           const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
-          const claimed = await claimEach(show, seatIds, bookingId, heldUntil)
-          if (claimed !== null) return { claimed, heldUntil }
+          const claim = await claimAll(show, seatIds, bookingId, heldUntil)
+          if ('claimed' in claim) return { claimed: claim.claimed, heldUntil }
+          lastLossAt = Date.now()
+          if (retryUntil === Infinity) retryUntil = lastLossAt + BEST_AVAILABLE_BUDGET_MS
+          noteLostClaim(showKey, claim.lost.toHexString())
+          losses++
+          // Choose again from the served map (it refreshes itself in the background), around the seats
+          // lost, among more blocks each time. (A fresh read after a few losses was tried: on a loaded
+          // machine the wait for it cost more tries than the stale map did.)
+          freshSince = undefined
         } finally {
           for (const id of chosen) inFlight.delete(id)
+          wakeWaiters(showKey, inFlight)
         }
       }
     } finally {
@@ -300,6 +406,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * stored before categories: STANDARD at the show's price).
    */
   async function claimEach (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<ClaimedSeat[] | null> {
+    const claim = await claimAll(show, seatIds, bookingId, heldUntil)
+    return 'claimed' in claim ? claim.claimed : null
+  }
+
+  /** claimEach, saying which seat's claim lost when one did (best available chooses around it). */
+  async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId }> {
     const claimed: ClaimedSeat[] = []
     let failure: unknown
     try {
@@ -313,12 +425,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     }
     if (failure === undefined && claimed.length === seatIds.length) {
       seatsChanged(show._id, seatIds, 'HELD')
-      return claimed
+      return { claimed }
     }
     // Compensate: only this booking's claims, conditional on it (nothing when the first claim lost).
     if (claimed.length > 0) await compensate(show._id, bookingId, claimed.map((s) => s.id), failure !== undefined)
     if (failure !== undefined) throw failure
-    return null
+    return { lost: seatIds[claimed.length] }
   }
 
   /**
@@ -348,11 +460,17 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return conflict('SEATS_UNAVAILABLE', taken.length > 0 ? `already taken: ${taken.join(', ')}` : 'seats were taken while claiming; try again', { seats: taken })
   }
 
-  /** The PENDING booking and its expiry job; the seats are already held for it. */
+  /** The expiry job, then the PENDING booking; the seats are already held for it. */
   async function writePending (show: BookableShow, userId: string, bookingId: Types.ObjectId, seats: ClaimedSeat[], heldUntil: Date): Promise<BookingRecord> {
+    // The job first: a crash after the booking is written can then never leave it without one (only
+    // to the sweep); a crash before leaves a job for a booking that does not exist, which frees the
+    // seats it finds still HELD for it at heldUntil. If scheduling fails the hold still lapses: the
+    // sweep fails overdue PENDING bookings.
+    await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
+    reachedFaultPoint('after-expiry-scheduled')
     // No compensation if this fails: a write whose reply was lost may have landed, and freeing its
-    // seats would leave a PENDING booking without them. They stay HELD and the sweep settles them
-    // at heldUntil by whether the booking exists.
+    // seats would leave a PENDING booking without them. They stay HELD and expiry (or the sweep)
+    // settles them at heldUntil by whether the booking exists.
     const booking = await insertPendingBooking(Booking, {
       _id: bookingId,
       showId: show._id,
@@ -362,8 +480,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       totalPriceCents: seats.reduce((sum, s) => sum + (s.priceCents ?? show.priceCents), 0),
       expiresAt: heldUntil
     })
-    // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
-    await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
     return booking
   }
 
@@ -437,6 +553,27 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   // ---- 3. Expire -----------------------------------------------------------------------
+
+  /**
+   * The expire-hold job: expireHold, and for a booking that was never written (its hold's process
+   * died between scheduling this job and writing the booking) the seats still HELD for it past
+   * their hold go back, conditional on that booking id, HELD and heldUntil as the sweep's are.
+   */
+  async function expireHoldJob (bookingId: Types.ObjectId): Promise<boolean> {
+    if (await expireHold(bookingId)) return true
+    // Settled, not due, or never written: only the last leaves seats to this job.
+    if (await Booking.exists({ _id: bookingId }) !== null) return false
+    const now = new Date()
+    const lapsed = await lapsedSeatsOf(Seat, bookingId, now)
+    if (lapsed.length === 0) return false
+    // A booking written after this (its process stalled past heldUntil) is born overdue: confirm
+    // refuses it and the sweep fails it; its seats were never its own after this point.
+    const settled = await settleStaleSeats(Seat, lapsed.map((s) => s._id), bookingId, now, 'AVAILABLE')
+    for (const showId of new Set(lapsed.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+    metrics.recoveries.inc(settled)
+    log.warn({ bookingId: bookingId.toString(), settled }, 'expire-hold freed the seats of a booking that was never written')
+    return settled > 0
+  }
 
   /** Fails a PENDING booking whose hold has passed and releases its seats; false if it was not due (or already settled). */
   async function expireHold (bookingId: Types.ObjectId): Promise<boolean> {
@@ -600,6 +737,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // Seats first: a crash after this leaves them held longer than their booking (expiry frees them).
     await extendHeldSeats(Seat, current._id, until)
     reachedFaultPoint('after-extend-seats')
+    // The new job before the booking moves: a booking is never extended without a job at its new
+    // end. If the extension is then refused (or this process dies), the job finds nothing due and
+    // does nothing; the old one still expires the booking at its own end. If scheduling fails the
+    // hold still lapses: the sweep fails overdue PENDING bookings.
+    await scheduleExpiry(current._id, until).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not rescheduled; the sweep will expire it'))
+    reachedFaultPoint('after-extend-scheduled')
     // Decided on the booking alone, racing expiry, confirm and cancel on this one document.
     const extended = await extendBookingIfLive(Booking, current._id, new Date(), until, maxHoldExtensions)
     if (extended === null) {
@@ -609,8 +752,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       if (now.status === 'PENDING') await shortenHeldSeats(Seat, now._id, until, now.expiresAt)
       throw await refuseExtension(now)
     }
-    // If scheduling fails the hold still lapses: the sweep fails overdue PENDING bookings.
-    await scheduleExpiry(current._id, until).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not rescheduled; the sweep will expire it'))
     log.info({ bookingId, expiresAt: until, extensions: extended.extensions }, 'hold extended')
     return toBooking(extended, toSummary(show))
   }
@@ -634,7 +775,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireOverdueHolds, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }

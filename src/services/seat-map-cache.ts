@@ -18,14 +18,20 @@ export interface CachedSeatMap {
   etag: string
 }
 
+/** A seat map's seats as read (and patched since) and the moment the read began. */
+export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], readAt: number }
+
 interface Patch { at: number, seatIds: string[], status: SeatStatus }
 
 interface Snapshot {
   map: SeatMap
   /** Seat id → its position in map.seats. */
   index: Map<string, number>
-  /** Each seat's JSON, so a change re-serialises one seat, not the map. */
-  fragments: string[]
+  /**
+   * Each seat's JSON, so a change re-serialises one seat, not the map; made when the map is first
+   * served as JSON (best available reads the seats themselves and never needs them).
+   */
+  fragments: Array<string | undefined>
   readAt: number
   /** The serialised form, dropped when a patch changes the map. */
   serialised?: CachedSeatMap
@@ -35,7 +41,7 @@ interface Entry {
   /** Bumped when this instance changed seats in a way it cannot patch: the next read goes to the database. */
   version: number
   snapshot?: Snapshot & { version: number }
-  building?: { version: number, promise: Promise<Snapshot> }
+  building?: { version: number, startedAt: number, promise: Promise<Snapshot> }
   /** This instance's own recent changes, re-applied onto a snapshot whose read began before them. */
   patches: Patch[]
 }
@@ -81,7 +87,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
       snapshot.map.counts[seat.status]--
       snapshot.map.counts[p.status]++
       seat.status = p.status
-      snapshot.fragments[i] = JSON.stringify(seat)
+      snapshot.fragments[i] = undefined
       snapshot.serialised = undefined
     }
   }
@@ -91,7 +97,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     const promise = (async () => {
       const readAt = Date.now()
       const map = await read(showId)
-      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: map.seats.map((s) => JSON.stringify(s)), readAt }
+      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length), readAt }
       // Own changes that may have landed after the read began are applied again (they are idempotent).
       for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
       if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
@@ -99,7 +105,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
       }
       return snapshot
     })()
-    entry.building = { version, promise }
+    entry.building = { version, startedAt: Date.now(), promise }
     const clear = () => { if (entry.building?.promise === promise) entry.building = undefined }
     promise.then(clear, clear)
     return promise
@@ -114,7 +120,9 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     if (snapshot.serialised === undefined) {
       // The same text JSON.stringify(map) gives, from the per-seat pieces.
       const { map } = snapshot
-      const body = `{"showId":${JSON.stringify(map.showId)},"seats":[${snapshot.fragments.join(',')}],"counts":${JSON.stringify(map.counts)}}`
+      const { fragments } = snapshot
+      for (let i = 0; i < fragments.length; i++) fragments[i] ??= JSON.stringify(map.seats[i])
+      const body = `{"showId":${JSON.stringify(map.showId)},"seats":[${fragments.join(',')}],"counts":${JSON.stringify(map.counts)}}`
       const previous = lastServed.get(showId)
       snapshot.serialised = previous?.body === body ? previous : { body, etag: `"${tagPrefix}.${(++tagCount).toString(36)}"` }
       lastServed.set(showId, snapshot.serialised)
@@ -122,23 +130,53 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     return snapshot.serialised
   }
 
-  async function get (showId: string): Promise<CachedSeatMap> {
+  /** The snapshot to serve now: at most hardMaxAgeMs old, this instance's own changes applied. */
+  async function served (showId: string): Promise<Snapshot> {
     const entry = entryOf(showId)
     const { snapshot, building } = entry
     if (snapshot !== undefined && snapshot.version === entry.version) {
       const age = Date.now() - snapshot.readAt
-      if (age < maxAgeMs) return serialise(showId, snapshot)
+      if (age < maxAgeMs) return snapshot
       if (age < hardMaxAgeMs) {
         // Still within bounds: answer now, refresh in the background (one read at a time).
         if (building === undefined) startRead(showId, entry).catch(() => undefined)
-        return serialise(showId, snapshot)
+        return snapshot
       }
     }
     // One read at a time per show; readers arriving meanwhile share it.
-    if (building !== undefined && building.version === entry.version) return serialise(showId, await building.promise)
+    if (building !== undefined && building.version === entry.version) return await building.promise
     if (building !== undefined) await building.promise.catch(() => undefined)
     const current = entry.building
-    return serialise(showId, await (current !== undefined && current.version === entry.version ? current.promise : startRead(showId, entry)))
+    return await (current !== undefined && current.version === entry.version ? current.promise : startRead(showId, entry))
+  }
+
+  async function get (showId: string): Promise<CachedSeatMap> {
+    return serialise(showId, await served(showId))
+  }
+
+  /**
+   * The served map's seats as structured data, for best available: the snapshot's own array, which
+   * this instance's changes patch in place (read it synchronously, never keep or change it), and
+   * when it was read from the database. No JSON is made or parsed for it.
+   */
+  async function seats (showId: string): Promise<SeatSnapshot> {
+    const snapshot = await served(showId)
+    return { seats: snapshot.map.seats, readAt: snapshot.readAt }
+  }
+
+  /**
+   * Like `seats`, but read from the database no earlier than `since` (a best-available request
+   * that found nothing in the served map). Concurrent callers share one read: a read already
+   * started at or after `since` is joined rather than repeated.
+   */
+  async function freshSeats (showId: string, since: number): Promise<SeatSnapshot> {
+    const entry = entryOf(showId)
+    const { snapshot, building } = entry
+    let read: Snapshot
+    if (snapshot !== undefined && snapshot.version === entry.version && snapshot.readAt >= since) read = snapshot
+    else if (building !== undefined && building.version === entry.version && building.startedAt >= since) read = await building.promise
+    else read = await startRead(showId, entry)
+    return { seats: read.map.seats, readAt: read.readAt }
   }
 
   /** This instance set these seats of the show to `status`. */
@@ -159,7 +197,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     if (entry !== undefined) entry.version++
   }
 
-  return { get, apply, invalidate }
+  return { get, seats, freshSeats, apply, invalidate }
 }
 export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 

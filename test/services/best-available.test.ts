@@ -81,3 +81,32 @@ t.test('seats chosen by requests still claiming are left out', async (t) => {
   t.same(choose(seats, { quantity: 2, exclude: new Set(['A3', 'A4']) }).seatIds, ['A1', 'A2'], 'A5A6 also fits; A1A2 comes first at the same distance')
   t.same(choose(seats, { quantity: 2, exclude: new Set(['A3', 'A4']) }).available, 6, 'the free count is the map\'s')
 })
+
+t.test('spread: at random among the best non-overlapping clean blocks (choosing again after a lost race)', async (t) => {
+  const seats = map({ A: '..........' })
+  // Clean blocks by nearness to the middle: A5A6, then A3A4 and A7A8 (A4A5, A6A7 overlap A5A6).
+  t.same(choose(seats, { quantity: 2, spread: 3, random: () => 0 }).seatIds, ['A5', 'A6'], 'the best block at the bottom of the range')
+  t.same(choose(seats, { quantity: 2, spread: 3, random: () => 0.5 }).seatIds, ['A3', 'A4'])
+  t.same(choose(seats, { quantity: 2, spread: 3, random: () => 0.99 }).seatIds, ['A7', 'A8'])
+  t.same(choose(seats, { quantity: 2, spread: 1, random: () => 0.99 }).seatIds, ['A5', 'A6'], 'spread 1 is the best block, whatever the draw')
+  // Row A: only A1..A3 free, any pair strands a seat; row B has clean blocks: stranding ones are never among the candidates.
+  const tight = map({ A: '...xxxxxxx', B: 'xxxx....xx' })
+  const picks = new Set(Array.from({ length: 20 }, (_, i) => choose(tight, { quantity: 2, spread: 4, random: () => i / 20 }).seatIds?.join()))
+  t.same([...picks].sort(), ['B5,B6', 'B7,B8'], 'only clean blocks while one exists')
+  t.same(choose(map({ A: '...xxxxxxx' }), { quantity: 2, spread: 4, random: () => 0.99 }).seatIds, ['A2', 'A3'], 'no clean block: among the stranding ones')
+})
+
+t.test('spread without adjacent: quantity seats at random among the best quantity × spread', async (t) => {
+  const seats = map({ A: '......', B: '......' })
+  const best = new Set(['A3', 'A4', 'A2', 'A5'])
+  for (const r of [0, 0.3, 0.6, 0.99]) {
+    const chosen = choose(seats, { quantity: 2, adjacent: false, spread: 2, random: () => r }).seatIds ?? []
+    t.equal(new Set(chosen).size, 2, `two different seats (draw ${r})`)
+    t.ok(chosen.every((id) => best.has(id)), `among the best four: ${chosen.join()}`)
+  }
+})
+
+t.test('exclude is anything with has(): seats lost since the map was read are left out', async (t) => {
+  const seats = map({ A: '......' })
+  t.same(choose(seats, { quantity: 2, exclude: { has: (id) => id === 'A3' } }).seatIds, ['A1', 'A2'], 'A3 lost: A4A5 and A5A6 would strand a seat, A1A2 does not')
+})
