@@ -19,9 +19,16 @@ export interface ExpireHoldData { bookingId: string, expiresAt: string }
  */
 export const EXPIRE_HOLD_SHARDS = 8
 export const EXPIRE_HOLD_NAMES = [EXPIRE_HOLD, ...Array.from({ length: EXPIRE_HOLD_SHARDS }, (_, k) => `${EXPIRE_HOLD}:${k}`)]
-/** The job name of a booking's expiry: by the last byte of its id (an ObjectId's counter, so even). */
-export const expireHoldJobName = (bookingId: Types.ObjectId): string =>
-  `${EXPIRE_HOLD}:${bookingId.id[bookingId.id.length - 1] % EXPIRE_HOLD_SHARDS}`
+/**
+ * The job name of a booking's expiry: a mixed hash of its id's bytes. Not the last byte alone: a
+ * hold makes about two ObjectIds, so its counter steps by two and only even shards were used.
+ */
+export function expireHoldJobName (bookingId: Types.ObjectId): string {
+  let h = 0
+  for (const byte of bookingId.id) h = Math.imul(h ^ byte, 0x45d9f3b)
+  h ^= h >>> 16
+  return `${EXPIRE_HOLD}:${(h >>> 0) % EXPIRE_HOLD_SHARDS}`
+}
 /** Jobs of one name running at once: together they stay at the 200 one name had. */
 const CONCURRENCY_PER_NAME = 200 / EXPIRE_HOLD_SHARDS
 

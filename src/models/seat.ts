@@ -90,9 +90,9 @@ export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, o
 }
 
 /** Step 3, for a booking that was never written: the seats it still holds past their hold, by show (the caller frees them with settleStaleSeats). */
-export async function lapsedSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, now: Date): Promise<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>> {
-  return await Seat.collection.find<{ _id: Types.ObjectId, showId: Types.ObjectId }>(
-    { bookingId, status: 'HELD', heldUntil: { $lt: now } }, { projection: { _id: 1, showId: 1 } }).toArray()
+export async function lapsedSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, now: Date): Promise<Array<{ _id: Types.ObjectId, showId: Types.ObjectId, heldUntil: Date }>> {
+  return await Seat.collection.find<{ _id: Types.ObjectId, showId: Types.ObjectId, heldUntil: Date }>(
+    { bookingId, status: 'HELD', heldUntil: { $lt: now } }, { projection: { _id: 1, showId: 1, heldUntil: 1 } }).toArray()
 }
 
 /** Step 5: settles stale HELD seats of one booking to `to`; a newer hold (later heldUntil) is never touched. */

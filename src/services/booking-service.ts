@@ -25,13 +25,14 @@
  *    than the request) when the served map has nothing left, or when the tries run out.
  */
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
 import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
 import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
-import { AppError, badRequest, conflict, notFound } from '../errors.js'
+import { AppError, badRequest, conflict, notFound, unavailable } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
@@ -90,14 +91,22 @@ function toBooking (doc: BookingRecord, show: ShowSummary): Booking {
  * leaves them where the sweep looks; this grace keeps the sweep off a cancel in progress.
  */
 const CANCEL_GRACE_MS = 10_000
+/**
+ * Seats HELD for a booking that does not exist are freed only this long after their heldUntil:
+ * the hold's insert may still be in flight, and a hold whose insert returns after heldUntil
+ * fails itself (writePending). A job that found no booking frees seats only after a look at a
+ * clock at least heldUntil + this; an insert landing after that look returns later still, on an
+ * instance whose clock then reads past heldUntil unless the clocks differ by more than this.
+ */
+const LATE_WRITE_GRACE_MS = 1000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
 const SWEEP_PARALLEL = 32
 /** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one... */
-const BEST_AVAILABLE_TRIES = 10
+const BEST_AVAILABLE_TRIES = 16
 /** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
-const BEST_AVAILABLE_SURE_TRIES = 6
+const BEST_AVAILABLE_SURE_TRIES = 10
 /**
  * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
  * this instance's other claims): a request is not left to spin under contention. From the first
@@ -480,6 +489,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       totalPriceCents: seats.reduce((sum, s) => sum + (s.priceCents ?? show.priceCents), 0),
       expiresAt: heldUntil
     })
+    // Written only after its hold lapsed (a stalled process or database): its seats may already
+    // have been freed and taken by someone else, so it must not be answered as held. Fail it now.
+    if (Date.now() >= heldUntil.getTime()) {
+      await expireHold(bookingId)
+      throw unavailable('DATABASE_UNAVAILABLE', 'the hold lapsed before the database recorded it; nothing is held, try again', 1)
+    }
     return booking
   }
 
@@ -561,14 +576,18 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    */
   async function expireHoldJob (bookingId: Types.ObjectId): Promise<boolean> {
     if (await expireHold(bookingId)) return true
-    // Settled, not due, or never written: only the last leaves seats to this job.
+    // Settled, not due, or never written (yet): only the last leaves seats to this job.
     if (await Booking.exists({ _id: bookingId }) !== null) return false
-    const now = new Date()
-    const lapsed = await lapsedSeatsOf(Seat, bookingId, now)
+    const lapsed = await lapsedSeatsOf(Seat, bookingId, new Date())
     if (lapsed.length === 0) return false
-    // A booking written after this (its process stalled past heldUntil) is born overdue: confirm
-    // refuses it and the sweep fails it; its seats were never its own after this point.
-    const settled = await settleStaleSeats(Seat, lapsed.map((s) => s._id), bookingId, now, 'AVAILABLE')
+    // Its insert may still be in flight (a stalled process, a slow reply): wait LATE_WRITE_GRACE_MS
+    // past heldUntil, then look again. A booking that landed meanwhile is expired as any other (its
+    // seats are still its own); one that lands later still is refused by its own hold (writePending).
+    const wait = Math.max(...lapsed.map((s) => s.heldUntil.getTime())) + LATE_WRITE_GRACE_MS - Date.now()
+    if (wait > 0) await sleep(wait)
+    if (await Booking.exists({ _id: bookingId }) !== null) return await expireHold(bookingId)
+    const cutoff = new Date(Date.now() - LATE_WRITE_GRACE_MS)
+    const settled = await settleStaleSeats(Seat, lapsed.map((s) => s._id), bookingId, cutoff, 'AVAILABLE')
     for (const showId of new Set(lapsed.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
     metrics.recoveries.inc(settled)
     log.warn({ bookingId: bookingId.toString(), settled }, 'expire-hold freed the seats of a booking that was never written')
@@ -671,7 +690,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       const status = statusOf.get(key)
       // Same conditions as the protocol's own steps, plus heldUntil: a newer hold is never touched.
       if (status === 'CONFIRMED') settled += await settleStaleSeats(Seat, seatIds, bookingId, now, 'BOOKED')
-      else if (status !== 'PENDING') settled += await settleStaleSeats(Seat, seatIds, bookingId, now, 'AVAILABLE')
+      else if (status !== undefined && status !== 'PENDING') settled += await settleStaleSeats(Seat, seatIds, bookingId, now, 'AVAILABLE')
+      // No booking: its insert may still be in flight; only seats lapsed LATE_WRITE_GRACE_MS ago.
+      else if (status === undefined) settled += await settleStaleSeats(Seat, seatIds, bookingId, new Date(now.getTime() - LATE_WRITE_GRACE_MS), 'AVAILABLE')
     }
     if (settled > 0) {
       for (const showId of new Set(stale.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
