@@ -2,7 +2,7 @@
 // change-stream and the polling test files. Not a test file itself.
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  adminToken, call, createShow, isReplicaSet, mintUsers, seatMap, startDatabase, startInstances,
+  adminToken, call, createShow, isReplicaSet, mintUsers, seatMap, startDatabase, startInstances, waitFor,
   type Answer, type Booking, type CallOptions, type Instance, type SeatMap, type TestLike
 } from '../faults/processes.js'
 import type { SeatChangesData } from '../../src/schemas/seat-events.js'
@@ -91,7 +91,12 @@ export async function liveScenario (t: Tap, dbArgs: string[], env: Record<string
     }))
     t.ok(answers.filter((a) => a === 201).length > 0, `some holds won (${answers.filter((a) => a === 201).length} of 300)`)
     t.same(answers.filter((a) => a !== 201 && a !== 409), [], 'every hold answered 201 or 409')
-    const final = await seatMap(i1.url, showId)
+    // Each instance's map shows the other's last changes within about a second (at once through a
+    // change stream; by its next re-read when polling): read until they agree, bounded.
+    const final = await waitFor('both instances to serve the same map', 10_000, async () => {
+      const [m1, m2] = [await seatMap(i1.url, showId), await seatMap(i2.url, showId)]
+      return JSON.stringify(m1.seats) === JSON.stringify(m2.seats) ? m1 : undefined
+    }, 250).catch(async () => await seatMap(i1.url, showId))
     t.same(await seatMap(i2.url, showId).then((m) => m.counts), final.counts, 'both instances serve the same map')
     t.ok(final.counts.HELD > 0 && final.counts.BOOKED > 0, `held and booked seats in the final map (${JSON.stringify(final.counts)})`)
     for (const [k, s] of streams.entries()) {
