@@ -186,7 +186,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         attempt: async (bookingId) => await holdSeatsNow(userId, showId, request, bookingId),
         madeBy: async (bookingId) => {
           const made = await Booking.findById(bookingId).lean<BookingRecord>()
-          return made === null ? null : (await withShows([made]))[0]
+          // A FAILED booking holds nothing (its attempt answered 503 when it was written after
+          // its hold lapsed): not an answer to replay as 201, so the repeat tries again.
+          return made === null || made.status === 'FAILED' ? null : (await withShows([made]))[0]
         },
         undo: async (bookingId) => { await releaseHeldSeats(Seat, bookingId) }
       })
@@ -576,8 +578,17 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    */
   async function expireHoldJob (bookingId: Types.ObjectId): Promise<boolean> {
     if (await expireHold(bookingId)) return true
-    // Settled, not due, or never written (yet): only the last leaves seats to this job.
-    if (await Booking.exists({ _id: bookingId }) !== null) return false
+    // Settled, not due, or never written (yet).
+    const existing = await Booking.findById(bookingId, { status: 1, seats: 1, showId: 1 }).lean<Pick<BookingRecord, 'status' | 'seats' | 'showId'>>()
+    if (existing !== null) {
+      // FAILED or CANCELLED owns no seat: any still HELD for it (its expirer or canceller died
+      // before freeing them) go back now rather than at the sweep. Conditional on bookingId and HELD.
+      if (existing.status !== 'FAILED' && existing.status !== 'CANCELLED') return false
+      const seatIds = existing.seats.map((seat) => seat.id)
+      if (await releaseHeldSeats(Seat, bookingId, seatIds) === 0) return false
+      seatsChanged(existing.showId, seatIds, 'AVAILABLE')
+      return true
+    }
     const lapsed = await lapsedSeatsOf(Seat, bookingId, new Date())
     if (lapsed.length === 0) return false
     // Its insert may still be in flight (a stalled process, a slow reply): wait LATE_WRITE_GRACE_MS
