@@ -1,4 +1,5 @@
 import { Schema, trusted, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
+import { isDuplicateKey } from '../services/mongo-errors.js'
 
 export const BOOKING_STATUSES = ['PENDING', 'CONFIRMED', 'FAILED', 'CANCELLED'] as const
 export type BookingStatus = typeof BOOKING_STATUSES[number]
@@ -39,6 +40,37 @@ type BookingModel = ReturnType<typeof bookingModel>
 // ---- The booking protocol's booking transitions, each decided on this one document (DESIGN.md) ----
 
 /** Step 1: the booking of seats already held, as the schema would write it, without a mongoose document round. */
+/**
+ * Fences an abandoned hold attempt (an Idempotency-Key taken over): a FAILED booking with the
+ * attempt's id and no seats, so the attempt's own insert, if still in flight, fails on the
+ * duplicate id instead of landing as a live booking whose seats were given back. False if a
+ * booking with that id already exists (the attempt's insert landed first).
+ */
+export async function fenceAbandonedBooking (Booking: BookingModel, fields: Pick<BookingRecord, '_id' | 'showId' | 'userId'>): Promise<boolean> {
+  const now = new Date()
+  const doc: BookingRecord = {
+    ...fields,
+    seats: [],
+    totalPriceCents: 0,
+    expiresAt: now,
+    status: 'FAILED',
+    extensions: 0,
+    confirmedAt: null,
+    cancelledAt: null,
+    failureReason: 'ABANDONED',
+    paymentReference: null,
+    createdAt: now,
+    updatedAt: now
+  }
+  try {
+    await Booking.collection.insertOne(doc)
+    return true
+  } catch (error) {
+    if (isDuplicateKey(error)) return false
+    throw error
+  }
+}
+
 export async function insertPendingBooking (Booking: BookingModel, fields: Pick<BookingRecord, '_id' | 'showId' | 'userId' | 'seats' | 'totalPriceCents' | 'expiresAt'>): Promise<BookingRecord> {
   const now = new Date()
   const doc: BookingRecord = {

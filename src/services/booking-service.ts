@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
-import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
+import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, fenceAbandonedBooking, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
 import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound, unavailable } from '../errors.js'
@@ -40,6 +40,7 @@ import type { Idempotency } from './idempotency.js'
 import type { SeatMapCache } from './seat-map-cache.js'
 import type { BookableShowCache, BookableShowDoc } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
+import { isDuplicateKey } from './mongo-errors.js'
 import { chooseBestAvailable } from './best-available.js'
 
 /** What a booking says of its show (API.md: saves a client one request per booking). */
@@ -184,17 +185,28 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         successStatus: 201,
         // The attempt's id is the booking's id, so an attempt that gave no answer is found by it.
         attempt: async (bookingId) => await holdSeatsNow(userId, showId, request, bookingId),
-        madeBy: async (bookingId) => {
-          const made = await Booking.findById(bookingId).lean<BookingRecord>()
-          // A FAILED booking holds nothing (its attempt answered 503 when it was written after
-          // its hold lapsed): not an answer to replay as 201, so the repeat tries again.
-          return made === null || made.status === 'FAILED' ? null : (await withShows([made]))[0]
-        },
-        undo: async (bookingId) => { await releaseHeldSeats(Seat, bookingId) }
+        madeBy: madeByAttempt,
+        undo: async (bookingId) => {
+          // Fence first: an insert of the abandoned attempt still in flight then fails on the
+          // duplicate id (writePending answers 503) instead of landing after its seats went back.
+          const fenced = await fenceAbandonedBooking(Booking, { _id: bookingId, showId: new Types.ObjectId(showId), userId: new Types.ObjectId(userId) })
+          if (!fenced) {
+            const landed = await madeByAttempt(bookingId)
+            if (landed !== null) return landed
+          }
+          await releaseHeldSeats(Seat, bookingId)
+          return null
+        }
       })
     } finally {
       metrics.holdLatency.observe((performance.now() - started) / 1000)
     }
+  }
+
+  /** What a hold attempt made: its booking, unless FAILED (a FAILED booking holds nothing: no answer to replay as 201). */
+  async function madeByAttempt (bookingId: Types.ObjectId): Promise<Booking | null> {
+    const made = await Booking.findById(bookingId).lean<BookingRecord>()
+    return made === null || made.status === 'FAILED' ? null : (await withShows([made]))[0]
   }
 
   async function holdSeatsNow (userId: string, showId: string, request: HoldBody, bookingId = new Types.ObjectId()): Promise<Booking> {
@@ -490,6 +502,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // Priced from the seats claimed, each carrying its category's price.
       totalPriceCents: seats.reduce((sum, s) => sum + (s.priceCents ?? show.priceCents), 0),
       expiresAt: heldUntil
+    }).catch(async (error: unknown) => {
+      if (!isDuplicateKey(error)) throw error
+      // Fenced: a repeat with this Idempotency-Key took the attempt over and gave its seats back;
+      // any claimed since go back too (the fence is FAILED and owns none).
+      await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id))
+      throw unavailable('DATABASE_UNAVAILABLE', 'this attempt was taken over by a repeat with the same Idempotency-Key; nothing is held', 1)
     })
     // Written only after its hold lapsed (a stalled process or database): its seats may already
     // have been freed and taken by someone else, so it must not be answered as held. Fail it now.
@@ -584,9 +602,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // FAILED or CANCELLED owns no seat: any still HELD for it (its expirer or canceller died
       // before freeing them) go back now rather than at the sweep. Conditional on bookingId and HELD.
       if (existing.status !== 'FAILED' && existing.status !== 'CANCELLED') return false
-      const seatIds = existing.seats.map((seat) => seat.id)
-      if (await releaseHeldSeats(Seat, bookingId, seatIds) === 0) return false
-      seatsChanged(existing.showId, seatIds, 'AVAILABLE')
+      // Any seat, not only those it lists: an abandoned attempt's fence lists none.
+      if (await releaseHeldSeats(Seat, bookingId) === 0) return false
+      seatsChanged(existing.showId)
       return true
     }
     const lapsed = await lapsedSeatsOf(Seat, bookingId, new Date())

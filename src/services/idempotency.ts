@@ -21,8 +21,12 @@ export interface OnceWork<T> {
   attempt: (attemptId: Types.ObjectId) => Promise<T>
   /** What an attempt that gave no answer made after all, or null if it made nothing. */
   madeBy: (attemptId: Types.ObjectId) => Promise<T | null>
-  /** Gives back what an abandoned attempt took, before the work is tried again. */
-  undo: (attemptId: Types.ObjectId) => Promise<void>
+  /**
+   * Gives back what an abandoned attempt took, before the work is tried again, after fencing it
+   * so that nothing it still has in flight can land afterwards; what it made after all (it landed
+   * just before the fence) is returned instead, as the answer.
+   */
+  undo: (attemptId: Types.ObjectId) => Promise<T | null>
 }
 
 /**
@@ -58,7 +62,7 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
         const previous = existing.attemptId ?? existing.bookingId
         const made = previous == null ? null : await work.madeBy(previous)
         if (made !== null) {
-          await recordAnswer(existing._id, work.successStatus, made)
+          await recordAnswer(existing._id, work.successStatus, made, previous)
           return made
         }
         // Else whoever takes the key over tries again, first undoing what the attempt took.
@@ -69,7 +73,13 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
           { $set: { state: 'IN_PROGRESS', attemptId: retryId, createdAt: new Date() } }
         ).lean()
         if (taken === null) continue
-        if (previous != null) await work.undo(previous)
+        if (previous != null) {
+          const landed = await work.undo(previous)
+          if (landed !== null) {
+            await recordAnswer(existing._id, work.successStatus, landed, retryId)
+            return landed
+          }
+        }
         return await answerOnce(existing._id, work, retryId)
       }
       if (Date.now() > deadline) throw conflict('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed; retry shortly')
@@ -88,19 +98,21 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
       result = await work.attempt(attemptId)
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) {
-        await recordAnswer(entryId, error.statusCode, error.toBody())
+        await recordAnswer(entryId, error.statusCode, error.toBody(), attemptId)
       } else {
-        await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS' }, { $set: { state: 'RETRY' } })
+        // Only while the entry is still this attempt's: a repeat may have taken it over.
+        await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS', attemptId }, { $set: { state: 'RETRY' } })
           .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not marked for retry; it will be once stale'))
       }
       throw error
     }
-    await recordAnswer(entryId, work.successStatus, result)
+    await recordAnswer(entryId, work.successStatus, result, attemptId)
     return result
   }
 
-  async function recordAnswer (entryId: Types.ObjectId, statusCode: number, response: unknown): Promise<void> {
-    await IdempotencyKey.updateOne({ _id: entryId }, { $set: { state: 'DONE', statusCode, response } })
+  /** Records the answer of the entry's current attempt (`attemptId`): an attempt taken over records nothing. */
+  async function recordAnswer (entryId: Types.ObjectId, statusCode: number, response: unknown, attemptId: Types.ObjectId): Promise<void> {
+    await IdempotencyKey.updateOne({ _id: entryId, attemptId }, { $set: { state: 'DONE', statusCode, response } })
       .catch((error: unknown) => log.warn({ err: error }, 'idempotent answer not recorded; a repeat will find what the attempt made'))
   }
 

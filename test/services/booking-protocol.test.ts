@@ -303,7 +303,10 @@ t.test('Idempotency-Key: an attempt that failed mid-claims is retried cleanly by
   t.equal(first.statusCode, 500, 'the attempt failed without an answer')
   const repeat = await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }, { 'idempotency-key': 'flaky' })
   t.equal(repeat.statusCode, 201, 'the repeat holds the seats (the attempt\'s own claim is not in its way)')
-  t.equal(await app.models.Booking.countDocuments({ userId: user.id }), 1, 'one booking')
+  // One live booking; the abandoned attempt's id is fenced (its insert, were it still in flight,
+  // could not land): a FAILED booking without seats, failureReason ABANDONED.
+  const mine = await app.models.Booking.find({ userId: user.id }).lean<Array<{ status: string, failureReason: string | null, seats: unknown[] }>>()
+  t.same(mine.map((b) => [b.status, b.failureReason, b.seats.length]).sort(), [['FAILED', 'ABANDONED', 0], ['PENDING', null, 2]], 'one live booking and the fence')
   t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 18, HELD: 2, BOOKED: 0 })
   t.same(await auditSeats(app.models, show.id), [])
 })

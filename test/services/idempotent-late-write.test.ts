@@ -1,11 +1,13 @@
-// Late booking writes against Idempotency-Key replay and crashed expirers (found by review): a hold
+// Late booking writes against Idempotency-Key replay and crashed expirers (found by review): an
+// abandoned attempt taken over by a repeat is fenced before its seats go back; a hold
 // answered 503 because its booking was written after the hold lapsed is tried again by a repeat,
 // never replayed as 201 with a FAILED booking; seats left HELD for a FAILED booking (its expirer
 // died between the booking's transition and the seats') are freed by its job, not only the sweep.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Types } from 'mongoose'
-import { buildTestApp, createShow, hold, json, signUp, waitFor } from '../helper.js'
+import { auditSeats } from '../audit.js'
+import { buildTestApp, confirm, createShow, hold, json, signUp, waitFor } from '../helper.js'
 
 interface Body { id: string, status: string, code?: string }
 
@@ -61,4 +63,29 @@ t.test('a booking FAILED by an expirer that died before freeing its seats: its o
   const seat = await app.models.Seat.findOne({ showId: show.id, label: 'A1' }).lean<{ status: string, bookingId: unknown }>()
   t.comment(`A1: ${seat?.status} for ${String(seat?.bookingId)}`)
   t.equal(seat?.status, 'AVAILABLE', 'A1 is not left HELD for a FAILED booking until the sweep')
+})
+
+t.test('an attempt taken over as abandoned (IN_PROGRESS past STALE_MS) whose booking insert is still in flight: fenced, never a second live booking', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '120', SWEEP_SECONDS: '3600' })
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const gate = gateFirstInsert(app)
+  const first = hold(app, user.authorization, show.id, { seatLabels: ['A1'] }, { 'idempotency-key': 'stalled' })
+  await gate.entered
+  // The first attempt's instance stalls past STALE_MS: its key's entry is made 120 s old.
+  await app.models.IdempotencyKey.updateOne({ userId: user.id, key: 'stalled' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+  const repeat = await hold(app, user.authorization, show.id, { seatLabels: ['A1'] }, { 'idempotency-key': 'stalled' })
+  t.equal(repeat.statusCode, 201, 'the repeat took the key over and held A1 again')
+  const repeatId = json<Body>(repeat).id
+  // The stalled insert lands now, well before its heldUntil, on the fence.
+  gate.release()
+  const res = await first
+  t.equal(res.statusCode, 503, 'the abandoned attempt is not answered 201')
+  const bookings = await app.models.Booking.find({ userId: user.id }).lean<Array<{ _id: unknown, status: string, failureReason: string | null, seats: unknown[] }>>()
+  const others = bookings.filter((b) => String(b._id) !== repeatId)
+  t.same(others.map((b) => [b.status, b.failureReason, b.seats.length]), [['FAILED', 'ABANDONED', 0]], 'the abandoned attempt\'s id holds only its fence')
+  const entry = await app.models.IdempotencyKey.findOne({ userId: user.id, key: 'stalled' }).lean<{ state: string, response?: { id?: string } }>()
+  t.equal(entry?.response?.id, repeatId, 'the key replays the repeat\'s booking (the abandoned attempt recorded nothing)')
+  t.equal((await confirm(app, user.authorization, repeatId)).statusCode, 200, 'the repeat\'s booking confirms')
+  t.same(await auditSeats(app.models, show.id), [], 'the seat audit finds nothing')
 })
