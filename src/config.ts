@@ -19,6 +19,7 @@ const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
   HOLD_SECONDS: Type.Integer({ minimum: 1, default: 120 }),
   SWEEP_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
+  OVERDUE_PASS_MS: Type.Integer({ minimum: 0, default: 2000 }),
   MAX_SEATS_PER_BOOKING: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   MAX_HOLD_EXTENSIONS: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
   CORS_ORIGIN: Type.Optional(Type.String({ minLength: 1 })),
@@ -48,6 +49,8 @@ export interface Config {
   admin: { email: string, password: string } | undefined
   holdSeconds: number
   sweepSeconds: number
+  /** How often each instance expires bookings its jobs left overdue (0: never). */
+  overduePassMs: number
   maxSeatsPerBooking: number
   /** How many times one hold may be extended (POST /api/bookings/:id/extend). */
   maxHoldExtensions: number
@@ -105,6 +108,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     holdSeconds: env.HOLD_SECONDS,
     sweepSeconds: env.SWEEP_SECONDS,
+    overduePassMs: env.OVERDUE_PASS_MS,
     maxSeatsPerBooking: env.MAX_SEATS_PER_BOOKING,
     maxHoldExtensions: env.MAX_HOLD_EXTENSIONS,
     corsOrigin: cors === '*' ? true : cors.split(',').map((o) => o.trim()).filter((o) => o !== ''),

@@ -16,8 +16,7 @@ declare module 'fastify' {
 /** How often each instance looks for due jobs; job locks are a few of these long. */
 const SCAN_MS = 500
 
-/** How often each instance looks for PENDING bookings its jobs left overdue, and how overdue they must be. */
-const OVERDUE_PASS_MS = 2000
+/** How overdue a PENDING booking must be for the overdue pass (every OVERDUE_PASS_MS) to expire it. */
 const OVERDUE_GRACE_MS = 1000
 
 /** Agenda with its jobs stored in the same MongoDB, so any instance runs any job. */
@@ -69,20 +68,20 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   await agenda.start()
   await scheduleSweep(agenda, opts.config.sweepSeconds * 1000)
   running = true
-  // The safety net under the jobs: every OVERDUE_PASS_MS each instance expires PENDING bookings
+  // The safety net under the jobs: every OVERDUE_PASS_MS (2 s by default) each instance expires PENDING bookings
   // more than OVERDUE_GRACE_MS past expiresAt (one indexed query, nothing to do when the jobs keep
   // up). A job whose lock is held by a killed instance (up to its 10 s lock), a job lost between a
   // booking's write and its scheduling, or an extension whose reschedule never happened would
   // otherwise wait for the sweep (SWEEP_SECONDS, 30 s by default).
   let passing = false
-  const overduePass = setInterval(() => {
+  const overduePass = opts.config.overduePassMs === 0 ? undefined : setInterval(() => {
     if (!running || passing) return
     passing = true
     fastify.services.bookings.expireOverdueHolds(new Date(Date.now() - OVERDUE_GRACE_MS))
       .catch((error: unknown) => fastify.log.debug({ err: error }, 'overdue pass failed; the next one retries'))
       .finally(() => { passing = false })
-  }, OVERDUE_PASS_MS)
-  overduePass.unref()
+  }, opts.config.overduePassMs)
+  overduePass?.unref()
   // preClose runs before any onClose hook, so jobs finish while the database is still open.
   fastify.addHook('preClose', async () => {
     running = false

@@ -69,7 +69,8 @@ const isLive = (b: ModelBooking): boolean => b.status === 'PENDING' || b.status 
 t.test('random hold/confirm/cancel/lapse/expire/sweep sequences keep the seats consistent with a simple model', async (t) => {
   // Holds last 30 min and the background sweep waits an hour: only the sequence's own steps
   // move time, so the model is exact.
-  const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600', MAX_HOLD_EXTENSIONS: String(MAX_EXTENSIONS) })
+  // No overdue pass: the model decides when a lapsed hold is expired (its expire and sweep steps).
+  const app = await buildTestApp(t, { HOLD_SECONDS: '1800', SWEEP_SECONDS: '3600', OVERDUE_PASS_MS: '0', MAX_HOLD_EXTENSIONS: String(MAX_EXTENSIONS) })
   const models = app.models
   const bookingService = app.services.bookings
   const admin = await adminAuth(app)
