@@ -23,7 +23,12 @@ export const Booking = Type.Object({
   createdAt: DateTime,
   confirmedAt: NullableDateTime,
   cancelledAt: NullableDateTime,
-  failureReason: Nullable(Type.String({ examples: ['EXPIRED'] }))
+  failureReason: Nullable(Type.String({
+    examples: ['EXPIRED'],
+    description: 'why a FAILED booking failed: `EXPIRED` (its hold lapsed before confirm), or `ABANDONED` (a hold attempt ' +
+      'that stopped answering, taken over by a repeat of its request with the same Idempotency-Key; it never held seats). ' +
+      'Null unless FAILED.'
+  }))
 }, { $id: 'Booking', title: 'Booking' })
 export type Booking = Static<typeof Booking>
 export const BookingList = ListOf(Type.Ref(Booking), 'Booking')

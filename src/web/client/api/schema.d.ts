@@ -2196,7 +2196,10 @@ export interface components {
             expiresAt: string;
             /** @description how many times the hold was extended */
             extensions: number;
-            /** @example EXPIRED */
+            /**
+             * @description why a FAILED booking failed: `EXPIRED` (its hold lapsed before confirm), or `ABANDONED` (a hold attempt that stopped answering, taken over by a repeat of its request with the same Idempotency-Key; it never held seats). Null unless FAILED.
+             * @example EXPIRED
+             */
             failureReason: string | null;
             /**
              * @description 24 hex digits (a MongoDB ObjectId)
