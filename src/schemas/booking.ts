@@ -26,7 +26,7 @@ export const Booking = Type.Object({
   failureReason: Nullable(Type.String({
     examples: ['EXPIRED'],
     description: 'why a FAILED booking failed: `EXPIRED` (its hold lapsed before confirm), or `ABANDONED` (a hold attempt ' +
-      'that stopped answering, taken over by a repeat of its request with the same Idempotency-Key; it never held seats). ' +
+      'that stopped answering, taken over by a repeat of its request with the same Idempotency-Key: this booking lists no seats, and any the attempt had claimed were given back). ' +
       'Null unless FAILED.'
   }))
 }, { $id: 'Booking', title: 'Booking' })

@@ -2197,7 +2197,7 @@ export interface components {
             /** @description how many times the hold was extended */
             extensions: number;
             /**
-             * @description why a FAILED booking failed: `EXPIRED` (its hold lapsed before confirm), or `ABANDONED` (a hold attempt that stopped answering, taken over by a repeat of its request with the same Idempotency-Key; it never held seats). Null unless FAILED.
+             * @description why a FAILED booking failed: `EXPIRED` (its hold lapsed before confirm), or `ABANDONED` (a hold attempt that stopped answering, taken over by a repeat of its request with the same Idempotency-Key: this booking lists no seats, and any the attempt had claimed were given back). Null unless FAILED.
              * @example EXPIRED
              */
             failureReason: string | null;
