@@ -59,12 +59,19 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
   // One catch-up at a time per instance: the late jobs behind the first find their bookings settled.
   let catchingUp = false
   async function catchUp (): Promise<void> {
-    for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
-      const expired = await bookings.expireOverdueHoldsInBulk()
-      if (expired.length === 0) return
-      // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
-      // deleteMany per batch instead of six round trips per job.
-      await dropJobsOf(expired)
+    const drops: Array<Promise<void>> = []
+    try {
+      for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
+        const expired = await bookings.expireOverdueHoldsInBulk()
+        if (expired.length === 0) return
+        // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
+        // deleteMany per batch instead of six round trips per job; not awaited before the next
+        // pass, which does not depend on it (the seats are already free). A removal that fails
+        // leaves jobs that run and find their bookings settled.
+        drops.push(dropJobsOf(expired).catch(() => undefined))
+      }
+    } finally {
+      await Promise.all(drops)
     }
   }
   const expire = async (job: Job<ExpireHoldData>): Promise<void> => {

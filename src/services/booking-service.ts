@@ -667,8 +667,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * their jobs (or the sweep) free them. The ids of the bookings FAILED whose seats it freed.
    */
   async function expireOverdueHoldsInBulk (now = new Date()): Promise<Types.ObjectId[]> {
+    // The longest overdue first: with more than a batch due, the later ones wait for the next pass.
     const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 })
-      .limit(BULK_EXPIRY_BATCH).lean<Array<{ _id: Types.ObjectId }>>()
+      .sort({ expiresAt: 1 }).limit(BULK_EXPIRY_BATCH).lean<Array<{ _id: Types.ObjectId }>>()
     if (overdue.length === 0) return []
     const ids = overdue.map((b) => b._id)
     const expired = await expireBookingsIfDue(Booking, ids, now)
