@@ -38,8 +38,8 @@ const CONCURRENCY_PER_NAME = 200 / EXPIRE_HOLD_SHARDS
  * Agenda four round trips (lock, start, end, removal) and its expiry two more, all on the
  * service's event loop; a bulk pass expires up to 200 bookings in four (expireOverdueHoldsInBulk),
  * removes their jobs that no instance has locked yet in one more, and the locked ones, run later,
- * skip their expiry. 100 ms: a backlog is seen within a few jobs of its start (with 2,000 holds
- * lapsing together, 500 ms let the first half-second of them go one by one), while jobs that run
+ * skip their expiry. 100 ms: a backlog is seen soon after it starts (500 ms let one grow for half
+ * a second before the catch-up began), while jobs that run
  * on time (late by a timer's and a busy event loop's delay) still expire their own booking alone.
  */
 const CATCH_UP_AFTER_MS = 100
@@ -59,19 +59,12 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
   // One catch-up at a time per instance: the late jobs behind the first find their bookings settled.
   let catchingUp = false
   async function catchUp (): Promise<void> {
-    const drops: Array<Promise<void>> = []
-    try {
-      for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
-        const expired = await bookings.expireOverdueHoldsInBulk()
-        if (expired.length === 0) return
-        // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
-        // deleteMany per batch instead of six round trips per job; not awaited before the next
-        // pass, which does not depend on it (the seats are already free). A removal that fails
-        // leaves jobs that run and find their bookings settled.
-        drops.push(dropJobsOf(expired).catch(() => undefined))
-      }
-    } finally {
-      await Promise.all(drops)
+    for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
+      const expired = await bookings.expireOverdueHoldsInBulk()
+      if (expired.length === 0) return
+      // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
+      // deleteMany per batch instead of six round trips per job.
+      await dropJobsOf(expired)
     }
   }
   const expire = async (job: Job<ExpireHoldData>): Promise<void> => {
