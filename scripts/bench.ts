@@ -729,7 +729,7 @@ async function largeExpiry ({ t, db, admin, tokens }: Run): Promise<LapseResult>
     url: t.base,
     connections: Math.min(20, tokens.length),
     duration: Math.max(5, Math.ceil(untilLapsed / 1000) + 5),
-    requests: [holdRequest(busy.id, tokens, pick)]
+    requests: [holdRequest(busy.id, tokens, namedSeats(pick))]
   }, 'background holds')
   const result = await lapse(t, db, show.id, expiresAt)
   await background

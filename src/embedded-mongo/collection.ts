@@ -277,7 +277,11 @@ export class Collection {
       }
       return out
     }
-    let best: { ix: SecondaryIndex; vals: unknown[][] } | undefined
+    // Of the usable indexes, the one with the fewest candidates: the buckets' sizes are known, so
+    // this is exact (MongoDB's planner races its candidate plans for the same end). The longest
+    // prefix alone chose { status, heldUntil } over { bookingId } for { bookingId, status: 'HELD' },
+    // and read every HELD seat to release one booking's.
+    let best: { m: Map<string, Set<Rec>>; keys: string[]; size: number } | undefined
     for (const ix of this.indexes) {
       const vals: unknown[][] = []
       for (const f of ix.fields) {
@@ -285,18 +289,22 @@ export class Collection {
         if (v === undefined) break
         vals.push(v)
       }
-      if (!ix.usableForLookup(vals)) continue
-      if (vals.length > 0 && (best === undefined || vals.length > best.vals.length)) best = { ix, vals }
+      if (vals.length === 0 || !ix.usableForLookup(vals)) continue
+      let keys = ['']
+      for (let i = 0; i < vals.length; i++) {
+        const hs = vals[i].map(hashValue)
+        const next: string[] = []
+        for (const p of keys) for (const h of hs) next.push(i === 0 ? h : p + '|' + h)
+        keys = next
+      }
+      const m = ix.maps[vals.length - 1]
+      let size = 0
+      for (const k of keys) size += m.get(k)?.size ?? 0
+      if (best === undefined || size < best.size) best = { m, keys, size }
+      if (size === 0) break
     }
     if (best === undefined) return undefined
-    let keys = ['']
-    for (let i = 0; i < best.vals.length; i++) {
-      const hs = best.vals[i].map(hashValue)
-      const next: string[] = []
-      for (const p of keys) for (const h of hs) next.push(i === 0 ? h : p + '|' + h)
-      keys = next
-    }
-    const m = best.ix.maps[best.vals.length - 1]
+    const { m, keys } = best
     if (keys.length === 1) return m.get(keys[0]) ?? []
     const out = new Set<Rec>()
     for (const k of keys) {

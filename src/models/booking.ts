@@ -120,6 +120,20 @@ export async function expireBookingIfDue (Booking: BookingModel, bookingId: Type
   ).lean<BookingRecord>()
 }
 
+/**
+ * Step 3 for many bookings in one round trip: each of `bookingIds` still PENDING with expiresAt <= now
+ * becomes FAILED, exactly as expireBookingIfDue would make it. One updateMany: each document's
+ * update is atomic and checks its own status and expiresAt, so a confirm that won first leaves its
+ * booking CONFIRMED and untouched, and of two expirers only one changes a booking. How many changed.
+ */
+export async function expireBookingsIfDue (Booking: BookingModel, bookingIds: Types.ObjectId[], now: Date): Promise<number> {
+  if (bookingIds.length === 0) return 0
+  return (await Booking.updateMany(
+    { _id: trusted({ $in: bookingIds }), status: 'PENDING', expiresAt: trusted({ $lte: now }) },
+    { $set: { status: 'FAILED', failureReason: 'EXPIRED' } }
+  )).modifiedCount
+}
+
 /** Step 4: `from` → CANCELLED; null if the booking left `from` meanwhile. */
 export async function cancelBookingFrom (Booking: BookingModel, bookingId: Types.ObjectId, from: BookingStatus): Promise<BookingRecord | null> {
   return await Booking.findOneAndUpdate(

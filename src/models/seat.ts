@@ -64,6 +64,19 @@ export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.Object
   return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
 }
 
+/**
+ * releaseHeldSeats for many settled bookings at once: of `seatIds`, those still HELD for one of
+ * `bookingIds` go back to AVAILABLE. Only for bookings known FAILED or CANCELLED (final, owning no
+ * seat), so which of them a seat is HELD for does not matter; a seat someone else took since is untouched.
+ */
+export async function releaseSeatsOfSettled (Seat: SeatModel, bookingIds: Types.ObjectId[], seatIds: Types.ObjectId[]): Promise<number> {
+  if (bookingIds.length === 0 || seatIds.length === 0) return 0
+  return (await Seat.updateMany(
+    { bookingId: trusted({ $in: bookingIds }), _id: trusted({ $in: seatIds }), status: 'HELD' },
+    { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } }
+  )).modifiedCount
+}
+
 /** Step 6 refused: seats this extension pushed to `pushed` go back to `to` (the booking's end), unless pushed further since. */
 export async function shortenHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, pushed: Date, to: Date): Promise<number> {
   if (to.getTime() >= pushed.getTime()) return 0

@@ -29,8 +29,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Types, trusted } from 'mongoose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Models } from '../models/index.js'
-import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, extendBookingIfLive, fenceAbandonedBooking, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
-import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
+import { cancelBookingFrom, confirmBookingIfLive, expireBookingIfDue, expireBookingsIfDue, extendBookingIfLive, fenceAbandonedBooking, insertPendingBooking, type BookingRecord, type BookingStatus } from '../models/booking.js'
+import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats, freeSeatsOf, releaseHeldSeats, releaseSeatsOfSettled, settleStaleSeats, unbookSeats, type SeatStatus } from '../models/seat.js'
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound, unavailable } from '../errors.js'
 import type { Metrics } from '../metrics.js'
@@ -104,6 +104,13 @@ const LATE_WRITE_GRACE_MS = 1000
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
 const SWEEP_PARALLEL = 32
+/**
+ * How many overdue bookings one bulk expiry pass takes (four round trips whatever the number). At
+ * most 200: the embedded database answers an `$in` of up to 200 values from its indexes.
+ */
+const BULK_EXPIRY_BATCH = 200
+/** How many bookings this instance remembers having expired in bulk (their own jobs then skip their work). */
+const SETTLED_MEMORY = 20_000
 /** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one... */
 const BEST_AVAILABLE_TRIES = 16
 /** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
@@ -595,6 +602,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * their hold go back, conditional on that booking id, HELD and heldUntil as the sweep's are.
    */
   async function expireHoldJob (bookingId: Types.ObjectId): Promise<boolean> {
+    // This instance's bulk pass has failed it and freed its seats: FAILED is final, nothing is left to do.
+    if (expiredInBulk.has(bookingId.toHexString())) return false
     if (await expireHold(bookingId)) return true
     // Settled, not due, or never written (yet).
     const existing = await Booking.findById(bookingId, { status: 1, seats: 1, showId: 1 }).lean<Pick<BookingRecord, 'status' | 'seats' | 'showId'>>()
@@ -634,6 +643,46 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     metrics.expirations.inc()
     log.info({ bookingId: bookingId.toString() }, 'hold expired')
     return true
+  }
+
+  /**
+   * Bookings this instance's bulk pass expired (FAILED, their listed seats freed), oldest first:
+   * their own jobs, locked by Agenda before the pass took them, then end without a round trip.
+   */
+  const expiredInBulk = new Set<string>()
+  function rememberExpired (bookingId: Types.ObjectId): void {
+    expiredInBulk.add(bookingId.toHexString())
+    if (expiredInBulk.size > SETTLED_MEMORY) for (const oldest of expiredInBulk) { expiredInBulk.delete(oldest); break }
+  }
+
+  /**
+   * Step 3 for up to BULK_EXPIRY_BATCH overdue PENDING bookings in four round trips, for a backlog
+   * (thousands of holds lapsing together), where one by one each costs two. The same conditions as
+   * expireHold: PENDING ∧ expiresAt ≤ now → FAILED per booking (expireBookingsIfDue: a confirm
+   * racing it is decided on the booking alone, as before), then seats freed only for bookings that
+   * are FAILED. Which of them this pass changed is not known (updateMany counts them), so the seats
+   * of every one that is FAILED now are freed: FAILED is final and owns no seat — another expirer
+   * may have won it, and frees the same seats, conditionally, as an expire-hold job that finds its
+   * booking FAILED does. A crash between the two writes leaves FAILED bookings with HELD seats:
+   * their jobs (or the sweep) free them. The ids of the bookings FAILED whose seats it freed.
+   */
+  async function expireOverdueHoldsInBulk (now = new Date()): Promise<Types.ObjectId[]> {
+    // The longest overdue first: with more than a batch due, the later ones wait for the next pass.
+    const overdue = await Booking.find({ status: 'PENDING', expiresAt: trusted({ $lte: now }) }, { _id: 1 })
+      .sort({ expiresAt: 1 }).limit(BULK_EXPIRY_BATCH).lean<Array<{ _id: Types.ObjectId }>>()
+    if (overdue.length === 0) return []
+    const ids = overdue.map((b) => b._id)
+    const expired = await expireBookingsIfDue(Booking, ids, now)
+    const failed = await Booking.find({ _id: trusted({ $in: ids }), status: 'FAILED' }, { showId: 1, seats: 1 })
+      .lean<Array<Pick<BookingRecord, '_id' | 'showId' | 'seats'>>>()
+    const released = await releaseSeatsOfSettled(Seat, failed.map((b) => b._id), failed.flatMap((b) => b.seats.map((s) => s.id)))
+    for (const booking of failed) rememberExpired(booking._id)
+    // Re-read rather than told which seats are AVAILABLE: of a booking another expirer won, a seat
+    // may already be free and taken again by a newer hold.
+    for (const showId of new Set(failed.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+    metrics.expirations.inc(expired)
+    log.info({ expired, released }, 'holds expired in bulk')
+    return failed.map((b) => b._id)
   }
 
   // ---- 4. Cancel -----------------------------------------------------------------------
@@ -825,7 +874,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, expireOverdueHoldsInBulk, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }

@@ -175,3 +175,42 @@ t.test('indexed lookups use the index; sort+limit selects without sorting everyt
   t.same((await coll.find().sort({ n: -1 }).limit(3).toArray()).map((d) => d.n), [499, 498, 497])
   t.same((await coll.find({ n: { $in: [3, 4] } }).sort({ n: 1 }).toArray()).map((d) => d.n), [3, 4])
 })
+
+t.test('of several usable indexes the one with the fewest candidates is read; results are those of a full scan', async (t) => {
+  // White-box: { status, heldUntil } and a sparse { bookingId } both answer { bookingId, status }
+  // by equality on one field; the bookingId bucket holds one seat, the status bucket all HELD ones.
+  const c = new Collection('db', 'seats')
+  c.addIndex({ name: 'status_1_heldUntil_1', key: { status: 1, heldUntil: 1 }, extra: {} })
+  c.addIndex({ name: 'bookingId_1', key: { bookingId: 1 }, sparse: true, extra: {} })
+  for (let i = 0; i < 500; i++) c.insert({ _id: i, status: i % 5 === 0 ? 'AVAILABLE' : 'HELD', bookingId: i % 5 === 0 ? null : `b${i}`, heldUntil: i })
+  const one = [...(c.candidates({ bookingId: 'b7', status: 'HELD' }) ?? [])]
+  t.same(one.map((r) => r.doc._id), [7], 'the bookingId bucket (1 record), not every HELD seat (400)')
+  t.equal([...(c.candidates({ bookingId: { $in: ['b1', 'b2', 'b3'] }, status: 'HELD' }) ?? [])].length, 3)
+  t.equal([...(c.candidates({ status: 'AVAILABLE', bookingId: null }) ?? [])].length, 100, 'null: the sparse index is not usable, the status bucket is')
+  t.same([...(c.candidates({ bookingId: 'nobody', status: 'HELD' }) ?? [])], [], 'an empty bucket is the best answer')
+
+  // Through the server: the same documents as a filter over a full scan (no index), mixed types and null included.
+  const indexed = mongo.db.collection('fewest')
+  const plain = mongo.db.collection('fewest_plain')
+  await indexed.createIndex({ status: 1, heldUntil: 1 })
+  await indexed.createIndex({ bookingId: 1 }, { sparse: true })
+  await indexed.createIndex({ kind: 1, n: 1 })
+  const values = [null, 1, 1.0, '1', 'b1', 'b2', true, new Date(0), [1, 'b1'], { x: 1 }]
+  const docs = Array.from({ length: 300 }, (_, i) => {
+    const d: Record<string, unknown> = { _id: i, status: ['HELD', 'AVAILABLE', 'BOOKED'][i % 3], kind: i % 4, n: values[i % values.length] }
+    if (i % 7 !== 0) d.bookingId = values[(i * 3) % values.length]
+    return d
+  })
+  await indexed.insertMany(docs)
+  await plain.insertMany(docs)
+  const filters: Array<Record<string, unknown>> = [
+    { bookingId: 'b1', status: 'HELD' }, { bookingId: 1, status: 'AVAILABLE' }, { bookingId: null, status: 'HELD' },
+    { bookingId: { $in: ['b1', 1, true] }, status: { $in: ['HELD', 'BOOKED'] } }, { bookingId: 'b2', kind: 2 },
+    { kind: 1, n: 1 }, { kind: { $in: [0, 3] }, n: 'b1', status: 'HELD' }, { status: 'BOOKED', bookingId: { $ne: null } }
+  ]
+  for (const f of filters) {
+    const got = (await indexed.find(f).sort({ _id: 1 }).toArray()).map((d) => d._id)
+    const want = (await plain.find(f).sort({ _id: 1 }).toArray()).map((d) => d._id)
+    t.same(got, want, `${JSON.stringify(f)}: ${want.length} documents`)
+  }
+})
