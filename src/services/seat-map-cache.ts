@@ -23,9 +23,12 @@ export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], read
 
 /**
  * What a read of a seat map returns to the cache: the map, and the end of each HELD seat's hold
- * (by seat id, ms) where the reader knows it. Kept beside the map, never in it: the map is served as is.
+ * (by seat id, ms) where the reader knows it. Kept beside the map, never in it: the map is served
+ * as is. `observedAt`: when the seats' query was sent to the database, if the reader knows
+ * (every seat's state is of that moment or later); under load it is well after the read began,
+ * the time the driver's queue took.
  */
-export interface SeatMapRead { map: SeatMap, heldUntil: ReadonlyMap<string, number> }
+export interface SeatMapRead { map: SeatMap, heldUntil: ReadonlyMap<string, number>, observedAt?: number }
 
 /**
  * What this instance knows of a show's seats right now, without a round trip: the served
@@ -53,6 +56,8 @@ interface Snapshot {
   /** Seat id → the end of its hold (ms), for HELD seats whose end is known. */
   heldUntil: Map<string, number>
   readAt: number
+  /** When the database read the seats: readAt, or later when the reader knows (SeatMapRead). */
+  observedAt: number
   /** The serialised form, dropped when a patch changes the map. */
   serialised?: CachedSeatMap
 }
@@ -122,8 +127,11 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
     const promise = (async () => {
       const readAt = Date.now()
       const result = await read(showId)
-      const { map, heldUntil } = 'map' in result ? result : { map: result, heldUntil: new Map<string, number>() }
-      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length), heldUntil: new Map(heldUntil), readAt }
+      const { map, heldUntil, observedAt } = 'map' in result ? result : { map: result, heldUntil: new Map<string, number>(), observedAt: undefined }
+      const snapshot: Snapshot = {
+        map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length),
+        heldUntil: new Map(heldUntil), readAt, observedAt: Math.max(readAt, observedAt ?? readAt)
+      }
       // Own changes that may have landed after the read began are applied again (they are idempotent).
       for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
       if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
@@ -207,14 +215,15 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
 
   /**
    * What this instance knows of the show's seats now, without a round trip: the snapshot being
-   * served if it is current (not invalidated, read less than the hard max age ago); undefined
-   * otherwise. Never starts a read (see refreshIfStale).
+   * served if it is current (not invalidated, its seats read by the database less than the hard
+   * max age ago, this instance's changes applied since); undefined otherwise. Never starts a read
+   * (see refreshIfStale).
    */
   function known (showId: string): KnownSeats | undefined {
     const entry = entries.get(showId)
     const snapshot = entry?.snapshot
     if (entry === undefined || snapshot === undefined || snapshot.version !== entry.version) return undefined
-    if (Date.now() - snapshot.readAt >= hardMaxAgeMs) return undefined
+    if (Date.now() - snapshot.observedAt >= hardMaxAgeMs) return undefined
     return {
       statusOf: (seatId) => {
         const i = snapshot.index.get(seatId)
@@ -226,15 +235,16 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
   }
 
   /**
-   * Starts a background read of a show this instance has served a map of, once its snapshot is
-   * maxAgeMs old (one read at a time); a show never served here is not read. Refused holds call it,
-   * so a show in a flash sale keeps a current snapshot (about two reads a second) that later
-   * refusals are answered from.
+   * Starts a background read of a show this instance has served a map of, once its seats were read
+   * half of maxAgeMs ago (one read at a time); a show never served here is not read. Refused holds
+   * call it, so a show in a flash sale keeps a current snapshot that later refusals are answered
+   * from: under load a read waits in the driver's queue, so it starts well before the snapshot
+   * would stop being current (at most a few reads a second, of one show).
    */
   function refreshIfStale (showId: string): void {
     const entry = entries.get(showId)
     if (entry === undefined || entry.snapshot === undefined || entry.building !== undefined) return
-    if (entry.snapshot.version === entry.version && Date.now() - entry.snapshot.readAt < maxAgeMs) return
+    if (entry.snapshot.version === entry.version && Date.now() - entry.snapshot.observedAt < maxAgeMs / 2) return
     startRead(showId, entry).catch(() => undefined)
   }
 
@@ -262,20 +272,44 @@ export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 
 /** A show's seat map straight from the database (live seat maps' reader). */
 export function seatMapReader (models: Pick<Models, 'Show' | 'Seat'>) {
-  const read = seatMapCacheReader(models)
+  const read = seatMapCacheReader(models, false)
   return async function readSeatMap (showId: string): Promise<SeatMap> {
     return (await read(showId)).map
   }
 }
 
-/** A show's seat map straight from the database, with the end of each HELD seat's hold (the cache's reader, and best available's fresh read). */
-export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>) {
+/**
+ * A show's seats (at most 5,000, API.md) come in the first batch: no getMore, which would wait in
+ * the driver's queue again behind a sale's claims (and the map would be older by then).
+ */
+const MAX_SEATS_READ = 10_000
+
+/**
+ * A show's seat map straight from the database, with the end of each HELD seat's hold and when the
+ * seats' query was sent (the driver's commandStarted, which the metrics turn on): the cache's
+ * reader, and best available's fresh read.
+ */
+export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>, observe = true) {
+  let reads = 0
   return async function readSeatMap (showId: string): Promise<SeatMapRead> {
     const show = await Show.collection.findOne<{ priceCents?: number }>({ _id: new Types.ObjectId(showId) }, { projection: { priceCents: 1 } })
     if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     // Straight through the driver: up to 5,000 documents, no casting or hydration needed.
-    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus, heldUntil?: Date | null }>(
-      { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1, heldUntil: 1 }, sort: { position: 1 } }).toArray()
+    // This read's own query, told apart from others by its comment.
+    const comment = `seat map read ${++reads}`
+    let observedAt: number | undefined
+    const sent = (event: { commandName: string, command: { comment?: unknown } }): void => {
+      if (observedAt === undefined && event.commandName === 'find' && event.command.comment === comment) observedAt = Date.now()
+    }
+    const client = Seat.db.getClient()
+    if (observe) client.on('commandStarted', sent)
+    let seats
+    try {
+      seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus, heldUntil?: Date | null }>(
+        { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1, heldUntil: 1 }, sort: { position: 1 }, batchSize: MAX_SEATS_READ, ...(observe && { comment }) }).toArray()
+    } finally {
+      if (observe) client.off('commandStarted', sent)
+    }
     const counts: SeatMap['counts'] = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     const heldUntil = new Map<string, number>()
     const views = seats.map((s) => {
@@ -284,6 +318,6 @@ export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'
       // Seats stored before categories have neither: STANDARD at the show's price.
       return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, category: s.category ?? STANDARD_CATEGORY, priceCents: s.priceCents ?? show.priceCents ?? 0, status: s.status }
     })
-    return { map: { showId, seats: views, counts }, heldUntil }
+    return { map: { showId, seats: views, counts }, heldUntil, observedAt }
   }
 }

@@ -144,6 +144,14 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A6'] }))).details, { seats: ['A6'] }, 'booked stays refused')
   })
 
+  t.test('a map read knows when the database read its seats (the freshness a refusal from memory is judged by)', async (t) => {
+    const show = await createShow(app)
+    const before = Date.now()
+    const read = await seatMapCacheReader(app.models)(show.id)
+    t.equal(read.map.seats.length, 20)
+    t.ok(read.observedAt !== undefined && read.observedAt >= before && read.observedAt <= Date.now(), 'the seats\' query was seen leaving')
+  })
+
   t.test('through HTTP: the 409 body names both taken seats', async (t) => {
     const show = await createShow(app)
     const ids = Object.fromEntries((await seatMap(app, show.id)).seats.map((s) => [s.label, s.id]))
