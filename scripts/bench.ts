@@ -271,6 +271,12 @@ async function dbCommands (t: Target): Promise<{ total: number, by: Record<strin
   return readCounter(await res.text(), 'modex_db_commands_total', 'command')
 }
 
+/** Holds the service refused from its seat map without a claim, so far. */
+async function refusedFromMemory (t: Target): Promise<number> {
+  const res = await fetch(`${t.base}/metrics`)
+  return readCounter(await res.text(), 'modex_hold_conflicts_from_memory_total', 'none').total
+}
+
 /** CPU milliseconds each process has used so far, as the processes report them (null: unknown). */
 interface CpuReading { service: number | null, db: number | null }
 async function cpuNow (t: Target): Promise<CpuReading> {
@@ -581,6 +587,7 @@ async function runSale (t: Target, showId: string, tokens: string[], holdBody: H
   const holdStatus: Record<string, number> = {}
   const confirmStatus: Record<string, number> = {}
   const commandsBefore = await dbCommands(t)
+  const refusedBefore = await refusedFromMemory(t)
   const cpuBefore = await cpuNow(t)
   const t0 = Date.now()
   await runCannon({
@@ -616,7 +623,11 @@ async function runSale (t: Target, showId: string, tokens: string[], holdBody: H
   const elapsed = (Date.now() - t0) / 1000
   const cpuAfter = await cpuNow(t)
   // Every command the service sent during the sale (holds of both outcomes, confirms, expiries, Agenda).
-  const saleCommands = (await dbCommands(t)).total - commandsBefore.total
+  const commandsAfter = await dbCommands(t)
+  const saleCommands = commandsAfter.total - commandsBefore.total
+  const byCommand = Object.fromEntries(Object.entries(commandsAfter.by).flatMap(([k, v]) => v > (commandsBefore.by[k] ?? 0) ? [[k, v - (commandsBefore.by[k] ?? 0)]] : []))
+  const fromMemory = await refusedFromMemory(t) - refusedBefore
+  log(`  ${label}: the service sent ${JSON.stringify(byCommand)}; ${fromMemory} holds refused from its seat map without a claim`)
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
   const holdsPerSec = answered / elapsed
   // The sale's confirms (and expiries) are part of its cost: CPU per answered hold includes them.

@@ -9,6 +9,7 @@ export function createMetrics () {
     registry,
     holds: counter('modex_holds_total', 'holds made (bookings created PENDING)'),
     conflicts: counter('modex_hold_conflicts_total', 'holds refused because a seat was taken'),
+    refusedFromMemory: counter('modex_hold_conflicts_from_memory_total', 'of those, refused from this instance\'s seat map without a claim (a seat it shows booked, or held well before its end)'),
     confirmations: counter('modex_confirmations_total', 'bookings confirmed'),
     cancellations: counter('modex_cancellations_total', 'bookings cancelled'),
     expirations: counter('modex_expirations_total', 'holds expired (booking FAILED, seats released)'),

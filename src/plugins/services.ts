@@ -5,7 +5,7 @@ import type { Config } from '../config.js'
 import { createBookingService, type BookingService } from '../services/booking-service.js'
 import { createIdempotency } from '../services/idempotency.js'
 import { createMovieService, type MovieService } from '../services/movie-service.js'
-import { createSeatMapCache, seatMapReader, type SeatMapCache } from '../services/seat-map-cache.js'
+import { createSeatMapCache, seatMapCacheReader, type SeatMapCache } from '../services/seat-map-cache.js'
 import { createShowService, type ShowService } from '../services/show-service.js'
 import { createBookableShowCache, type BookableShowCache, type BookableShowDoc } from '../services/bookable-show-cache.js'
 import { createUserService, type UserService } from '../services/user-service.js'
@@ -25,7 +25,7 @@ declare module 'fastify' {
 export default fp(async function servicesPlugin (fastify: FastifyInstance, opts: { config: Config }) {
   const { models, metrics, log } = fastify
   // Seat maps as served: read at most every SEAT_MAP_MAX_AGE_MS, this instance's own seat changes applied at once.
-  const seatMaps = createSeatMapCache(seatMapReader(models))
+  const seatMaps = createSeatMapCache(seatMapCacheReader(models))
   // What holds need of a show, from memory: the document for SHOW_CACHE_MAX_AGE_MS (or until this
   // instance or a change stream says it changed), the seat index for good. Through the driver:
   // no casting or hydration on the hot path.

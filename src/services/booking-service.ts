@@ -37,8 +37,8 @@ import type { Metrics } from '../metrics.js'
 import type { Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
 import type { Idempotency } from './idempotency.js'
-import type { SeatMapCache } from './seat-map-cache.js'
-import type { BookableShowCache, BookableShowDoc } from './bookable-show-cache.js'
+import type { KnownSeats, SeatMapCache } from './seat-map-cache.js'
+import type { BookableShowCache, BookableShowDoc, SeatIndex } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
 import { isDuplicateKey } from './mongo-errors.js'
 import { chooseBestAvailable } from './best-available.js'
@@ -133,6 +133,13 @@ const BEST_AVAILABLE_SPREAD_MAX = 32
 const BEST_AVAILABLE_REFUSAL_READ_AGE_MS = 250
 /** How long a lost claim is remembered: longer than any served seat map is old (1 s). */
 const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
+/**
+ * A named hold is refused from this instance's seat map, without a claim, for a seat it shows
+ * BOOKED, or HELD with at least this long left of its hold: no expiry can free it meanwhile on any
+ * instance whose clock is within this of ours (the bound LATE_WRITE_GRACE_MS assumes too). Only a
+ * cancel or a compensation elsewhere can, and the map shows those within its freshness (1 s).
+ */
+const KNOWN_HELD_MARGIN_MS = 1000
 
 export interface BookingServiceOptions {
   models: Models
@@ -157,9 +164,9 @@ type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
 
-  /** Tells the seat-map cache: these seats of the show are now `status` (without a list: some changed). */
-  function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus): void {
-    if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status)
+  /** Tells the seat-map cache: these seats of the show are now `status` (HELD: until `heldUntil`); without a list: some changed. */
+  function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus, heldUntil?: Date): void {
+    if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status, heldUntil?.getTime())
     else seatMaps.invalidate(showId.toHexString())
   }
 
@@ -201,7 +208,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
             const landed = await madeByAttempt(bookingId)
             if (landed !== null) return landed
           }
-          await releaseHeldSeats(Seat, bookingId)
+          if (await releaseHeldSeats(Seat, bookingId) > 0) seatsChanged(new Types.ObjectId(showId))
           return null
         }
       })
@@ -245,14 +252,50 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return show
   }
 
-  /** Seats named by id or label: claimed in a fixed order (by id), so two competing holds collide on their first shared seat. */
+  /**
+   * Seats named by id or label: claimed in a fixed order (by id), so two competing holds collide on
+   * their first shared seat. A seat this instance knows is taken (its seat map, see refusedFromMemory)
+   * refuses the hold before any claim; every 201 still comes from claims.
+   */
   async function holdNamedSeats (show: BookableShow, request: Exclude<HoldBody, BestAvailableBody>, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
-    const seatIds = await resolveSeats(show._id, request)
+    const { seatIds, index } = await resolveSeats(show._id, request)
+    const showKey = show._id.toHexString()
+    const known = seatMaps.known(showKey)
+    if (known !== undefined) {
+      const refusal = refusedFromMemory(known, seatIds, index)
+      if (refusal !== undefined) {
+        seatMaps.refreshIfStale(showKey)
+        metrics.conflicts.inc()
+        metrics.refusedFromMemory.inc()
+        throw refusal
+      }
+    }
     const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
-    const claimed = await claimEach(show, seatIds, bookingId, heldUntil)
-    if (claimed !== null) return { claimed, heldUntil }
+    const claim = await claimAll(show, seatIds, bookingId, heldUntil)
+    if ('claimed' in claim) return { claimed: claim.claimed, heldUntil }
     metrics.conflicts.inc()
-    throw await explainRefusal(show._id, seatIds)
+    throw await explainRefusal(show._id, seatIds, claim.lost, index)
+  }
+
+  /**
+   * A 409 from this instance's seat map alone, when it shows one of the seats BOOKED, or HELD with
+   * more than KNOWN_HELD_MARGIN_MS of its hold left (a HELD seat whose end it does not know, or
+   * that is about to lapse, is claimed: the claim decides). The map is the one GET /seats serves
+   * here, so such a 409 is never staler than that map (1 s). It names every requested seat the map
+   * shows taken.
+   */
+  function refusedFromMemory (known: KnownSeats, seatIds: Types.ObjectId[], index: SeatIndex): AppError | undefined {
+    const now = Date.now()
+    const ids = seatIds.map((id) => id.toHexString())
+    const sure = ids.some((id) => {
+      const status = known.statusOf(id)
+      if (status === 'BOOKED') return true
+      const until = status === 'HELD' ? known.heldUntilOf(id) : undefined
+      return until !== undefined && until - now > KNOWN_HELD_MARGIN_MS
+    })
+    if (!sure) return undefined
+    const taken = ids.filter((id) => { const status = known.statusOf(id); return status !== undefined && status !== 'AVAILABLE' })
+    return seatsUnavailable(taken.map((id) => index.labelOfId.get(id) ?? id))
   }
 
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
@@ -411,7 +454,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * show are a 400, decided from the show's seat index in memory (labels and ids never change),
    * so neither a label lookup nor a claim is spent on them.
    */
-  async function resolveSeats (showId: Types.ObjectId, request: Exclude<HoldBody, BestAvailableBody>): Promise<Types.ObjectId[]> {
+  async function resolveSeats (showId: Types.ObjectId, request: Exclude<HoldBody, BestAvailableBody>): Promise<{ seatIds: Types.ObjectId[], index: SeatIndex }> {
     const index = await bookableShows.seats(showId)
     let seatIds: Types.ObjectId[]
     if ('seatIds' in request) {
@@ -427,20 +470,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       if (unknown.length > 0) throw badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
       seatIds = request.seatLabels.map((l) => index.idOfLabel.get(l) as Types.ObjectId)
     }
-    return seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString()))
+    return { seatIds: seatIds.sort((a, b) => a.toHexString().localeCompare(b.toHexString())), index }
   }
 
   /**
    * Claims every seat for the booking, one at a time in the order given; if one is not free, gives
-   * back exactly what it claimed and answers null. Each seat is priced as it is claimed (seats
-   * stored before categories: STANDARD at the show's price).
+   * back exactly what it claimed and says which seat's claim lost. Each seat is priced as it is
+   * claimed (seats stored before categories: STANDARD at the show's price).
    */
-  async function claimEach (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<ClaimedSeat[] | null> {
-    const claim = await claimAll(show, seatIds, bookingId, heldUntil)
-    return 'claimed' in claim ? claim.claimed : null
-  }
-
-  /** claimEach, saying which seat's claim lost when one did (best available chooses around it). */
   async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId }> {
     const claimed: ClaimedSeat[] = []
     let failure: unknown
@@ -454,7 +491,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       failure = error
     }
     if (failure === undefined && claimed.length === seatIds.length) {
-      seatsChanged(show._id, seatIds, 'HELD')
+      seatsChanged(show._id, seatIds, 'HELD', heldUntil)
       return { claimed }
     }
     // Compensate: only this booking's claims, conditional on it (nothing when the first claim lost).
@@ -479,15 +516,39 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     seatsChanged(showId, seatIds, 'AVAILABLE')
   }
 
-  /** Why a claim failed: unknown ids are the caller's mistake (400), taken seats a conflict (409). */
-  async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[]): Promise<AppError> {
-    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, status: string }>(
-      { _id: { $in: seatIds }, showId }, { projection: { label: 1, status: 1 } }).toArray()
-    const known = new Set(seats.map((s) => s._id.toHexString()))
-    const unknown = seatIds.map((id) => id.toHexString()).filter((id) => !known.has(id))
-    if (unknown.length > 0) return badRequest('UNKNOWN_SEATS', `not seats of this show: ${unknown.join(', ')}`, { seats: unknown })
-    const taken = seats.filter((s) => s.status !== 'AVAILABLE').map((s) => s.label)
-    return conflict('SEATS_UNAVAILABLE', taken.length > 0 ? `already taken: ${taken.join(', ')}` : 'seats were taken while claiming; try again', { seats: taken })
+  /**
+   * The 409 of a named hold whose claim of `lost` failed, naming the requested seats known taken:
+   * `lost` (its claim just found it taken), none claimed before it (they were free and are given
+   * back), and of those after it (never tried) the ones this instance's current seat map shows
+   * taken, or, without a current map, what one read of just those seats finds. Unknown ids never
+   * get here (resolveSeats refused them from the show's seat index).
+   */
+  async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[], lost: Types.ObjectId, index: SeatIndex): Promise<AppError> {
+    const showKey = showId.toHexString()
+    // The next refusals of a show in a sale are answered from a current map (refreshIfStale).
+    seatMaps.refreshIfStale(showKey)
+    const untried = seatIds.slice(seatIds.findIndex((id) => id.equals(lost)) + 1)
+    const taken = [lost.toHexString()]
+    if (untried.length > 0) {
+      const known = seatMaps.known(showKey)
+      if (known !== undefined) {
+        for (const id of untried) {
+          const status = known.statusOf(id.toHexString())
+          if (status !== undefined && status !== 'AVAILABLE') taken.push(id.toHexString())
+        }
+      } else {
+        const seats = await Seat.collection.find<{ _id: Types.ObjectId }>(
+          { _id: { $in: untried }, showId, status: { $ne: 'AVAILABLE' } }, { projection: { _id: 1 } }).toArray()
+        taken.push(...seats.map((s) => s._id.toHexString()))
+      }
+    }
+    // In the request's (claim) order, as labels.
+    const takenSet = new Set(taken)
+    return seatsUnavailable(seatIds.map((id) => id.toHexString()).filter((id) => takenSet.has(id)).map((id) => index.labelOfId.get(id) ?? id))
+  }
+
+  function seatsUnavailable (labels: string[]): AppError {
+    return conflict('SEATS_UNAVAILABLE', `already taken: ${labels.join(', ')}`, { seats: labels })
   }
 
   /** The expiry job, then the PENDING booking; the seats are already held for it. */
@@ -513,7 +574,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       if (!isDuplicateKey(error)) throw error
       // Fenced: a repeat with this Idempotency-Key took the attempt over and gave its seats back;
       // any claimed since go back too (the fence is FAILED and owns none).
-      await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id))
+      // Some may have gone back already (the take-over) and been taken since: not patched, re-read.
+      if (await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id)) > 0) seatsChanged(show._id)
       throw unavailable('DATABASE_UNAVAILABLE', 'this attempt was taken over by a repeat with the same Idempotency-Key; nothing is held', 1)
     })
     // Written only after its hold lapsed (a stalled process or database): its seats may already
@@ -848,7 +910,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       const now = await findOwnBooking(userId, bookingId)
       // Refused while still PENDING (another extension won): give the seats back the booking's own
       // end, only where this request's push is still the last word. Otherwise its winner frees them.
-      if (now.status === 'PENDING') await shortenHeldSeats(Seat, now._id, until, now.expiresAt)
+      // The seat map may know the pushed end: it must not trust the hold longer than it runs.
+      if (now.status === 'PENDING' && await shortenHeldSeats(Seat, now._id, until, now.expiresAt) > 0) seatsChanged(now.showId)
       throw await refuseExtension(now)
     }
     log.info({ bookingId, expiresAt: until, extensions: extended.extensions }, 'hold extended')

@@ -21,7 +21,28 @@ export interface CachedSeatMap {
 /** A seat map's seats as read (and patched since) and the moment the read began. */
 export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], readAt: number }
 
-interface Patch { at: number, seatIds: string[], status: SeatStatus }
+/**
+ * What a read of a seat map returns to the cache: the map, and the end of each HELD seat's hold
+ * (by seat id, ms) where the reader knows it. Kept beside the map, never in it: the map is served
+ * as is. `observedAt`: when the seats' query was sent to the database, if the reader knows
+ * (every seat's state is of that moment or later); under load it is well after the read began,
+ * the time the driver's queue took.
+ */
+export interface SeatMapRead { map: SeatMap, heldUntil: ReadonlyMap<string, number>, observedAt?: number }
+
+/**
+ * What this instance knows of a show's seats right now, without a round trip: the served
+ * snapshot (read at most the hard max age ago, this instance's own changes applied since).
+ */
+export interface KnownSeats {
+  /** The seat's status in the snapshot; undefined for a seat it does not list. */
+  statusOf: (seatId: string) => SeatStatus | undefined
+  /** For a HELD seat, when its hold ends (ms), if known (a change stream's event does not say). */
+  heldUntilOf: (seatId: string) => number | undefined
+  readAt: number
+}
+
+interface Patch { at: number, seatIds: string[], status: SeatStatus, heldUntil?: number }
 
 interface Snapshot {
   map: SeatMap
@@ -32,7 +53,11 @@ interface Snapshot {
    * served as JSON (best available reads the seats themselves and never needs them).
    */
   fragments: Array<string | undefined>
+  /** Seat id → the end of its hold (ms), for HELD seats whose end is known. */
+  heldUntil: Map<string, number>
   readAt: number
+  /** When the database read the seats: readAt, or later when the reader knows (SeatMapRead). */
+  observedAt: number
   /** The serialised form, dropped when a patch changes the map. */
   serialised?: CachedSeatMap
 }
@@ -58,7 +83,7 @@ interface Entry {
  * - Concurrent readers share one database read; the JSON body and its strong ETag are made
  *   once per change, not once per request.
  */
-export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, maxAgeMs = SEAT_MAP_MAX_AGE_MS, hardMaxAgeMs = SEAT_MAP_HARD_MAX_AGE_MS) {
+export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | SeatMapRead>, maxAgeMs = SEAT_MAP_MAX_AGE_MS, hardMaxAgeMs = SEAT_MAP_HARD_MAX_AGE_MS) {
   const entries = new Map<string, Entry>()
 
   function entryOf (showId: string): Entry {
@@ -83,6 +108,11 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
       const i = snapshot.index.get(id)
       if (i === undefined) continue
       const seat = snapshot.map.seats[i]
+      // A HELD seat keeps the end it had when the patch does not say (an event for the same hold);
+      // any other status has none.
+      if (p.status !== 'HELD') snapshot.heldUntil.delete(id)
+      else if (p.heldUntil !== undefined) snapshot.heldUntil.set(id, p.heldUntil)
+      else if (seat.status !== 'HELD') snapshot.heldUntil.delete(id)
       if (seat.status === p.status) continue
       snapshot.map.counts[seat.status]--
       snapshot.map.counts[p.status]++
@@ -96,8 +126,12 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     const version = entry.version
     const promise = (async () => {
       const readAt = Date.now()
-      const map = await read(showId)
-      const snapshot: Snapshot = { map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length), readAt }
+      const result = await read(showId)
+      const { map, heldUntil, observedAt } = 'map' in result ? result : { map: result, heldUntil: new Map<string, number>(), observedAt: undefined }
+      const snapshot: Snapshot = {
+        map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length),
+        heldUntil: new Map(heldUntil), readAt, observedAt: Math.max(readAt, observedAt ?? readAt)
+      }
       // Own changes that may have landed after the read began are applied again (they are idempotent).
       for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
       if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
@@ -179,12 +213,47 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     return { seats: read.map.seats, readAt: read.readAt }
   }
 
-  /** This instance set these seats of the show to `status`. */
-  function apply (showId: string, seatIds: string[], status: SeatStatus): void {
+  /**
+   * What this instance knows of the show's seats now, without a round trip: the snapshot being
+   * served if it is current (not invalidated, its seats read by the database less than the hard
+   * max age ago, this instance's changes applied since); undefined otherwise. Never starts a read
+   * (see refreshIfStale).
+   */
+  function known (showId: string): KnownSeats | undefined {
+    const entry = entries.get(showId)
+    const snapshot = entry?.snapshot
+    if (entry === undefined || snapshot === undefined || snapshot.version !== entry.version) return undefined
+    if (Date.now() - snapshot.observedAt >= hardMaxAgeMs) return undefined
+    return {
+      statusOf: (seatId) => {
+        const i = snapshot.index.get(seatId)
+        return i === undefined ? undefined : snapshot.map.seats[i].status
+      },
+      heldUntilOf: (seatId) => snapshot.heldUntil.get(seatId),
+      readAt: snapshot.readAt
+    }
+  }
+
+  /**
+   * Starts a background read of a show this instance has served a map of, once its seats were read
+   * half of maxAgeMs ago (one read at a time); a show never served here is not read. Refused holds
+   * call it, so a show in a flash sale keeps a current snapshot that later refusals are answered
+   * from: under load a read waits in the driver's queue, so it starts well before the snapshot
+   * would stop being current (at most a few reads a second, of one show).
+   */
+  function refreshIfStale (showId: string): void {
+    const entry = entries.get(showId)
+    if (entry === undefined || entry.snapshot === undefined || entry.building !== undefined) return
+    if (entry.snapshot.version === entry.version && Date.now() - entry.snapshot.observedAt < maxAgeMs / 2) return
+    startRead(showId, entry).catch(() => undefined)
+  }
+
+  /** This instance set these seats of the show to `status` (HELD: until `heldUntil`, ms, when given). */
+  function apply (showId: string, seatIds: string[], status: SeatStatus, heldUntil?: number): void {
     const entry = entries.get(showId)
     if (entry === undefined) return
     const now = Date.now()
-    const p = { at: now, seatIds, status }
+    const p: Patch = { at: now, seatIds, status, heldUntil }
     // Keep the changes a read still in flight may have missed (reads are short; 2 × max age is ample).
     while (entry.patches.length > 0 && entry.patches[0].at < now - 2 * maxAgeMs) entry.patches.shift()
     entry.patches.push(p)
@@ -197,24 +266,58 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap>, 
     if (entry !== undefined) entry.version++
   }
 
-  return { get, seats, freshSeats, apply, invalidate }
+  return { get, seats, freshSeats, known, refreshIfStale, apply, invalidate }
 }
 export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 
-/** A show's seat map straight from the database (the cache's reader, and best available's fresh read). */
-export function seatMapReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>) {
+/** A show's seat map straight from the database (live seat maps' reader). */
+export function seatMapReader (models: Pick<Models, 'Show' | 'Seat'>) {
+  const read = seatMapCacheReader(models, false)
   return async function readSeatMap (showId: string): Promise<SeatMap> {
+    return (await read(showId)).map
+  }
+}
+
+/**
+ * A show's seats (at most 5,000, API.md) come in the first batch: no getMore, which would wait in
+ * the driver's queue again behind a sale's claims (and the map would be older by then).
+ */
+const MAX_SEATS_READ = 10_000
+
+/**
+ * A show's seat map straight from the database, with the end of each HELD seat's hold and when the
+ * seats' query was sent (the driver's commandStarted, which the metrics turn on): the cache's
+ * reader, and best available's fresh read.
+ */
+export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>, observe = true) {
+  let reads = 0
+  return async function readSeatMap (showId: string): Promise<SeatMapRead> {
     const show = await Show.collection.findOne<{ priceCents?: number }>({ _id: new Types.ObjectId(showId) }, { projection: { priceCents: 1 } })
     if (show === null) throw notFound('SHOW_NOT_FOUND', `show ${showId} does not exist`)
     // Straight through the driver: up to 5,000 documents, no casting or hydration needed.
-    const seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus }>(
-      { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1 }, sort: { position: 1 } }).toArray()
+    // This read's own query, told apart from others by its comment.
+    const comment = `seat map read ${++reads}`
+    let observedAt: number | undefined
+    const sent = (event: { commandName: string, command: { comment?: unknown } }): void => {
+      if (observedAt === undefined && event.commandName === 'find' && event.command.comment === comment) observedAt = Date.now()
+    }
+    const client = Seat.db.getClient()
+    if (observe) client.on('commandStarted', sent)
+    let seats
+    try {
+      seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus, heldUntil?: Date | null }>(
+        { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1, heldUntil: 1 }, sort: { position: 1 }, batchSize: MAX_SEATS_READ, ...(observe && { comment }) }).toArray()
+    } finally {
+      if (observe) client.off('commandStarted', sent)
+    }
     const counts: SeatMap['counts'] = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
+    const heldUntil = new Map<string, number>()
     const views = seats.map((s) => {
       counts[s.status]++
+      if (s.status === 'HELD' && s.heldUntil instanceof Date) heldUntil.set(s._id.toHexString(), s.heldUntil.getTime())
       // Seats stored before categories have neither: STANDARD at the show's price.
       return { id: s._id.toString(), label: s.label, row: s.row ?? null, number: s.number, category: s.category ?? STANDARD_CATEGORY, priceCents: s.priceCents ?? show.priceCents ?? 0, status: s.status }
     })
-    return { showId, seats: views, counts }
+    return { map: { showId, seats: views, counts }, heldUntil, observedAt }
   }
 }

@@ -29,7 +29,9 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
           400: 'Also UNKNOWN_SEATS: some ids or labels are no seat of this show (`details.seats` lists them); nothing was held.',
           401: true,
           404: 'SHOW_NOT_FOUND: no show has this id.',
-          409: 'SEATS_UNAVAILABLE: a seat asked for is held or booked by someone (`details.seats`: their labels); nothing was held. ' +
+          409: 'SEATS_UNAVAILABLE: a seat asked for is held or booked by someone; nothing was held. `details.seats`: the labels of the seats asked for ' +
+            'known taken when the hold was refused (the seat whose claim failed, and those this instance\'s seat map, at most 1 s old, shows taken; ' +
+            'a seat freed elsewhere within that second may still be refused). ' +
             'SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running.',
           422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats).',
           429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.'

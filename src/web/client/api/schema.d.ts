@@ -1796,7 +1796,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SEATS_UNAVAILABLE: a seat asked for is held or booked by someone (`details.seats`: their labels); nothing was held. SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running. */
+                /** @description SEATS_UNAVAILABLE: a seat asked for is held or booked by someone; nothing was held. `details.seats`: the labels of the seats asked for known taken when the hold was refused (the seat whose claim failed, and those this instance's seat map, at most 1 s old, shows taken; a seat freed elsewhere within that second may still be refused). SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running. */
                 409: {
                     headers: {
                         [name: string]: unknown;

@@ -1,0 +1,166 @@
+// Issue 13: a refused named hold costs no read. A seat this instance's seat map shows BOOKED, or
+// HELD well before its end, refuses the hold with no command on the seats at all; a claim that
+// loses names the taken seats from that map (or, without a current map, one read of the seats it
+// never tried); seats freed through this instance are holdable again at once.
+// The booking service here is built over the test app's models with a seat map that stays
+// current for a minute (the app's own: 1 s), so which path a hold takes does not depend on how
+// fast a loaded machine runs the test.
+import t from 'tap'
+import { Types } from 'mongoose'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp, createShow, hold, json, seatMap, signUp } from '../helper.js'
+import { createBookingService } from '../../src/services/booking-service.js'
+import { createSeatMapCache, seatMapCacheReader } from '../../src/services/seat-map-cache.js'
+import { createBookableShowCache, type BookableShowDoc } from '../../src/services/bookable-show-cache.js'
+import { createIdempotency } from '../../src/services/idempotency.js'
+import { AppError } from '../../src/errors.js'
+import { expectError } from '../routes/contract.js'
+
+type Teardown = Parameters<typeof buildTestApp>[0]
+
+function serviceOver (app: FastifyInstance) {
+  const { models, metrics, log } = app
+  const seatMaps = createSeatMapCache(seatMapCacheReader(models), 60_000, 120_000)
+  const bookableShows = createBookableShowCache(
+    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }),
+    async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
+  )
+  const bookings = createBookingService({
+    models, metrics, log, seatMaps, bookableShows,
+    idempotency: createIdempotency({ models, log }),
+    maxHoldExtensions: 2,
+    scheduleExpiry: async () => {}
+  })
+  return { bookings, seatMaps, bookableShows }
+}
+
+/** The commands sent on the seats collection while `work` runs (Agenda's own queries are on its jobs). */
+async function seatCommands (t: Teardown, app: FastifyInstance, work: () => Promise<unknown>): Promise<string[]> {
+  const commands: string[] = []
+  const listener = (event: { commandName: string, command: Record<string, unknown> }): void => {
+    if (event.command[event.commandName] === 'seats') commands.push(event.commandName)
+  }
+  const client = app.db.getClient()
+  client.on('commandStarted', listener)
+  try {
+    await work()
+  } finally {
+    client.off('commandStarted', listener)
+  }
+  return commands
+}
+
+/** The error a hold was refused with. */
+async function refusal (work: Promise<unknown>): Promise<AppError> {
+  try {
+    await work
+  } catch (error) {
+    if (error instanceof AppError) return error
+    throw error
+  }
+  throw new Error('the hold was not refused')
+}
+
+t.test('refusals from this instance\'s seat map', async (t) => {
+  const app = await buildTestApp(t)
+  const [alice, bob, carol] = [await signUp(app, 'alice'), await signUp(app, 'bob'), await signUp(app, 'carol')]
+  const memoryRefusals = async (): Promise<number> => (await app.metrics.refusedFromMemory.get()).values[0]?.value ?? 0
+
+  t.test('a seat the map shows held or booked refuses the hold with no command on the seats, naming every taken seat asked for', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.seats(show.id) // the map is served here (someone looked at it)
+    const a1 = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['A1'] })
+    const a3 = await bookings.holdSeats(carol.id, show.id, { seatLabels: ['A3'] })
+    await bookings.confirmBooking(carol.id, a3.id)
+    const before = await memoryRefusals()
+    let error: AppError | undefined
+    const commands = await seatCommands(t, app, async () => {
+      error = await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A3', 'A2', 'A1'] }))
+    })
+    t.equal(error?.statusCode, 409)
+    t.equal(error?.code, 'SEATS_UNAVAILABLE')
+    t.same(error?.details, { seats: ['A1', 'A3'] }, 'both taken seats named (A1 held, A3 booked), in claim order')
+    t.same(commands, [], 'no claim, no compensation, no read')
+    t.equal(await memoryRefusals(), before + 1, 'counted in modex_hold_conflicts_from_memory_total')
+    t.equal((await seatMap(app, show.id)).counts.HELD, 1, 'A2 was not held')
+    const ok = await bookings.holdSeats(bob.id, show.id, { seatLabels: ['A2', 'A4'] })
+    t.same(ok.seats.map((s) => s.label).sort(), ['A2', 'A4'], 'free seats are still claimed and held')
+    t.equal(a1.status, 'PENDING')
+  })
+
+  t.test('a claim that loses names the taken seats from the map: one claim, no read', async (t) => {
+    const { bookings, seatMaps, bookableShows } = serviceOver(app)
+    const show = await createShow(app)
+    await bookableShows.seats(new Types.ObjectId(show.id)) // the show's seat index, read once per show
+    const ids = Object.fromEntries((await seatMap(app, show.id)).seats.map((s) => [s.label, new Types.ObjectId(s.id)]))
+    // A3 held by someone whose hold ends in half a second: the map knows, but it may lapse any moment, so it is claimed, not trusted.
+    await app.models.Seat.collection.updateOne({ _id: ids.A3 }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: new Date(Date.now() + 500) } })
+    await seatMaps.freshSeats(show.id, Date.now())
+    // A2 taken by another instance after the map was read: the map does not know.
+    await app.models.Seat.collection.updateOne({ _id: ids.A2 }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: new Date(Date.now() + 60_000) } })
+    const before = await memoryRefusals()
+    let error: AppError | undefined
+    const commands = await seatCommands(t, app, async () => {
+      error = await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A3', 'A2'] }))
+    })
+    t.equal(error?.code, 'SEATS_UNAVAILABLE')
+    t.same(error?.details, { seats: ['A2', 'A3'] }, 'A2 (its claim lost) and A3 (the map shows it held)')
+    t.same(commands, ['findAndModify'], 'the one claim that lost; the names cost no read')
+    t.equal(await memoryRefusals(), before, 'not a refusal from memory')
+  })
+
+  t.test('without a current map, one read of only the seats never tried', async (t) => {
+    const { bookings } = serviceOver(app)
+    const show = await createShow(app)
+    await bookings.holdSeats(alice.id, show.id, { seatLabels: ['A2', 'A3'] })
+    let error: AppError | undefined
+    const commands = await seatCommands(t, app, async () => {
+      error = await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1', 'A2', 'A3', 'A4'] }))
+    })
+    t.same(error?.details, { seats: ['A2', 'A3'] }, 'the lost A2, and A3 found taken; A1 (claimed, given back) and A4 are free')
+    t.same(commands, ['findAndModify', 'findAndModify', 'update', 'find'], 'claims A1 and A2, gives A1 back, reads A3 and A4')
+    const lastOnly = await seatCommands(t, app, async () => {
+      error = await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1', 'A3'] }))
+    })
+    t.same(error?.details, { seats: ['A3'] })
+    t.same(lastOnly, ['findAndModify', 'findAndModify', 'update'], 'the last seat lost: nothing left to read')
+  })
+
+  t.test('seats freed through this instance are holdable at once, the map still current', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.seats(show.id)
+    const held = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['A1', 'A2'] })
+    t.equal((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1'] }))).code, 'SEATS_UNAVAILABLE')
+    await bookings.cancelBooking(alice.id, held.id)
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1'] })).status, 'PENDING', 'cancelled: held again at once')
+    // A lapsed hold expired here.
+    const lapsing = await bookings.holdSeats(carol.id, show.id, { seatLabels: ['A5'] })
+    await bookings.confirmBooking(carol.id, (await bookings.holdSeats(carol.id, show.id, { seatLabels: ['A6'] })).id)
+    await app.models.Booking.updateOne({ _id: lapsing.id }, { $set: { expiresAt: new Date(Date.now() - 1) } })
+    t.ok(await bookings.expireHold(new Types.ObjectId(lapsing.id)))
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['A5'] })).status, 'PENDING', 'expired: held again at once')
+    t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A6'] }))).details, { seats: ['A6'] }, 'booked stays refused')
+  })
+
+  t.test('a map read knows when the database read its seats (the freshness a refusal from memory is judged by)', async (t) => {
+    const show = await createShow(app)
+    const before = Date.now()
+    const read = await seatMapCacheReader(app.models)(show.id)
+    t.equal(read.map.seats.length, 20)
+    t.ok(read.observedAt !== undefined && read.observedAt >= before && read.observedAt <= Date.now(), 'the seats\' query was seen leaving')
+  })
+
+  t.test('through HTTP: the 409 body names both taken seats', async (t) => {
+    const show = await createShow(app)
+    const ids = Object.fromEntries((await seatMap(app, show.id)).seats.map((s) => [s.label, s.id]))
+    t.equal((await hold(app, alice.authorization, show.id, { seatLabels: ['B2'] })).statusCode, 201)
+    t.equal((await hold(app, carol.authorization, show.id, { seatIds: [ids.B4] })).statusCode, 201)
+    const res = await hold(app, bob.authorization, show.id, { seatIds: [ids.B4, ids.B3, ids.B2] })
+    const body = expectError(t, res, 409, 'SEATS_UNAVAILABLE')
+    t.same([...(body.details?.seats as string[])].sort(), ['B2', 'B4'])
+    t.equal((await seatMap(app, show.id)).seats.find((s) => s.label === 'B3')?.status, 'AVAILABLE', 'nothing held')
+    t.equal(json<{ status: string }>(await hold(app, bob.authorization, show.id, { seatLabels: ['B3'] })).status, 'PENDING')
+  })
+})
