@@ -63,43 +63,51 @@ const CLUSTER_TIME_ELEMENT = Buffer.from('\x03$clusterTime\x00', 'latin1')
 
 /** Removes a top-level `$clusterTime` element from the document at `offset`; returns its new size. */
 function dropClusterTime(buf: Buffer, offset: number, size: number): number {
-  const end = offset + size
-  const at = buf.indexOf(CLUSTER_TIME_ELEMENT, offset + 4)
-  if (at < 0 || at >= end) return size
-  // Only a top-level element counts: walk the elements up to it (the bytes may also occur in a value).
+  const end = offset + size - 1 // the document's terminating 0
+  // Walk the top-level elements (the bytes may also occur inside a value, which is data).
   let p = offset + 4
-  while (p < at) {
-    p = elementEnd(buf, p)
-    if (p < 0 || p > end) return size
+  while (p < end) {
+    if (buf[p] === 0x03 && buf[p + 1] === 0x24 && isClusterTimeElement(buf, p)) {
+      const elementLength = CLUSTER_TIME_ELEMENT.length + buf.readInt32LE(p + CLUSTER_TIME_ELEMENT.length)
+      if (p + elementLength > end) return size
+      buf.copyWithin(p, p + elementLength, end + 1)
+      const newSize = size - elementLength
+      buf.writeInt32LE(newSize, offset)
+      return newSize
+    }
+    p = elementEnd(buf, p, end)
+    if (p < 0) return size
   }
-  if (p !== at) return size
-  const valueAt = at + CLUSTER_TIME_ELEMENT.length
-  const elementLength = CLUSTER_TIME_ELEMENT.length + buf.readInt32LE(valueAt)
-  if (at + elementLength >= end) return size
-  buf.copyWithin(at, at + elementLength, end)
-  const newSize = size - elementLength
-  buf.writeInt32LE(newSize, offset)
-  return newSize
+  return size
 }
 
-/** Where the element starting at `p` (its type byte) ends; -1 for a type not walked. */
-function elementEnd(buf: Buffer, p: number): number {
+function isClusterTimeElement(buf: Buffer, p: number): boolean {
+  for (let i = 2; i < CLUSTER_TIME_ELEMENT.length; i++) if (buf[p + i] !== CLUSTER_TIME_ELEMENT[i]) return false
+  return true
+}
+
+/** Where the element starting at `p` (its type byte) ends; -1 for a type not walked or past `end`. */
+function elementEnd(buf: Buffer, p: number, end: number): number {
   const type = buf[p]
-  const name = buf.indexOf(0, p + 1)
-  if (name < 0) return -1
-  const v = name + 1
+  // The name: scanned here rather than with indexOf, whose native call costs more than a short name.
+  let v = p + 1
+  while (v < end && buf[v] !== 0) v++
+  if (v >= end) return -1
+  v++
+  let next: number
   switch (type) {
-    case 0x01: case 0x09: case 0x11: case 0x12: return v + 8 // double, date, timestamp, int64
-    case 0x02: case 0x0d: case 0x0e: return v + 4 + buf.readInt32LE(v) // string, code, symbol
-    case 0x03: case 0x04: case 0x0f: return v + buf.readInt32LE(v) // document, array, code with scope
-    case 0x05: return v + 5 + buf.readInt32LE(v) // binary
-    case 0x06: case 0x0a: case 0x7f: case 0xff: return v // undefined, null, maxKey, minKey
-    case 0x07: return v + 12 // ObjectId
-    case 0x08: return v + 1 // boolean
-    case 0x10: return v + 4 // int32
-    case 0x13: return v + 16 // decimal128
+    case 0x01: case 0x09: case 0x11: case 0x12: next = v + 8; break // double, date, timestamp, int64
+    case 0x02: case 0x0d: case 0x0e: next = v + 4 + buf.readInt32LE(v); break // string, code, symbol
+    case 0x03: case 0x04: case 0x0f: next = v + buf.readInt32LE(v); break // document, array, code with scope
+    case 0x05: next = v + 5 + buf.readInt32LE(v); break // binary
+    case 0x06: case 0x0a: case 0x7f: case 0xff: next = v; break // undefined, null, maxKey, minKey
+    case 0x07: next = v + 12; break // ObjectId
+    case 0x08: next = v + 1; break // boolean
+    case 0x10: next = v + 4; break // int32
+    case 0x13: next = v + 16; break // decimal128
     default: return -1
   }
+  return next > end || next <= p ? -1 : next
 }
 
 function readCString(buf: Buffer, offset: number): { s: string; end: number } {
