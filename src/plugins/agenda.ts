@@ -8,6 +8,7 @@ import type { Config } from '../config.js'
 import { databaseFault } from './errors.js'
 import { defineExpireHold, EXPIRE_HOLD_NAMES } from '../jobs/expire-hold.js'
 import { defineSweepStaleHolds, scheduleSweep } from '../jobs/sweep-stale-holds.js'
+import { speedUpJobQueue } from '../jobs/job-queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance { agenda: Agenda, schedulerRunning: () => boolean }
@@ -66,6 +67,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   fastify.decorate('agenda', agenda)
   fastify.decorate('schedulerRunning', () => running)
   await agenda.start()
+  speedUpJobQueue(agenda, fastify.log)
   await scheduleSweep(agenda, opts.config.sweepSeconds * 1000)
   running = true
   // The safety net under the jobs: every OVERDUE_PASS_MS (2 s by default) each instance expires PENDING bookings
