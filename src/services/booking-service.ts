@@ -673,6 +673,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (overdue.length === 0) return []
     const ids = overdue.map((b) => b._id)
     const expired = await expireBookingsIfDue(Booking, ids, now)
+    reachedFaultPoint('after-bulk-expire')
     const failed = await Booking.find({ _id: trusted({ $in: ids }), status: 'FAILED' }, { showId: 1, seats: 1 })
       .lean<Array<Pick<BookingRecord, '_id' | 'showId' | 'seats'>>>()
     const released = await releaseSeatsOfSettled(Seat, failed.map((b) => b._id), failed.flatMap((b) => b.seats.map((s) => s.id)))
