@@ -103,7 +103,9 @@ function cmpPrim(a: number | string | boolean, b: number | string | boolean): nu
 }
 
 function compareNumbers(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0
+  // NaN is neither < nor > anything: without the checks below it compared equal to every number,
+  // so { n: 1 } matched NaN through a scan while the index (hashed by value) rightly did not.
+  if (typeof a === 'number' && typeof b === 'number' && !Number.isNaN(a) && !Number.isNaN(b)) return a < b ? -1 : a > b ? 1 : 0
   // Longs beyond 2^53 keep exact order by comparing as Long when both are Longs.
   if (bsonType(a) === 'Long' && bsonType(b) === 'Long') return (a as Long).compare(b as Long)
   const x = toNumber(a) as number

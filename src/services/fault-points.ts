@@ -3,7 +3,7 @@
  * the process there to prove the sweep recovers). Nothing is installed in production, so
  * `reachedFaultPoint` does nothing; a test process installs its hook before the app starts.
  */
-export type FaultPoint = 'after-claims' | 'after-expiry-scheduled' | 'after-confirm' | 'after-extend-seats' | 'after-extend-scheduled'
+export type FaultPoint = 'after-claims' | 'after-expiry-scheduled' | 'after-confirm' | 'after-extend-seats' | 'after-extend-scheduled' | 'after-bulk-expire'
 
 let hook: ((point: FaultPoint) => void) | undefined
 

@@ -2,7 +2,7 @@
 // the instance SIGKILLs itself (no cleanup) at that fault point of the booking protocol.
 import { installFaultHook, type FaultPoint } from '../../src/services/fault-points.js'
 
-const POINTS: FaultPoint[] = ['after-claims', 'after-expiry-scheduled', 'after-confirm', 'after-extend-seats', 'after-extend-scheduled']
+const POINTS: FaultPoint[] = ['after-claims', 'after-expiry-scheduled', 'after-confirm', 'after-extend-seats', 'after-extend-scheduled', 'after-bulk-expire']
 const crashAt = POINTS.find((point) => point === process.env.MODEX_CRASH_AT)
 if (crashAt !== undefined) {
   installFaultHook((point) => {

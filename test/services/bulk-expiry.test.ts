@@ -102,3 +102,58 @@ t.test('a late expire-hold job catches up: every overdue booking expired in bulk
   await waitFor('their jobs to be gone', 15_000, async () => await jobs.countDocuments({ 'data.bookingId': { $in: bookings.map((b) => b.id) } }) === 0 ? true : undefined)
   t.same(await auditSeats(app.models), [])
 })
+
+/**
+ * Runs `between` once, just before the pass's next Booking.updateMany (its conditional
+ * PENDING → FAILED) reaches the database: a concurrent request landing between the pass's read of
+ * the overdue bookings and its write. The real updateMany then runs as usual.
+ */
+function beforeBulkFail (t: { teardown: (fn: () => unknown) => void }, app: App, between: () => Promise<void>): void {
+  const Booking = app.models.Booking
+  const real = Booking.updateMany
+  t.teardown(() => { Booking.updateMany = real })
+  Booking.updateMany = (async (...args: Parameters<typeof real>) => {
+    Booking.updateMany = real
+    await between()
+    return await real.apply(Booking, args)
+  }) as unknown as typeof real
+}
+
+t.test('a confirm landing between the pass\'s read and its write wins: the booking stays CONFIRMED, its seats BOOKED', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '300', SWEEP_SECONDS: '3600', OVERDUE_PASS_MS: '0' })
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const b = await holdOk(app, user.authorization, show.id, ['A1', 'A2'])
+  // The pass's clock is past the hold's end (another instance's, or the hold ends during the pass); the confirm's is not.
+  await lapse(app, b.id, -30_000)
+  let confirmStatus = 0
+  beforeBulkFail(t, app, async () => { confirmStatus = (await confirm(app, user.authorization, b.id)).statusCode })
+  t.same(await app.services.bookings.expireOverdueHoldsInBulk(new Date(Date.now() + 60_000)), [], 'the pass expired nothing')
+  t.equal(confirmStatus, 200, 'the confirm was answered 200')
+  t.equal((await statusOf(app, b.id)).status, 'CONFIRMED')
+  const seats = await app.models.Seat.find({ showId: show.id }, { label: 1, status: 1, bookingId: 1 }).sort({ label: 1 }).lean()
+  t.same(seats.filter((s) => s.label === 'A1' || s.label === 'A2').map((s) => [s.label, s.status, String(s.bookingId)]),
+    [['A1', 'BOOKED', b.id], ['A2', 'BOOKED', b.id]], 'its seats BOOKED for it, none freed')
+  t.same(await auditSeats(app.models), [])
+})
+
+t.test('a pass that finds a booking another expirer failed frees only what is still HELD for it: a seat held since by a new booking is untouched', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '300', SWEEP_SECONDS: '3600', OVERDUE_PASS_MS: '0' })
+  const show = await createShow(app)
+  const [first, second] = [await signUp(app, 'first'), await signUp(app, 'second')]
+  const old = await holdOk(app, first.authorization, show.id, ['A1', 'A2'])
+  await lapse(app, old.id)
+  let taken: { id: string } | undefined
+  beforeBulkFail(t, app, async () => {
+    // Between the pass's read and its write: the booking's own job expires it and frees its seats,
+    // and a new hold takes one of them.
+    t.equal(await app.services.bookings.expireHold(new Types.ObjectId(old.id)), true)
+    taken = await holdOk(app, second.authorization, show.id, ['A1'])
+  })
+  const expired = await app.services.bookings.expireOverdueHoldsInBulk()
+  t.same(expired.map((id) => id.toHexString()), [old.id], 'the pass reports the booking FAILED (it checked its seats)')
+  const a1 = await app.models.Seat.findOne({ showId: show.id, label: 'A1' }, { status: 1, bookingId: 1 }).lean()
+  t.same([a1?.status, String(a1?.bookingId)], ['HELD', taken?.id], 'A1 still HELD by the new booking')
+  t.equal((await statusOf(app, taken?.id ?? '')).status, 'PENDING')
+  t.same(await auditSeats(app.models), [])
+})
