@@ -62,7 +62,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, async (bookingIds) => {
     // Unlocked only: a job an instance has locked runs, finds its booking settled and ends.
     await jobs.deleteMany({ name: { $in: EXPIRE_HOLD_NAMES }, lockedAt: null, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
-  })
+  }, fastify.log)
   defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
   fastify.decorate('agenda', agenda)
   fastify.decorate('schedulerRunning', () => running)

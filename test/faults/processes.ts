@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { killAll, startNodeScript, type Child } from '../setup/processes.js'
 import { GiveUp, waitFor } from '../helper.js'
 import type { FaultPoint } from '../../src/services/fault-points.js'
-import { EXPIRE_HOLD } from '../../src/jobs/expire-hold.js'
+import { EXPIRE_HOLD_NAMES } from '../../src/jobs/expire-hold.js'
 
 /** The parts of a tap Test these helpers use. */
 export interface TestLike {
@@ -288,7 +288,7 @@ export async function expiryJobsPending (uri: string, bookingIds: string[]): Pro
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 })
   try {
     return await client.db().collection('agendaJobs').countDocuments({
-      name: EXPIRE_HOLD, 'data.bookingId': { $in: bookingIds }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }]
+      name: { $in: EXPIRE_HOLD_NAMES }, 'data.bookingId': { $in: bookingIds }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }]
     })
   } finally {
     await client.close()
