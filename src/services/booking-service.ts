@@ -568,7 +568,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // Fenced: a repeat with this Idempotency-Key took the attempt over and gave its seats back;
       // any claimed since go back too (the fence is FAILED and owns none).
       // Some may have gone back already (the take-over) and been taken since: not patched, re-read.
-      if (await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id)) > 0) seatsChanged(show._id)
+      // Re-read even when none went back now: this attempt told the map they are HELD (for it,
+      // with its end) when its claims' replies came, which may be after the take-over freed them.
+      await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id))
+      seatsChanged(show._id)
       throw unavailable('DATABASE_UNAVAILABLE', 'this attempt was taken over by a repeat with the same Idempotency-Key; nothing is held', 1)
     })
     // Written only after its hold lapsed (a stalled process or database): its seats may already
