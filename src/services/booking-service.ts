@@ -501,7 +501,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function compensate (showId: Types.ObjectId, bookingId: Types.ObjectId, seatIds: Types.ObjectId[], databaseFailed: boolean): Promise<void> {
     const release = releaseHeldSeats(Seat, bookingId, seatIds)
     if (databaseFailed) {
-      release.catch((e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      // The map is told twice: now (it must not trust what it has), and when the give-back lands
+      // (a read between the two finds the seats still HELD for this booking, with their end).
+      release.then(() => { seatsChanged(showId, seatIds, 'AVAILABLE') }, (e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
       seatsChanged(showId)
       return
     }

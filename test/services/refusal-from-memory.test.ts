@@ -186,6 +186,40 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['B9'] })).status, 'PENDING', 'B9 is held by the next who asks, not refused from the map')
   })
 
+  t.test('seats given back after a claim failed on the database are holdable once the give-back lands', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.get(show.id)
+    const collection = app.models.Seat.collection
+    const { findOneAndUpdate, updateMany } = collection
+    let claims = 0
+    // The second claim fails (the database went away mid-hold); the give-back of the first is slow.
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+      if (++claims === 2) throw new Error('connection lost')
+      return await findOneAndUpdate.apply(collection, args)
+    }
+    let release = (): void => {}
+    const opened = new Promise<void>((resolve) => { release = resolve })
+    let landed = (): void => {}
+    const done = new Promise<void>((resolve) => { landed = resolve })
+    ;(collection as unknown as { updateMany: unknown }).updateMany = async (...args: Parameters<typeof updateMany>) => {
+      ;(collection as unknown as { updateMany: unknown }).updateMany = updateMany
+      await opened
+      try { return await updateMany.apply(collection, args) } finally { setImmediate(landed) }
+    }
+    t.teardown(() => { Object.assign(collection, { findOneAndUpdate, updateMany }) })
+    await t.rejects(bookings.holdSeats(alice.id, show.id, { seatLabels: ['A9', 'A10'] }), { message: 'connection lost' })
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate
+    // The map is read while the first seat is still HELD for the failed hold.
+    await seatMaps.get(show.id)
+    const first = [...(await seatMaps.seats(show.id)).seats].find((s) => s.label === 'A9' || s.label === 'A10' ? s.status === 'HELD' : false)
+    t.ok(first !== undefined, 'one seat is still held for it')
+    release()
+    await done
+    t.equal((await app.models.Seat.findById(first?.id).lean<{ status: string }>())?.status, 'AVAILABLE', 'given back')
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: [first?.label ?? ''] })).status, 'PENDING', 'held by the next who asks, not refused from the map')
+  })
+
   t.test('through HTTP: the 409 body names both taken seats', async (t) => {
     const show = await createShow(app)
     const ids = Object.fromEntries((await seatMap(app, show.id)).seats.map((s) => [s.label, s.id]))
