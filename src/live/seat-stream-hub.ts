@@ -254,13 +254,20 @@ export function createSeatStreamHub (opts: HubOptions) {
       if (watched.pending.length > 0) {
         const batch = watched.pending
         watched.pending = []
-        const seatIds = new Map<SeatStatus, string[]>()
-        for (const p of batch) {
-          const list = seatIds.get(p.status) ?? []
-          list.push(p.seatId)
-          seatIds.set(p.status, list)
+        if (opts.onSeatChanges !== undefined) {
+          // In commit order, one call per run of changes to the same status: a seat changed twice in
+          // one batch (held, then given back) must end at its last status, and a HELD seat that was
+          // something else in between must not keep the end of its former hold (the cache's patch).
+          let run: { status: SeatStatus, ids: string[] } | undefined
+          for (const p of batch) {
+            if (run?.status !== p.status) {
+              if (run !== undefined) opts.onSeatChanges(watched.showId, run.ids, run.status)
+              run = { status: p.status, ids: [] }
+            }
+            run.ids.push(p.seatId)
+          }
+          if (run !== undefined) opts.onSeatChanges(watched.showId, run.ids, run.status)
         }
-        if (opts.onSeatChanges !== undefined) for (const [status, ids] of seatIds) opts.onSeatChanges(watched.showId, ids, status)
         let shared: Buffer | undefined
         for (const sub of watched.subscribers) {
           if (comparePos(sub.after, batch[0].pos) < 0) {

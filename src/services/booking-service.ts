@@ -508,7 +508,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function compensate (showId: Types.ObjectId, bookingId: Types.ObjectId, seatIds: Types.ObjectId[], databaseFailed: boolean): Promise<void> {
     const release = releaseHeldSeats(Seat, bookingId, seatIds)
     if (databaseFailed) {
-      release.catch((e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      // The map is told twice: now (it must not trust what it has), and when the give-back lands
+      // (a read between the two finds the seats still HELD for this booking, with their end).
+      release.then(() => { seatsChanged(showId, seatIds, 'AVAILABLE') }, (e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
       seatsChanged(showId)
       return
     }
@@ -575,7 +577,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // Fenced: a repeat with this Idempotency-Key took the attempt over and gave its seats back;
       // any claimed since go back too (the fence is FAILED and owns none).
       // Some may have gone back already (the take-over) and been taken since: not patched, re-read.
-      if (await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id)) > 0) seatsChanged(show._id)
+      // Re-read even when none went back now: this attempt told the map they are HELD (for it,
+      // with its end) when its claims' replies came, which may be after the take-over freed them.
+      await releaseHeldSeats(Seat, bookingId, seats.map((s) => s.id))
+      seatsChanged(show._id)
       throw unavailable('DATABASE_UNAVAILABLE', 'this attempt was taken over by a repeat with the same Idempotency-Key; nothing is held', 1)
     })
     // Written only after its hold lapsed (a stalled process or database): its seats may already

@@ -132,8 +132,11 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
         map, index: new Map(map.seats.map((s, i) => [s.id, i])), fragments: new Array<string | undefined>(map.seats.length),
         heldUntil: new Map(heldUntil), readAt, observedAt: Math.max(readAt, observedAt ?? readAt)
       }
-      // Own changes that may have landed after the read began are applied again (they are idempotent).
-      for (const p of entry.patches) if (p.at >= readAt) patch(snapshot, p)
+      // Changes told after the seats' query left may have landed after the database read them:
+      // applied again, in order. Those told before it (a write acknowledged, an event of a commit)
+      // are in what the query found, or something newer is: re-applying them would undo a change
+      // made elsewhere since (a hold of ours freed through another instance shown HELD again).
+      for (const p of entry.patches) if (p.at >= snapshot.observedAt) patch(snapshot, p)
       if (entry.version === version && (entry.snapshot === undefined || entry.snapshot.readAt <= readAt)) {
         entry.snapshot = { ...snapshot, version }
       }

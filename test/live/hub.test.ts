@@ -10,7 +10,7 @@ import { replay, type SseEvent } from './sse-client.js'
 const SHOW = 'aaaaaaaaaaaaaaaaaaaaaaaa'
 const seatId = (n: number): string => n.toString(16).padStart(24, '0')
 
-function setup (opts: { bufferSize?: number, maxBufferedBytes?: number, onShowChanged?: (showId: string) => void } = {}) {
+function setup (opts: { bufferSize?: number, maxBufferedBytes?: number, onShowChanged?: (showId: string) => void, onSeatChanges?: (showId: string, seatIds: string[], status: 'AVAILABLE' | 'HELD' | 'BOOKED') => void } = {}) {
   let feed: SeatEventFeed | undefined
   // The database as the reader sees it.
   const db = new Map<string, 'AVAILABLE' | 'HELD' | 'BOOKED'>([1, 2, 3, 4].map((n) => [seatId(n), 'AVAILABLE']))
@@ -149,4 +149,30 @@ t.test('every show change the source reports reaches onShowChanged, watched or n
   feed().show([200, 0, 0], SHOW, 'CANCELLED', Date.now())
   feed().show([201, 0, 0], other, 'CANCELLED', Date.now())
   t.same(changed, [SHOW, other])
+})
+
+t.test('onSeatChanges (the seat-map cache) gets one batch\'s changes so that applied in call order each seat ends at its last status', async (t) => {
+  const calls: Array<{ seatIds: string[], status: 'AVAILABLE' | 'HELD' | 'BOOKED' }> = []
+  const { hub, db, feed } = setup({ onSeatChanges: (_showId, seatIds, status) => calls.push({ seatIds: [...seatIds], status }) })
+  await hub.start()
+  t.teardown(async () => { await hub.close() })
+  const a = client()
+  await hub.subscribe(SHOW, undefined, a.c)
+  // One batch, in commit order: seat 2 freed, seat 1 held, then seat 1 freed (the hold given back).
+  // Grouped by status, seat 1's AVAILABLE would go with seat 2's (first) and its HELD after it.
+  const f = feed()
+  let pos = 300
+  const commit = (n: number, status: 'AVAILABLE' | 'HELD' | 'BOOKED'): void => { db.set(seatId(n), status); f.seat([++pos, 0, 0], seatId(n), status, Date.now()) }
+  commit(2, 'HELD')
+  f.flush()
+  calls.length = 0
+  commit(2, 'AVAILABLE')
+  commit(1, 'HELD')
+  commit(1, 'AVAILABLE')
+  commit(3, 'BOOKED')
+  f.flush()
+  const map = new Map<string, string>()
+  for (const call of calls) for (const id of call.seatIds) map.set(id, call.status)
+  t.same([map.get(seatId(1)), map.get(seatId(2)), map.get(seatId(3))], [db.get(seatId(1)), db.get(seatId(2)), db.get(seatId(3))], 'the cache ends where the database is')
+  t.equal(map.get(seatId(1)), 'AVAILABLE')
 })

@@ -152,6 +152,74 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.ok(read.observedAt !== undefined && read.observedAt >= before && read.observedAt <= Date.now(), 'the seats\' query was seen leaving')
   })
 
+  t.test('an attempt taken over by an Idempotency-Key repeat, whose claim\'s reply comes late, leaves no seat HELD in the map once it is fenced', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.get(show.id)
+    // The first claim's reply is held back (a stalled process): B9 is HELD for the attempt in the database.
+    const collection = app.models.Seat.collection
+    const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
+    let release = (): void => {}
+    let entered = (): void => {}
+    const opened = new Promise<void>((resolve) => { release = resolve })
+    const reached = new Promise<void>((resolve) => { entered = resolve })
+    let gated = true
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+      const result = await findOneAndUpdate(...args)
+      if (gated) { gated = false; entered(); await opened }
+      return result
+    }
+    t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+    const first = refusal(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled'))
+    await reached
+    // Its key is taken over as abandoned: the repeat gives B9 back, holds it again; then it is cancelled.
+    await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'stalled' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+    const repeat = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled')
+    await bookings.cancelBooking(alice.id, repeat.id)
+    await seatMaps.get(show.id)
+    t.equal(seatMaps.known(show.id)?.statusOf(repeat.seats[0].id), 'AVAILABLE', 'B9 is free, and the map knows')
+    // The stalled attempt's claim reply arrives: it tells the map B9 is HELD (for it), then its insert meets the fence.
+    release()
+    t.equal((await first).statusCode, 503, 'the abandoned attempt is answered 503')
+    const seat = await app.models.Seat.findById(repeat.seats[0].id).lean<{ status: string }>()
+    t.equal(seat?.status, 'AVAILABLE')
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['B9'] })).status, 'PENDING', 'B9 is held by the next who asks, not refused from the map')
+  })
+
+  t.test('seats given back after a claim failed on the database are holdable once the give-back lands', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.get(show.id)
+    const collection = app.models.Seat.collection
+    const { findOneAndUpdate, updateMany } = collection
+    let claims = 0
+    // The second claim fails (the database went away mid-hold); the give-back of the first is slow.
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+      if (++claims === 2) throw new Error('connection lost')
+      return await findOneAndUpdate.apply(collection, args)
+    }
+    let release = (): void => {}
+    const opened = new Promise<void>((resolve) => { release = resolve })
+    let landed = (): void => {}
+    const done = new Promise<void>((resolve) => { landed = resolve })
+    ;(collection as unknown as { updateMany: unknown }).updateMany = async (...args: Parameters<typeof updateMany>) => {
+      ;(collection as unknown as { updateMany: unknown }).updateMany = updateMany
+      await opened
+      try { return await updateMany.apply(collection, args) } finally { setImmediate(landed) }
+    }
+    t.teardown(() => { Object.assign(collection, { findOneAndUpdate, updateMany }) })
+    await t.rejects(bookings.holdSeats(alice.id, show.id, { seatLabels: ['A9', 'A10'] }), { message: 'connection lost' })
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate
+    // The map is read while the first seat is still HELD for the failed hold.
+    await seatMaps.get(show.id)
+    const first = [...(await seatMaps.seats(show.id)).seats].find((s) => s.label === 'A9' || s.label === 'A10' ? s.status === 'HELD' : false)
+    t.ok(first !== undefined, 'one seat is still held for it')
+    release()
+    await done
+    t.equal((await app.models.Seat.findById(first?.id).lean<{ status: string }>())?.status, 'AVAILABLE', 'given back')
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: [first?.label ?? ''] })).status, 'PENDING', 'held by the next who asks, not refused from the map')
+  })
+
   t.test('through HTTP: the 409 body names both taken seats', async (t) => {
     const show = await createShow(app)
     const ids = Object.fromEntries((await seatMap(app, show.id)).seats.map((s) => [s.label, s.id]))

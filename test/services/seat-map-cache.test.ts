@@ -1,7 +1,7 @@
 // The seat-map cache's structured access for best available: the served snapshot's own seats
 // (this instance's changes applied in place), and a fresh read shared by concurrent callers.
 import t from 'tap'
-import { createSeatMapCache } from '../../src/services/seat-map-cache.js'
+import { createSeatMapCache, type SeatMapRead } from '../../src/services/seat-map-cache.js'
 import type { SeatMap } from '../../src/schemas/show.js'
 
 /** A show's seats as a database would hold them, and a reader of it that counts its reads. */
@@ -58,4 +58,64 @@ t.test('freshSeats(since): one database read shared by concurrent callers, none 
   t.equal((await cache.seats('show')).seats[0].status, 'HELD', 'and becomes the served map')
   await cache.freshSeats('show', Date.now() + 1)
   t.equal(db.state.reads, 3, 'a later since reads again')
+})
+
+t.test('known(): a change of this instance that the database read already reflects is not re-applied over it (a seat freed elsewhere since stays free)', async (t) => {
+  // A read that waits (the driver's queue under load) before its query leaves: its seats are of
+  // the moment the query was sent (observedAt), not of the moment the read began.
+  const statuses = new Map<string, SeatMap['seats'][number]['status']>([['s1', 'AVAILABLE'], ['s2', 'AVAILABLE']])
+  let gate: Promise<void> | undefined
+  let open = (): void => {}
+  const read = async (showId: string): Promise<SeatMapRead> => {
+    if (gate !== undefined) await gate
+    const observedAt = Date.now()
+    const seats = [...statuses].map(([id, status], i) => ({ id, label: id, row: 'A', number: i + 1, category: 'STANDARD', priceCents: 100, status }))
+    const counts = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
+    for (const s of seats) counts[s.status]++
+    return { map: { showId, seats, counts }, heldUntil: new Map(), observedAt }
+  }
+  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
+  const cache = createSeatMapCache(read, 60_000, 120_000)
+  await cache.seats('show')
+  gate = new Promise((resolve) => { open = resolve })
+  await tick()
+  const reading = cache.freshSeats('show', Date.now())
+  await tick()
+  // This instance holds s1 (the database has it HELD, the map is told with its end)...
+  statuses.set('s1', 'HELD')
+  cache.apply('show', ['s1'], 'HELD', Date.now() + 60_000)
+  t.equal(cache.known('show')?.statusOf('s1'), 'HELD')
+  await tick()
+  // ...then it is freed through another instance (a cancel there, expiry there), before the
+  // waiting read's query leaves: that read sees it free.
+  statuses.set('s1', 'AVAILABLE')
+  await tick()
+  gate = undefined
+  open()
+  await reading
+  const known = cache.known('show')
+  t.equal(known?.statusOf('s1'), 'AVAILABLE', 'the read saw it free after the hold: the hold is not re-applied over it')
+  t.equal(known?.heldUntilOf('s1'), undefined)
+})
+
+t.test('known(): a change of this instance after the read\'s query left is applied to it', async (t) => {
+  const statuses = new Map<string, SeatMap['seats'][number]['status']>([['s1', 'AVAILABLE']])
+  let release = (): void => {}
+  let observedAt = 0
+  const read = async (showId: string): Promise<SeatMapRead> => {
+    observedAt = Date.now()
+    const seats = [...statuses].map(([id, status], i) => ({ id, label: id, row: 'A', number: i + 1, category: 'STANDARD', priceCents: 100, status }))
+    // The reply is slow: the query was answered with these seats, the hold below lands after.
+    await new Promise<void>((resolve) => { release = resolve })
+    return { map: { showId, seats, counts: { AVAILABLE: 1, HELD: 0, BOOKED: 0 } }, heldUntil: new Map(), observedAt }
+  }
+  const cache = createSeatMapCache(read, 60_000, 120_000)
+  const first = cache.seats('show')
+  while (observedAt === 0 || Date.now() === observedAt) await new Promise((resolve) => setTimeout(resolve, 1))
+  statuses.set('s1', 'HELD')
+  cache.apply('show', ['s1'], 'HELD', Date.now() + 60_000)
+  release()
+  await first
+  t.equal(cache.known('show')?.statusOf('s1'), 'HELD', 'the own hold the read may have missed is applied')
+  t.ok((cache.known('show')?.heldUntilOf('s1') ?? 0) > Date.now())
 })
