@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { AppError, badRequest, databaseUnavailable } from '../errors.js'
 import type { ErrorBody } from '../schemas/common.js'
+import { databaseFault } from '../services/mongo-errors.js'
 
 interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
 
@@ -40,28 +41,7 @@ function allowedValues (issues: ValidationIssue[], issue: ValidationIssue): stri
   return consts.map((e) => String(e.params.allowedValue))
 }
 
-/**
- * What a driver error says about the database: `unreachable` when no server could be selected
- * (or the client is closed), `network` when one connection failed (reset, timed out, its pool
- * cleared). Both are a 503 the client may retry; only `unreachable` says the database is away,
- * so only it switches the instance to answering 503 at once (a reset socket is not an outage).
- * Class names, not instanceof: mongoose wraps server selection in its own error class.
- */
-export function databaseFault (error: unknown): 'unreachable' | 'network' | undefined {
-  for (let e = error as { name?: unknown, message?: unknown, cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 4; e = e.cause as typeof e, depth++) {
-    const name = typeof e.name === 'string' ? e.name : ''
-    const message = typeof e.message === 'string' ? e.message : ''
-    if (/^Mongo(ose)?(ServerSelection|NotConnected|TopologyClosed|ClientClosed|PoolClosed)Error$/.test(name) ||
-      /buffering timed out|Client must be connected|Topology is closed/i.test(message)) return 'unreachable'
-    if (/^(Mongo(Network|NetworkTimeout|PoolCleared|WaitQueueTimeout|ServerClosed)Error|PoolClearedOnNetworkError)$/.test(name) ||
-      /^connection .* closed/i.test(message)) return 'network'
-    // The driver lets a socket's own write error through unwrapped (`write ECONNRESET` from
-    // Connection.writeCommand); the database is the only peer this service writes to.
-    const code = (e as { code?: unknown, syscall?: unknown }).code
-    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ECONNABORTED|ETIMEDOUT)$/.test(code) && typeof (e as { syscall?: unknown }).syscall === 'string') return 'network'
-  }
-  return undefined
-}
+export { databaseFault }
 
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',

@@ -40,7 +40,7 @@ import type { Idempotency } from './idempotency.js'
 import type { KnownSeats, SeatMapCache } from './seat-map-cache.js'
 import type { BookableShowCache, BookableShowDoc, SeatIndex } from './bookable-show-cache.js'
 import { reachedFaultPoint } from './fault-points.js'
-import { isDuplicateKey } from './mongo-errors.js'
+import { databaseFault, isDuplicateKey } from './mongo-errors.js'
 import { chooseBestAvailable } from './best-available.js'
 
 /** What a booking says of its show (API.md: saves a client one request per booking). */
@@ -559,7 +559,20 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // to the sweep); a crash before leaves a job for a booking that does not exist, which frees the
     // seats it finds still HELD for it at heldUntil. If scheduling fails the hold still lapses: the
     // sweep fails overdue PENDING bookings.
-    await scheduleExpiry(bookingId, heldUntil).catch((error: unknown) => log.warn({ err: error, bookingId }, 'expire-hold not scheduled; the sweep will expire it'))
+    const notScheduled = await scheduleExpiry(bookingId, heldUntil).then(() => undefined, (error: unknown) => error)
+    if (notScheduled !== undefined) {
+      // The database unreachable or its connection lost, after the driver's own retry: the booking
+      // insert would only wait out server selection a second time (a hold in flight when the
+      // database died answered after 10 s instead of 3). Nothing was written for this booking
+      // (the job at most, whose reply was lost: it finds no booking and frees only seats still
+      // HELD for it), so its seats go back now, not awaited, as after a failed claim, and the
+      // caller hears 503 DATABASE_UNAVAILABLE.
+      if (databaseFault(notScheduled) !== undefined) {
+        await compensate(show._id, bookingId, seats.map((s) => s.id), true)
+        throw notScheduled
+      }
+      log.warn({ err: notScheduled, bookingId }, 'expire-hold not scheduled; the sweep will expire it')
+    }
     reachedFaultPoint('after-expiry-scheduled')
     // No compensation if this fails: a write whose reply was lost may have landed, and freeing its
     // seats would leave a PENDING booking without them. They stay HELD and expiry (or the sweep)
