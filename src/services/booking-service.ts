@@ -510,7 +510,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (databaseFailed) {
       // The map is told twice: now (it must not trust what it has), and when the give-back lands
       // (a read between the two finds the seats still HELD for this booking, with their end).
-      release.then(() => { seatsChanged(showId, seatIds, 'AVAILABLE') }, (e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
+      // Fewer freed than given back: some went back another way (an Idempotency-Key take-over) and
+      // may be held again since: not patched, re-read.
+      release.then((freed) => { if (freed === seatIds.length) seatsChanged(showId, seatIds, 'AVAILABLE'); else seatsChanged(showId) },
+        (e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
       seatsChanged(showId)
       return
     }

@@ -100,8 +100,10 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
       if (error instanceof AppError && error.statusCode < 500) {
         await recordAnswer(entryId, error.statusCode, error.toBody(), attemptId)
       } else {
-        // Only while the entry is still this attempt's: a repeat may have taken it over.
-        await IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS', attemptId }, { $set: { state: 'RETRY' } })
+        // Only while the entry is still this attempt's: a repeat may have taken it over. Not
+        // awaited: after a database fault it would make the caller wait out server selection a
+        // second time; a repeat that comes before the mark lands finds IN_PROGRESS and waits for it.
+        void IdempotencyKey.updateOne({ _id: entryId, state: 'IN_PROGRESS', attemptId }, { $set: { state: 'RETRY' } })
           .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not marked for retry; it will be once stale'))
       }
       throw error
