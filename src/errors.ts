@@ -13,7 +13,13 @@ export class AppError extends Error {
     readonly details?: Record<string, unknown>,
     readonly headers?: Record<string, string>
   ) {
+    // An expected refusal (a 4xx: a taken seat, a bad field) is answered, not debugged, and a sale
+    // raises thousands of 409s a second: capturing each one's stack is wasted CPU. A 5xx keeps its
+    // stack for the log.
+    const stackTraceLimit = Error.stackTraceLimit
+    if (statusCode < 500) Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = stackTraceLimit
     this.name = 'AppError'
   }
 
