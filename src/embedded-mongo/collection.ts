@@ -8,9 +8,43 @@
 import { ObjectId, type Document } from 'bson'
 import { fault } from './errors.js'
 import { compileFilter, isOperatorObject, type Matcher } from './filter.js'
-import { bsonType, hashValue, isPlainObject, toNumber, type Doc } from './values.js'
+import { bsonType, compareValues, hashValue, isPlainObject, toNumber, type Doc } from './values.js'
 
-export interface Rec { doc: Doc }
+/** A stored document; `seq` (insertion order, kept across updates) breaks ties in index order, as a RecordId does. */
+export interface Rec { doc: Doc; seq: number }
+
+/** A record's place in an ordered bucket: its values of the index fields after the bucket's prefix. */
+interface Entry { rec: Rec; vals: unknown[] }
+
+/**
+ * One equality bucket of a compound index (a key of `maps[level]`) kept sorted by the index
+ * fields after the prefix (in the index's directions), then by `seq`. Built on the first sorted
+ * read of that bucket and maintained on every write after (binary-search insert/remove), so
+ * indexes never read in order cost writes nothing. A record with an array on one of those
+ * index field is not placed (`arrays` counts them): a multikey sort key sorts by its smallest
+ * or largest element depending on the sort's direction, so such a bucket is not used for order.
+ */
+interface OrderedBucket {
+  entries: Entry[]
+  byRec: Map<Rec, Entry | null>
+  arrays: number
+}
+
+/** A sorted read plan: `entries[from]`, `entries[from + step]`, … up to (not including) `to`. */
+export interface OrderedScan { entries: Entry[]; from: number; to: number; step: 1 | -1 }
+
+const ARRAY = Symbol('array')
+
+/** The value at a dotted path as a sort sees it when no array is on the way; ARRAY otherwise. */
+function plainValue(doc: Doc, parts: string[]): unknown {
+  let v: unknown = doc
+  for (const p of parts) {
+    if (Array.isArray(v)) return ARRAY
+    if (!isPlainObject(v)) return undefined
+    v = v[p]
+  }
+  return Array.isArray(v) ? ARRAY : v
+}
 
 export interface IndexSpec {
   name: string
@@ -29,12 +63,20 @@ export class SecondaryIndex {
   readonly spec: IndexSpec
   readonly fields: string[]
   readonly maps: Array<Map<string, Set<Rec>>>
+  /** 1 or -1 per field, as the index key says. */
+  readonly dirs: number[]
+  /** Per prefix level (as `maps`), the buckets kept in index order; see OrderedBucket. */
+  private readonly ordered: Array<Map<string, OrderedBucket>>
+  private readonly parts: string[][]
   private readonly partial: Matcher | undefined
 
   constructor(spec: IndexSpec) {
     this.spec = spec
     this.fields = Object.keys(spec.key)
     this.maps = this.fields.map(() => new Map())
+    this.ordered = this.fields.map(() => new Map())
+    this.dirs = this.fields.map((f) => ((toNumber(spec.key[f]) ?? 1) < 0 ? -1 : 1))
+    this.parts = this.fields.map((f) => f.split('.'))
     this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined
   }
 
@@ -67,14 +109,22 @@ export class SecondaryIndex {
     return out
   }
 
-  add(rec: Rec, keys: string[][] | undefined): void {
+  /** Adds `rec` under `keys` (from `keysOf(doc)`); `doc` is the version being stored. */
+  add(rec: Rec, keys: string[][] | undefined, doc: Doc): void {
     if (keys === undefined) return
     for (let i = 0; i < keys.length; i++) {
       const m = this.maps[i]
+      const om = this.ordered[i]
+      let vals: unknown[] | null | undefined
       for (const k of keys[i]) {
         let s = m.get(k)
         if (s === undefined) { s = new Set(); m.set(k, s) }
         s.add(rec)
+        if (om.size === 0) continue
+        const ob = om.get(k)
+        if (ob === undefined) continue
+        if (vals === undefined) vals = this.trailing(doc, i)
+        this.place(ob, i, rec, vals)
       }
     }
   }
@@ -83,13 +133,95 @@ export class SecondaryIndex {
     if (keys === undefined) return
     for (let i = 0; i < keys.length; i++) {
       const m = this.maps[i]
+      const om = this.ordered[i]
       for (const k of keys[i]) {
         const s = m.get(k)
         if (s === undefined) continue
         s.delete(rec)
+        if (om.size > 0) {
+          const ob = om.get(k)
+          if (ob !== undefined) {
+            if (s.size === 0) om.delete(k)
+            else this.unplace(ob, i, rec)
+          }
+        }
         if (s.size === 0) m.delete(k)
       }
     }
+  }
+
+  /**
+   * Values of the fields after prefix level `level` (0 = first field only), or null if any
+   * field of the index is an array: a prefix field too, since a sort on it (dropped as constant
+   * for the bucket) would sort such a record by its smallest or largest element instead.
+   */
+  private trailing(doc: Doc, level: number): unknown[] | null {
+    const out: unknown[] = []
+    for (let j = 0; j < this.parts.length; j++) {
+      const v = plainValue(doc, this.parts[j])
+      if (v === ARRAY) return null
+      if (j > level) out.push(v)
+    }
+    return out
+  }
+
+  /** Index order of two entries of a bucket at `level`: the trailing fields in the index's directions, then seq. */
+  private cmpEntry(level: number, a: unknown[], aSeq: number, b: unknown[], bSeq: number): number {
+    for (let j = 0; j < a.length; j++) {
+      const c = compareValues(a[j], b[j])
+      if (c !== 0) return c * this.dirs[level + 1 + j]
+    }
+    return aSeq - bSeq
+  }
+
+  /** First position in `entries` whose entry is not before (vals, seq). */
+  private seek(entries: Entry[], level: number, vals: unknown[], seq: number): number {
+    let lo = 0
+    let hi = entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      const e = entries[mid]
+      if (this.cmpEntry(level, e.vals, e.rec.seq, vals, seq) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  private place(ob: OrderedBucket, level: number, rec: Rec, vals: unknown[] | null): void {
+    if (ob.byRec.has(rec)) return
+    if (vals === null) { ob.byRec.set(rec, null); ob.arrays++; return }
+    const e: Entry = { rec, vals }
+    ob.byRec.set(rec, e)
+    ob.entries.splice(this.seek(ob.entries, level, vals, rec.seq), 0, e)
+  }
+
+  private unplace(ob: OrderedBucket, level: number, rec: Rec): void {
+    const e = ob.byRec.get(rec)
+    if (e === undefined) return
+    ob.byRec.delete(rec)
+    if (e === null) { ob.arrays--; return }
+    const at = this.seek(ob.entries, level, e.vals, rec.seq)
+    if (ob.entries[at] === e) ob.entries.splice(at, 1)
+  }
+
+  /** The bucket `key` at `level` in index order, built on first use; undefined if it is empty. */
+  orderedBucket(level: number, key: string): OrderedBucket | undefined {
+    const om = this.ordered[level]
+    let ob = om.get(key)
+    if (ob !== undefined) return ob
+    const s = this.maps[level].get(key)
+    if (s === undefined) return undefined
+    ob = { entries: [], byRec: new Map(), arrays: 0 }
+    for (const rec of s) {
+      const vals = this.trailing(rec.doc, level)
+      if (vals === null) { ob.byRec.set(rec, null); ob.arrays++; continue }
+      const e: Entry = { rec, vals }
+      ob.byRec.set(rec, e)
+      ob.entries.push(e)
+    }
+    ob.entries.sort((a, b) => this.cmpEntry(level, a.vals, a.rec.seq, b.vals, b.rec.seq))
+    om.set(key, ob)
+    return ob
   }
 
   /** The record (other than `self`) that already holds one of these full keys, if any. */
@@ -158,6 +290,7 @@ export class Collection {
   readonly byId = new Map<string, Rec>()
   readonly indexes: SecondaryIndex[] = []
   readonly options: Doc
+  private nextSeq = 0
 
   constructor(db: string, name: string, options: Doc = {}) {
     this.db = db
@@ -210,9 +343,9 @@ export class Collection {
       const c = this.indexes[i].conflict(keys[i], undefined)
       if (c !== undefined) this.dupErrorFor(this.indexes[i], c.key, doc)
     }
-    const rec: Rec = { doc }
+    const rec: Rec = { doc, seq: this.nextSeq++ }
     this.byId.set(idKey, rec)
-    for (let i = 0; i < this.indexes.length; i++) this.indexes[i].add(rec, keys[i])
+    for (let i = 0; i < this.indexes.length; i++) this.indexes[i].add(rec, keys[i], doc)
     return rec
   }
 
@@ -230,7 +363,7 @@ export class Collection {
     }
     for (const c of changed) {
       c.ix.remove(rec, c.before)
-      c.ix.add(rec, c.after)
+      c.ix.add(rec, c.after, next)
     }
     rec.doc = next
   }
@@ -252,7 +385,7 @@ export class Collection {
       const keys = ix.keysOf(rec.doc)
       const c = ix.conflict(keys, rec)
       if (c !== undefined) this.dupErrorFor(ix, c.key, rec.doc)
-      ix.add(rec, keys)
+      ix.add(rec, keys, rec.doc)
     }
     this.indexes.push(ix)
   }
@@ -277,10 +410,27 @@ export class Collection {
       }
       return out
     }
-    // Of the usable indexes, the one with the fewest candidates: the buckets' sizes are known, so
-    // this is exact (MongoDB's planner races its candidate plans for the same end). The longest
-    // prefix alone chose { status, heldUntil } over { bookingId } for { bookingId, status: 'HELD' },
-    // and read every HELD seat to release one booking's.
+    const best = this.smallestBucket(filter)
+    if (best === undefined) return undefined
+    const { m, keys } = best
+    if (keys.length === 1) return m.get(keys[0]) ?? []
+    const out = new Set<Rec>()
+    for (const k of keys) {
+      const s = m.get(k)
+      if (s !== undefined) for (const r of s) out.add(r)
+    }
+    // Keep natural (insertion) order stable for callers that do not sort.
+    return [...out]
+  }
+
+  /**
+   * Of the indexes usable for the filter's equality (or small $in) conditions, the bucket(s)
+   * with the fewest candidates: the buckets' sizes are known, so this is exact (MongoDB's
+   * planner races its candidate plans for the same end). The longest prefix alone chose
+   * { status, heldUntil } over { bookingId } for { bookingId, status: 'HELD' }, and read every
+   * HELD seat to release one booking's.
+   */
+  private smallestBucket(filter: Doc): { m: Map<string, Set<Rec>>; keys: string[]; size: number } | undefined {
     let best: { m: Map<string, Set<Rec>>; keys: string[]; size: number } | undefined
     for (const ix of this.indexes) {
       const vals: unknown[][] = []
@@ -303,22 +453,111 @@ export class Collection {
       if (best === undefined || size < best.size) best = { m, keys, size }
       if (size === 0) break
     }
-    if (best === undefined) return undefined
-    const { m, keys } = best
-    if (keys.length === 1) return m.get(keys[0]) ?? []
-    const out = new Set<Rec>()
-    for (const k of keys) {
-      const s = m.get(k)
-      if (s !== undefined) for (const r of s) out.add(r)
+    return best
+  }
+
+  /**
+   * A read of the filter's candidates already in `sort` order, as MongoDB walks an index: an
+   * index whose leading fields the filter fixes by single-value equality (the prefix) and whose
+   * next fields are the sort's keys in the index's directions, or all reversed (sort keys that
+   * are prefix fields are constant and dropped). `$gt/$gte/$lt/$lte` on the first field after
+   * the prefix narrow the walk to a range. The caller still applies the whole filter to every
+   * record read: the range is a superset of the matches (comparison operators only match
+   * values of the bound's type, which sit together in BSON order), and correctness never
+   * depends on the index. Undefined when no index gives that order, when an `_id` lookup is
+   * possible, when a record of the bucket has an array in a sort field (multikey sort keys
+   * sort by an element; the sorting path handles them), or when another index's equality
+   * bucket is more than 4 times smaller (reading in order only pays when a limit stops the
+   * walk early, which a far smaller unsorted bucket beats). Without a sort, the same walk is
+   * used when a range narrows the bucket to fewer records than the smallest equality bucket
+   * (the overdue pass `{ status: 'PENDING', expiresAt: { $lte: now } }` read every pending
+   * booking); the records then come in index order, which MongoDB gives too.
+   */
+  orderedScan(filter: Doc | undefined, sort: Doc | undefined): OrderedScan | undefined {
+    if (filter === undefined || filter === null || this.indexes.length === 0) return undefined
+    if (lookupValues(filter._id) !== undefined) return undefined
+    const sortKeys = sort === undefined || sort === null ? [] : Object.keys(sort)
+    if (sortKeys.length === 0 && !Object.keys(filter).some((k) => hasRange(filter[k]))) return undefined
+    let plan: { ix: SecondaryIndex; level: number; key: string; step: 1 | -1; size: number } | undefined
+    for (const ix of this.indexes) {
+      const vals: unknown[][] = []
+      while (vals.length < ix.fields.length - 1) {
+        const v = lookupValues(filter[ix.fields[vals.length]])
+        if (v === undefined || v.length !== 1) break
+        vals.push(v)
+      }
+      const p = vals.length
+      if (p === 0 || !ix.usableForLookup(vals)) continue
+      const prefix = ix.fields.slice(0, p)
+      const rest = sortKeys.filter((k) => !prefix.includes(k))
+      if (rest.length > ix.fields.length - p) continue
+      // Unsorted, the index only pays with a range to narrow the bucket by.
+      if (rest.length === 0 && (sortKeys.length > 0 || !hasRange(filter[ix.fields[p]]))) continue
+      let step = 0
+      for (let j = 0; j < rest.length && step !== 2; j++) {
+        const d = (toNumber(sort?.[rest[j]]) ?? 1) * ix.dirs[p + j]
+        if (rest[j] !== ix.fields[p + j] || (step !== 0 && d !== step)) step = 2
+        else step = d
+      }
+      if (rest.length === 0) step = 1
+      if (step !== 1 && step !== -1) continue
+      const key = vals.map((v) => hashValue(v[0])).join('|')
+      const size = ix.maps[p - 1].get(key)?.size ?? 0
+      if (plan === undefined || size < plan.size) plan = { ix, level: p - 1, key, step, size }
     }
-    // Keep natural (insertion) order stable for callers that do not sort.
-    return [...out]
+    if (plan === undefined) return undefined
+    const bound = this.smallestBucket(filter)
+    if (bound !== undefined && plan.size > 4 * bound.size) return undefined
+    const ob = plan.ix.orderedBucket(plan.level, plan.key)
+    if (ob === undefined) return { entries: [], from: 0, to: 0, step: 1 }
+    if (ob.arrays > 0) return undefined
+    const [lo, hi] = rangeOf(ob.entries, filter[plan.ix.fields[plan.level + 1]], plan.ix.dirs[plan.level + 1])
+    // Unsorted, every record of the range is read: only worth it when that is fewer.
+    if (sortKeys.length === 0 && bound !== undefined && hi - lo >= bound.size) return undefined
+    return plan.step === 1 ? { entries: ob.entries, from: lo, to: hi, step: 1 } : { entries: ob.entries, from: hi - 1, to: lo - 1, step: -1 }
   }
 
   /** Records in natural order restricted to the candidates of `filter`. */
   scan(filter: Doc | undefined): Iterable<Rec> {
     return this.candidates(filter) ?? this.byId.values()
   }
+}
+
+/**
+ * The positions [lo, hi) of `entries` (sorted by their first value in direction `dir`) that the
+ * comparison operators of `cond` can match; every position when there are none.
+ */
+function rangeOf(entries: Entry[], cond: unknown, dir: number): [number, number] {
+  let lo = 0
+  let hi = entries.length
+  if (!isOperatorObject(cond)) return [lo, hi]
+  // First position whose value, compared with b in the entries' direction, passes `pass`.
+  const first = (b: unknown, pass: (c: number) => boolean): number => {
+    let l = 0
+    let h = entries.length
+    while (l < h) {
+      const mid = (l + h) >> 1
+      if (pass(compareValues(entries[mid].vals[0], b) * dir)) h = mid
+      else l = mid + 1
+    }
+    return l
+  }
+  for (const op of Object.keys(cond)) {
+    const b = cond[op]
+    // With dir = 1, { $gte: b } keeps from the first value ≥ b; with dir = -1 up to the first < b.
+    const up = dir > 0
+    if (op === '$gte') { if (up) lo = Math.max(lo, first(b, (c) => c >= 0)); else hi = Math.min(hi, first(b, (c) => c > 0)) }
+    else if (op === '$gt') { if (up) lo = Math.max(lo, first(b, (c) => c > 0)); else hi = Math.min(hi, first(b, (c) => c >= 0)) }
+    else if (op === '$lte') { if (up) hi = Math.min(hi, first(b, (c) => c > 0)); else lo = Math.max(lo, first(b, (c) => c >= 0)) }
+    else if (op === '$lt') { if (up) hi = Math.min(hi, first(b, (c) => c >= 0)); else lo = Math.max(lo, first(b, (c) => c > 0)) }
+  }
+  return [lo, Math.max(lo, hi)]
+}
+
+const RANGE_OPS = ['$gt', '$gte', '$lt', '$lte']
+
+function hasRange(cond: unknown): boolean {
+  return isOperatorObject(cond) && Object.keys(cond).some((k) => RANGE_OPS.includes(k))
 }
 
 function sameKeys(a: string[][] | undefined, b: string[][] | undefined): boolean {

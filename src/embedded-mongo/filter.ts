@@ -210,7 +210,12 @@ function cmpScalar(v: unknown, x: unknown, test: (c: number) => boolean): boolea
   const rx = typeRank(x)
   if (rx === 1 || rx === 13) return test(compareValues(v, x)) // MinKey/MaxKey compare with all
   if (typeRank(v) !== rx) return false
-  if (typeof v === 'number' && typeof x === 'number') return test(v < x ? -1 : v > x ? 1 : 0)
+  if (typeof v === 'number' && typeof x === 'number') {
+    // NaN is equal to NaN and neither less nor greater than any other number (mongod's index
+    // bounds for { $gte: 5 } or { $lte: 5 } exclude it); the plain comparison made it "equal" to all.
+    if (v !== v || x !== x) return v !== v && x !== x && test(0)
+    return test(v < x ? -1 : v > x ? 1 : 0)
+  }
   return test(compareValues(v, x))
 }
 

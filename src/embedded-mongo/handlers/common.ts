@@ -17,11 +17,26 @@ function* filterIter(src: Iterable<Rec>, m: (d: Doc) => boolean): Iterable<Rec> 
   for (const r of src) if (m(r.doc)) yield r
 }
 
-/** Matching records in natural order (or top-k sorted when sort+limit are given). */
+/** Matching records in natural order, or in sort order: read in index order when an index gives it, else sorted (top-k with a limit). */
 export function select(c: Collection | undefined, filter: Doc | undefined, sort: Doc | undefined, skip: number, limit: number): Rec[] {
   const m = compileFilter(filter)
   const cmp = compileSort(sort)
   if (c === undefined) return []
+  const os = c.orderedScan(filter, cmp === undefined ? undefined : sort)
+  if (os !== undefined) {
+    // Candidates come in sort order (or a range narrowed them): stop once `limit` of them match.
+    const out: Rec[] = []
+    let skipped = 0
+    const { entries, to, step } = os
+    for (let i = os.from; i !== to; i += step) {
+      const r = entries[i].rec
+      if (!m(r.doc)) continue
+      if (skipped < skip) { skipped++; continue }
+      out.push(r)
+      if (limit > 0 && out.length >= limit) break
+    }
+    return out
+  }
   const src = c.scan(filter)
   if (cmp === undefined) {
     const out: Rec[] = []
