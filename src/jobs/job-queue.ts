@@ -33,7 +33,8 @@ export function nextConcurrencyFreeJob (this: JobQueue, jobStatus: JobStatus, ha
     const def = this.agenda.definitions[job.attrs.name]
     if (def === undefined || handled.ids.has(job.attrs._id)) continue
     const status = jobStatus[job.attrs.name]
-    if (status === undefined || (def.concurrency ?? 0) === 0 || status.running < (def.concurrency ?? 0)) return job
+    const limit = def.concurrency ?? 0 // 0: no limit
+    if (status === undefined || limit === 0 || status.running < limit) return job
   }
   return undefined
 }

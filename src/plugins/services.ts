@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
+import type { Models } from '../models/index.js'
 import { createBookingService, type BookingService } from '../services/booking-service.js'
 import { createIdempotency } from '../services/idempotency.js'
 import { createMovieService, type MovieService } from '../services/movie-service.js'
@@ -19,6 +20,18 @@ declare module 'fastify' {
 }
 
 /**
+ * What holds need of a show, from memory: the document for SHOW_CACHE_MAX_AGE_MS (or until this
+ * instance or a change stream says it changed), the seat index for good. Through the driver:
+ * no casting or hydration on the hot path.
+ */
+export function bookableShowCacheOver (models: Models): BookableShowCache {
+  return createBookableShowCache(
+    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1, name: 1, type: 1, venue: 1, rowPreference: 1, categories: 1 } }),
+    async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
+  )
+}
+
+/**
  * The business rules, wired to the models, metrics and scheduler; routes and jobs only call these.
  * Dependencies go one way: seat maps ← bookings ← shows.
  */
@@ -26,13 +39,7 @@ export default fp(async function servicesPlugin (fastify: FastifyInstance, opts:
   const { models, metrics, log } = fastify
   // Seat maps as served: read at most every SEAT_MAP_MAX_AGE_MS, this instance's own seat changes applied at once.
   const seatMaps = createSeatMapCache(seatMapCacheReader(models))
-  // What holds need of a show, from memory: the document for SHOW_CACHE_MAX_AGE_MS (or until this
-  // instance or a change stream says it changed), the seat index for good. Through the driver:
-  // no casting or hydration on the hot path.
-  const bookableShows = createBookableShowCache(
-    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }, { projection: { status: 1, startTime: 1, holdSeconds: 1, priceCents: 1, name: 1, type: 1, venue: 1, rowPreference: 1, categories: 1 } }),
-    async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
-  )
+  const bookableShows = bookableShowCacheOver(models)
   const bookings = createBookingService({
     models,
     metrics,

@@ -6,25 +6,12 @@ import t from 'tap'
 import { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, createShow, signUp, statusByLabel, waitFor } from '../helper.js'
-import { createBookingService } from '../../src/services/booking-service.js'
-import { createSeatMapCache, seatMapCacheReader } from '../../src/services/seat-map-cache.js'
-import { createBookableShowCache, type BookableShowDoc } from '../../src/services/bookable-show-cache.js'
-import { createIdempotency } from '../../src/services/idempotency.js'
+import type { BookingService } from '../../src/services/booking-service.js'
 import { databaseFault } from '../../src/services/mongo-errors.js'
+import { bookingServiceOver } from './support.js'
 
-function serviceOver (app: FastifyInstance, scheduleExpiry: () => Promise<void>): ReturnType<typeof createBookingService> {
-  const { models, metrics, log } = app
-  return createBookingService({
-    models, metrics, log,
-    seatMaps: createSeatMapCache(seatMapCacheReader(models), 1000, 2000),
-    bookableShows: createBookableShowCache(
-      async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }),
-      async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
-    ),
-    idempotency: createIdempotency({ models, log }),
-    maxHoldExtensions: 2,
-    scheduleExpiry
-  })
+function serviceOver (app: FastifyInstance, scheduleExpiry: () => Promise<void>): BookingService {
+  return bookingServiceOver(app, { seatMapMaxAgeMs: 1000, seatMapHardMaxAgeMs: 2000, scheduleExpiry }).bookings
 }
 
 t.test('expiry not scheduled', async (t) => {

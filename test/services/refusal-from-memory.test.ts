@@ -9,29 +9,15 @@ import t from 'tap'
 import { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, createShow, hold, json, seatMap, signUp } from '../helper.js'
-import { createBookingService } from '../../src/services/booking-service.js'
-import { createSeatMapCache, seatMapCacheReader } from '../../src/services/seat-map-cache.js'
-import { createBookableShowCache, type BookableShowDoc } from '../../src/services/bookable-show-cache.js'
-import { createIdempotency } from '../../src/services/idempotency.js'
 import { AppError } from '../../src/errors.js'
 import { expectError } from '../routes/contract.js'
+import { seatMapCacheReader } from '../../src/services/seat-map-cache.js'
+import { bookingServiceOver } from './support.js'
 
 type Teardown = Parameters<typeof buildTestApp>[0]
 
-function serviceOver (app: FastifyInstance) {
-  const { models, metrics, log } = app
-  const seatMaps = createSeatMapCache(seatMapCacheReader(models), 60_000, 120_000)
-  const bookableShows = createBookableShowCache(
-    async (showId) => await models.Show.collection.findOne<BookableShowDoc>({ _id: showId }),
-    async (showId) => await models.Seat.collection.find<{ _id: Types.ObjectId, label: string }>({ showId }, { projection: { label: 1 } }).toArray()
-  )
-  const bookings = createBookingService({
-    models, metrics, log, seatMaps, bookableShows,
-    idempotency: createIdempotency({ models, log }),
-    maxHoldExtensions: 2,
-    scheduleExpiry: async () => {}
-  })
-  return { bookings, seatMaps, bookableShows }
+function serviceOver (app: FastifyInstance): ReturnType<typeof bookingServiceOver> {
+  return bookingServiceOver(app, { seatMapMaxAgeMs: 60_000, seatMapHardMaxAgeMs: 120_000, scheduleExpiry: async () => {} })
 }
 
 /** The commands sent on the seats collection while `work` runs (Agenda's own queries are on its jobs). */
