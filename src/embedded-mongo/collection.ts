@@ -403,12 +403,17 @@ export class Collection {
     if (filter === undefined || filter === null) return undefined
     const idVals = lookupValues(filter._id)
     if (idVals !== undefined) {
-      const out: Rec[] = []
+      if (idVals.length === 1) {
+        const r = this.byId.get(hashValue(idVals[0]))
+        return r === undefined ? [] : [r]
+      }
+      // A Set: an $in of a thousand ids is deduplicated in linear time.
+      const out = new Set<Rec>()
       for (const v of idVals) {
         const r = this.byId.get(hashValue(v))
-        if (r !== undefined && !out.includes(r)) out.push(r)
+        if (r !== undefined) out.add(r)
       }
-      return out
+      return [...out]
     }
     const best = this.smallestBucket(filter)
     if (best === undefined) return undefined
@@ -434,9 +439,12 @@ export class Collection {
     let best: { m: Map<string, Set<Rec>>; keys: string[]; size: number } | undefined
     for (const ix of this.indexes) {
       const vals: unknown[][] = []
+      let combinations = 1
       for (const f of ix.fields) {
         const v = lookupValues(filter[f])
-        if (v === undefined) break
+        // A longer prefix multiplies the keys to look up: past MAX_LOOKUP_KEYS the shorter one serves.
+        if (v === undefined || (vals.length > 0 && combinations * v.length > MAX_LOOKUP_KEYS)) break
+        combinations *= v.length
         vals.push(v)
       }
       if (vals.length === 0 || !ix.usableForLookup(vals)) continue
@@ -569,7 +577,13 @@ function sameKeys(a: string[][] | undefined, b: string[][] | undefined): boolean
   return true
 }
 
-const MAX_IN_LOOKUP = 200
+/**
+ * The largest `$in` answered from an index (MongoDB's has no such bound short of the document
+ * size; a bulk expiry asks for a thousand ids at once). Longer lists are scanned.
+ */
+const MAX_IN_LOOKUP = 100_000
+/** The most index keys one compound lookup may combine (the product of its `$in` lists' lengths). */
+const MAX_LOOKUP_KEYS = 4096
 
 /** Scalar values an equality-like condition can match by hash, or undefined if not indexable. */
 function lookupValues(cond: unknown): unknown[] | undefined {

@@ -7,7 +7,7 @@
 // Semantics follow https://www.mongodb.com/docs/manual/reference/operator/query/
 import { Query } from 'mingo'
 import { fault } from './errors.js'
-import { bsonType, compareValues, isNumber, isPlainObject, toNumber, typeRank, valuesEqual, type Doc } from './values.js'
+import { bsonType, compareValues, hashValue, isNumber, isPlainObject, toNumber, typeRank, valuesEqual, type Doc } from './values.js'
 
 export type Matcher = (doc: Doc) => boolean
 type Compiled = (doc: Doc, root: Doc) => boolean
@@ -186,6 +186,44 @@ function eqMatch(v: unknown, x: unknown): boolean {
   return valuesEqual(v, x)
 }
 
+/** `$in` lists at least this long are matched through a set of their values' hashes. */
+const IN_SET_FROM = 16
+
+/** An `$in` list as a set: the hashes of its scalar values, and the values hashes cannot stand for. */
+interface InSet { hashes: Set<string>; rest: unknown[] }
+// Per list object: a query's filter (and so its list) is the same for every document it tests.
+const inSets = new WeakMap<unknown[], InSet>()
+
+/** A value whose equality with another is equality of their hashes (as the indexes use them). */
+function hashableScalar(v: unknown): boolean {
+  return v !== null && v !== undefined && !Array.isArray(v) && !(v instanceof RegExp) && !isPlainObject(v)
+}
+
+/**
+ * Whether `v` matches an `$in` list: equal to one of its values, or an array with an element
+ * that is (eqMatch). A long list (a bulk write's thousand ids) is looked up by hash rather than
+ * compared value by value against every document.
+ */
+function inMatch(v: unknown, list: unknown[]): boolean {
+  if (list.length < IN_SET_FROM) {
+    for (const x of list) if (eqMatch(v, x)) return true
+    return false
+  }
+  let set = inSets.get(list)
+  if (set === undefined) {
+    set = { hashes: new Set(), rest: [] }
+    for (const x of list) {
+      if (hashableScalar(x)) set.hashes.add(hashValue(x))
+      else set.rest.push(x)
+    }
+    inSets.set(list, set)
+  }
+  if (hashableScalar(v) && set.hashes.has(hashValue(v))) return true
+  if (Array.isArray(v)) for (const e of v) if (hashableScalar(e) && set.hashes.has(hashValue(e))) return true
+  for (const x of set.rest) if (eqMatch(v, x)) return true
+  return false
+}
+
 function regexMatch(v: unknown, re: RegExp): boolean {
   if (typeof v === 'string') {
     re.lastIndex = 0
@@ -304,9 +342,7 @@ function compileOps(ops: Doc, access: Access, path: string): Pred {
         const neg = op === '$nin'
         if (!Array.isArray(ops[op])) throw fault(2, `${op} needs an array`)
         preds.push((v, r) => {
-          const list = get(r) as unknown[]
-          let hit = false
-          for (const x of list) if (eqMatch(v, x)) { hit = true; break }
+          const hit = inMatch(v, get(r) as unknown[])
           return neg ? !hit : hit
         })
         break

@@ -58,7 +58,9 @@ t.test('candidates() ∘ filter = scan ∘ filter for every lookup shape', async
     const v = pick(scalars)
     if (r < 0.5) return v
     if (r < 0.7) return { $eq: v }
-    return { $in: Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(scalars)) }
+    // Mostly short lists; some long ones (looked up through many index keys, matched by hash).
+    const length = r < 0.95 ? 1 + Math.floor(rand() * 3) : 16 + Math.floor(rand() * 40)
+    return { $in: Array.from({ length }, () => pick(scalars)) }
   }
   let checked = 0
   let indexed = 0
@@ -85,6 +87,37 @@ t.test('candidates() ∘ filter = scan ∘ filter for every lookup shape', async
   }
   t.ok(indexed > 1000, `most filters were answered from an index (${indexed} of 3000)`)
   t.equal(checked, 0, 'no filter gave other documents through an index than through a scan')
+})
+
+t.test('a long $in (matched through a set of hashes) matches what its values one by one match', async (t) => {
+  const rand = prng(77)
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]
+  // Regular expressions, documents and arrays in the list are compared one by one, as before.
+  const operands = [...scalars, /^a/, /1/, { b: 1 }, { b: null }, [1, 'a'], [], [null]]
+  const value = (depth = 0): unknown => {
+    const r = rand()
+    if (depth < 2 && r < 0.2) return Array.from({ length: Math.floor(rand() * 3) }, () => value(depth + 1))
+    if (depth < 2 && r < 0.3) return { b: value(depth + 1) }
+    return pick(scalars)
+  }
+  const docs: Doc[] = Array.from({ length: 300 }, (_, i) => rand() < 0.9 ? { _id: i, a: value() } : { _id: i })
+  let differ = 0
+  let hits = 0
+  for (let n = 0; n < 300; n++) {
+    const list = Array.from({ length: 16 + Math.floor(rand() * 30) }, () => pick(operands))
+    const inList = compileFilter({ a: { $in: list } })
+    const notIn = compileFilter({ a: { $nin: list } })
+    const each = list.map((x) => compileFilter({ a: x }))
+    for (const d of docs) {
+      const want = each.some((m) => m(d))
+      if (want) hits++
+      if (inList(d) !== want || notIn(d) === want) {
+        if (++differ <= 5) t.fail('$in or $nin differs from its values one by one', { doc: d, list })
+      }
+    }
+  }
+  t.ok(hits > 1000, `many documents matched (${hits})`)
+  t.equal(differ, 0)
 })
 
 /** The reference: every document, the filter, a stable full sort, skip and limit. */
