@@ -34,39 +34,73 @@ export function expireHoldJobName (bookingId: Types.ObjectId): string {
 const CONCURRENCY_PER_NAME = 200 / EXPIRE_HOLD_SHARDS
 
 /**
- * A job that starts this long after its booking's expiresAt means jobs are queueing behind each
- * other (thousands of holds lapsing together): expiry then catches up in bulk. Each job costs
- * Agenda four round trips (lock, start, end, removal) and its expiry two more, all on the
- * service's event loop; a bulk pass expires up to 200 bookings in four (expireOverdueHoldsInBulk),
- * removes their jobs that no instance has locked yet in one more, and the locked ones, run later,
- * skip their expiry. 100 ms: a backlog is seen soon after it starts (500 ms let one grow for half
- * a second before the catch-up began), while jobs that run
- * on time (late by a timer's and a busy event loop's delay) still expire their own booking alone.
+ * Each expiry job costs Agenda four round trips (lock, start, end, removal) and its own expiry two
+ * more, all on the service's event loop. When thousands of holds lapse within seconds, expiry
+ * catches up in bulk instead: a pass expires up to 1,000 overdue bookings in four round trips
+ * (expireOverdueHoldsInBulk) and removes their jobs in one more. A job an instance had locked
+ * ahead then fails to mark itself started and is dropped (one round trip); one already running
+ * finds its booking expired and skips its expiry.
+ *
+ * A catch-up starts when a job starts CATCH_UP_AFTER_MS after its booking's expiresAt (jobs are
+ * queueing behind each other; 500 ms let a backlog grow for half a second first), or when
+ * COALESCE_AT expiry jobs run at once on this instance (a burst that Agenda still runs on time:
+ * the jobs' own expiries, two round trips each, were most of the service's work while 2,000 holds
+ * lapsed). A lone hold lapsing is still expired by its own job alone.
  */
 const CATCH_UP_AFTER_MS = 100
+const COALESCE_AT = 8
 /**
  * Bulk passes one catch-up runs at most: it follows a backlog while its passes find overdue
  * bookings (each pass takes those due at its start, never one before its expiresAt) and ends at
- * the first that finds none; the next late job starts another.
+ * the first that finds none; the next late or crowded job starts another.
  */
 const CATCH_UP_BATCHES = 50
 
-/** Removes the expire-hold jobs of these (settled) bookings that no instance has locked. */
+/** Removes the expire-hold jobs of these (FAILED, seats freed) bookings, locked or not. */
 export type DropExpiryJobs = (bookingIds: Types.ObjectId[]) => Promise<void>
+
+/** The catch-up under way on this instance: passes started and finished, and jobs waiting for a pass. */
+interface CatchUp { started: number, finished: number, waiting: Array<{ pass: number, wake: () => void }> }
 
 /** Fails one PENDING booking at its expiresAt and frees its seats (the protocol's step 3). */
 export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number, dropJobsOf: DropExpiryJobs, log: FastifyBaseLogger): void {
   const lockLifetime = 20 * scanMs
-  // One catch-up at a time per instance: the late jobs behind the first find their bookings settled.
-  let catchingUp = false
-  async function catchUp (): Promise<void> {
-    for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
-      const expired = await bookings.expireOverdueHoldsInBulk()
-      if (expired.length === 0) return
-      // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
-      // deleteMany per batch instead of six round trips per job.
-      await dropJobsOf(expired)
+  // One catch-up at a time per instance: the jobs that come due meanwhile leave their bookings to its next pass.
+  let catchUp: CatchUp | undefined
+  // Expiry jobs past their booking's expiresAt and not yet done, on this instance.
+  let working = 0
+  const wakeWaiting = (c: CatchUp, all: boolean): void => {
+    c.waiting = c.waiting.filter((w) => {
+      if (!all && w.pass > c.finished) return true
+      w.wake()
+      return false
+    })
+  }
+  async function runCatchUp (): Promise<void> {
+    const c: CatchUp = { started: 0, finished: 0, waiting: [] }
+    catchUp = c
+    try {
+      for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
+        c.started++
+        const expired = await bookings.expireOverdueHoldsInBulk()
+        c.finished++
+        wakeWaiting(c, false)
+        if (expired.length === 0) return
+        // Their jobs have nothing left to do; removed, they cost no lock scan and no run. One
+        // deleteMany per batch instead of six round trips per job.
+        await dropJobsOf(expired)
+      }
+    } finally {
+      catchUp = undefined
+      wakeWaiting(c, true)
     }
+  }
+  /**
+   * Resolves when a pass of `c` that starts from now on has finished, or when `c` ends: the pass
+   * under way may have read the overdue bookings before this one was due.
+   */
+  const afterNextPass = async (c: CatchUp): Promise<void> => {
+    await new Promise<void>((resolve) => c.waiting.push({ pass: c.started + 1, wake: resolve }))
   }
   const expire = async (job: Job<ExpireHoldData>): Promise<void> => {
     const { bookingId, expiresAt } = job.attrs.data
@@ -78,20 +112,26 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
       const due = new Date(expiresAt).getTime()
       const early = due - Date.now()
       if (early > 0) await sleep(early + 2)
-      // Also when the booking was never written (its hold died after scheduling this): then its lapsed seats go back.
-      await bookings.expireHoldJob(new Types.ObjectId(bookingId))
-      if (-early > CATCH_UP_AFTER_MS && !catchingUp) {
-        catchingUp = true
-        try {
-          await catchUp()
-        } catch (error) {
-          // This job's own expiry is done: a catch-up cut short (the database gone a moment) is
-          // not its failure, which would keep its document for ever. The bookings the pass did
-          // not reach still have their own jobs, and the sweep under them.
-          log.warn({ err: error }, 'expiry catch-up stopped; the remaining overdue holds expire by their own jobs')
-        } finally {
-          catchingUp = false
+      working++
+      try {
+        if (catchUp !== undefined) {
+          // A catch-up is under way: its next pass takes this booking with the others (then the
+          // expiry below ends without a round trip). Expiring is conditional, so either way is safe.
+          await afterNextPass(catchUp)
+        } else if (-early > CATCH_UP_AFTER_MS || working >= COALESCE_AT) {
+          try {
+            await runCatchUp()
+          } catch (error) {
+            // A catch-up cut short (the database gone a moment) is not this job's failure, which
+            // would keep its document for ever: it still expires its own booking below. The
+            // bookings the pass did not reach still have their own jobs, and the sweep under them.
+            log.warn({ err: error }, 'expiry catch-up stopped; the remaining overdue holds expire by their own jobs')
+          }
         }
+        // Also when the booking was never written (its hold died after scheduling this): then its lapsed seats go back.
+        await bookings.expireHoldJob(new Types.ObjectId(bookingId))
+      } finally {
+        working--
       }
     })
     // A short lock (ten seconds): jobs are locked up to a scan before they are due, and a dead

@@ -17,6 +17,9 @@ declare module 'fastify' {
 /** How often each instance looks for due jobs; job locks are a few of these long. */
 const SCAN_MS = 500
 
+/** The mongo backend's error for saving a job whose document is gone, for an expiry job. */
+const REMOVED_EXPIRY_JOB = new RegExp(`^job [0-9a-f]{24} \\(name: (${EXPIRE_HOLD_NAMES.join('|')})\\) cannot be updated in the database`)
+
 /** How overdue a PENDING booking must be for the overdue pass (every OVERDUE_PASS_MS) to expire it. */
 const OVERDUE_GRACE_MS = 1000
 
@@ -49,6 +52,12 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
       fastify.log.debug({ err: error }, 'agenda reported a finished job as cancelled')
       return
     }
+    // An expiry job a bulk pass removed (its booking expired with the others) after this instance
+    // locked it: Agenda cannot mark it started and drops it, which is what it is for.
+    if (REMOVED_EXPIRY_JOB.test(error.message)) {
+      fastify.log.debug({ err: error }, 'an expiry job removed by a bulk pass was dropped')
+      return
+    }
     // A poll cut short by the database closing under it during shutdown is part of a normal stop.
     if (closing && databaseFault(error) !== undefined) fastify.log.debug({ err: error }, 'agenda poll interrupted by shutdown')
     else fastify.log.error({ err: error }, 'agenda error')
@@ -60,8 +69,10 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
   const jobs = db.collection('agendaJobs')
   defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, async (bookingIds) => {
-    // Unlocked only: a job an instance has locked runs, finds its booking settled and ends.
-    await jobs.deleteMany({ name: { $in: EXPIRE_HOLD_NAMES }, lockedAt: null, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
+    // Locked ones too: their bookings are FAILED (final) with their seats freed, so the jobs have
+    // nothing left to do. An instance that locked one ahead of its time then fails to mark it
+    // started (its document is gone) and never runs it: one round trip instead of four.
+    await jobs.deleteMany({ name: { $in: EXPIRE_HOLD_NAMES }, 'data.bookingId': { $in: bookingIds.map((id) => id.toHexString()) } })
   }, fastify.log)
   defineSweepStaleHolds(agenda, fastify.services.bookings, SCAN_MS)
   fastify.decorate('agenda', agenda)
