@@ -42,10 +42,11 @@ const CONCURRENCY_PER_NAME = 200 / EXPIRE_HOLD_SHARDS
  * finds its booking expired and skips its expiry.
  *
  * A catch-up starts when a job starts CATCH_UP_AFTER_MS after its booking's expiresAt (jobs are
- * queueing behind each other; 500 ms let a backlog grow for half a second first), or when
- * COALESCE_AT expiry jobs run at once on this instance (a burst that Agenda still runs on time:
- * the jobs' own expiries, two round trips each, were most of the service's work while 2,000 holds
- * lapsed). A lone hold lapsing is still expired by its own job alone.
+ * queueing behind each other; 500 ms let a backlog grow for half a second first), once that job
+ * has expired its own booking; or when COALESCE_AT expiry jobs are at work at once on this
+ * instance (a burst that Agenda still runs on time: the jobs' own expiries, two round trips
+ * each, were most of the service's work while 2,000 holds lapsed), and then its pass takes the
+ * job's booking too. A lone hold lapsing is still expired by its own job alone.
  */
 const CATCH_UP_AFTER_MS = 100
 const COALESCE_AT = 8
@@ -63,7 +64,7 @@ export type DropExpiryJobs = (bookingIds: Types.ObjectId[]) => Promise<void>
 interface CatchUp { started: number, finished: number, waiting: Array<{ pass: number, wake: () => void }> }
 
 /** Fails one PENDING booking at its expiresAt and frees its seats (the protocol's step 3). */
-export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number, dropJobsOf: DropExpiryJobs, log: FastifyBaseLogger): void {
+export function defineExpireHold (agenda: Agenda, bookings: BookingService, scanMs: number, active: () => boolean, dropJobsOf: DropExpiryJobs, log: FastifyBaseLogger): void {
   const lockLifetime = 20 * scanMs
   // One catch-up at a time per instance: the jobs that come due meanwhile leave their bookings to its next pass.
   let catchUp: CatchUp | undefined
@@ -80,7 +81,8 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
     const c: CatchUp = { started: 0, finished: 0, waiting: [] }
     catchUp = c
     try {
-      for (let batch = 0; batch < CATCH_UP_BATCHES; batch++) {
+      // Not past shutdown: the service is closing its database (the jobs waiting then expire their own).
+      for (let batch = 0; batch < CATCH_UP_BATCHES && active(); batch++) {
         c.started++
         const expired = await bookings.expireOverdueHoldsInBulk()
         c.finished++
@@ -93,6 +95,16 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
     } finally {
       catchUp = undefined
       wakeWaiting(c, true)
+    }
+  }
+  async function catchUpQuietly (): Promise<void> {
+    try {
+      await runCatchUp()
+    } catch (error) {
+      // A catch-up cut short (the database gone a moment) is not the job's failure, which would
+      // keep its document for ever: the job expires its own booking itself. The bookings the pass
+      // did not reach still have their own jobs, and the overdue pass and the sweep under them.
+      log.warn({ err: error }, 'expiry catch-up stopped; the remaining overdue holds expire by their own jobs')
     }
   }
   /**
@@ -114,22 +126,20 @@ export function defineExpireHold (agenda: Agenda, bookings: BookingService, scan
       if (early > 0) await sleep(early + 2)
       working++
       try {
+        const late = -early > CATCH_UP_AFTER_MS
         if (catchUp !== undefined) {
           // A catch-up is under way: its next pass takes this booking with the others (then the
           // expiry below ends without a round trip). Expiring is conditional, so either way is safe.
           await afterNextPass(catchUp)
-        } else if (-early > CATCH_UP_AFTER_MS || working >= COALESCE_AT) {
-          try {
-            await runCatchUp()
-          } catch (error) {
-            // A catch-up cut short (the database gone a moment) is not this job's failure, which
-            // would keep its document for ever: it still expires its own booking below. The
-            // bookings the pass did not reach still have their own jobs, and the sweep under them.
-            log.warn({ err: error }, 'expiry catch-up stopped; the remaining overdue holds expire by their own jobs')
-          }
+        } else if (!late && working >= COALESCE_AT) {
+          // Crowded, on time: the pass takes this booking too. (A crash between its two writes
+          // leaves FAILED bookings with HELD seats: the overdue pass settles them within seconds.)
+          await catchUpQuietly()
         }
         // Also when the booking was never written (its hold died after scheduling this): then its lapsed seats go back.
         await bookings.expireHoldJob(new Types.ObjectId(bookingId))
+        // Late: its own booking first (it has waited long enough), then the backlog behind it.
+        if (late && catchUp === undefined) await catchUpQuietly()
       } finally {
         working--
       }

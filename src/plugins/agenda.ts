@@ -68,7 +68,7 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   })
   agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => fastify.log.error({ err: error, job: job.attrs.name }, 'job failed'))
   const jobs = db.collection('agendaJobs')
-  defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, async (bookingIds) => {
+  defineExpireHold(agenda, fastify.services.bookings, SCAN_MS, () => running, async (bookingIds) => {
     // Locked ones too: their bookings are FAILED (final) with their seats freed, so the jobs have
     // nothing left to do. An instance that locked one ahead of its time then fails to mark it
     // started (its document is gone) and never runs it: one round trip instead of four.
@@ -82,15 +82,19 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
   await scheduleSweep(agenda, opts.config.sweepSeconds * 1000)
   running = true
   // The safety net under the jobs: every OVERDUE_PASS_MS (2 s by default) each instance expires PENDING bookings
-  // more than OVERDUE_GRACE_MS past expiresAt (one indexed query, nothing to do when the jobs keep
-  // up). A job whose lock is held by a killed instance (up to its 10 s lock), a job lost between a
+  // more than OVERDUE_GRACE_MS past expiresAt, and settles seats HELD as long past heldUntil (an
+  // indexed query each, nothing to do when the jobs keep up). A job whose lock is held by a killed instance (up to its 10 s lock), a job lost between a
   // booking's write and its scheduling, or an extension whose reschedule never happened would
   // otherwise wait for the sweep (SWEEP_SECONDS, 30 s by default).
   let passing = false
   const overduePass = opts.config.overduePassMs === 0 ? undefined : setInterval(() => {
     if (!running || passing) return
     passing = true
-    fastify.services.bookings.expireOverdueHolds(new Date(Date.now() - OVERDUE_GRACE_MS))
+    const cutoff = new Date(Date.now() - OVERDUE_GRACE_MS)
+    // Then seats still HELD a second past heldUntil for a booking that is FAILED, CANCELLED or
+    // CONFIRMED (an expirer or canceller killed between its two writes): one indexed query.
+    fastify.services.bookings.expireOverdueHolds(cutoff)
+      .then(async () => await fastify.services.bookings.settleLapsedSeats(cutoff))
       .catch((error: unknown) => fastify.log.debug({ err: error }, 'overdue pass failed; the next one retries'))
       .finally(() => { passing = false })
   }, opts.config.overduePassMs)

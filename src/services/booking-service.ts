@@ -837,7 +837,19 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
+    return { expired, settled: await settleLapsedSeats(now) }
+  }
 
+  /**
+   * The sweep's seat step, also run by every instance's overdue pass (with `now` a second back):
+   * up to SWEEP_BATCH seats still HELD past heldUntil go where their booking says — BOOKED for a
+   * CONFIRMED one, AVAILABLE for one FAILED or CANCELLED (or never written, after a grace) — each
+   * conditional on its bookingId, HELD and heldUntil, so a newer hold is never touched. Seats held
+   * by FAILED bookings are what an expirer killed between its two writes leaves (a bulk pass
+   * fails up to a thousand bookings before freeing their seats): their own jobs may be locked by
+   * the dead instance for their whole lock (10 s), and the sweep is 30 s away.
+   */
+  async function settleLapsedSeats (now: Date): Promise<number> {
     const stale = await Seat.find({ status: 'HELD', heldUntil: trusted({ $lt: now }) }, { _id: 1, bookingId: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId | null, showId: Types.ObjectId }>>()
     const byBooking = new Map<string, { bookingId: Types.ObjectId | null, seatIds: Types.ObjectId[] }>()
@@ -847,6 +859,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       group.seatIds.push(seat._id)
       byBooking.set(key, group)
     }
+    if (stale.length === 0) return 0
     const owners = await Booking.find({ _id: trusted({ $in: [...byBooking.values()].flatMap((g) => g.bookingId ?? []) }) }, { status: 1 })
       .lean<Array<{ _id: Types.ObjectId, status: BookingStatus }>>()
     const statusOf = new Map(owners.map((b) => [b._id.toHexString(), b.status]))
@@ -863,9 +876,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (settled > 0) {
       for (const showId of new Set(stale.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
       metrics.recoveries.inc(settled)
-      log.warn({ settled }, 'recovery sweep settled stale seats')
+      log.warn({ settled }, 'recovery settled stale seats')
     }
-    return { expired, settled }
+    return settled
   }
 
   /**
@@ -963,7 +976,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, expireOverdueHoldsInBulk, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, expireOverdueHoldsInBulk, settleLapsedSeats, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }
