@@ -29,6 +29,8 @@ const bookingSchema = new Schema({
 })
 // The expiry sweep: PENDING bookings past expiresAt.
 bookingSchema.index({ status: 1, expiresAt: 1 })
+// The sweep's look at recent cancellations (a canceller killed before freeing their seats).
+bookingSchema.index({ status: 1, cancelledAt: 1 })
 bookingSchema.index({ userId: 1, createdAt: -1 })
 bookingSchema.index({ showId: 1, status: 1, createdAt: -1 })
 

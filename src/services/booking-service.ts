@@ -100,6 +100,8 @@ const CANCEL_GRACE_MS = 10_000
  * instance whose clock then reads past heldUntil unless the clocks differ by more than this.
  */
 const LATE_WRITE_GRACE_MS = 1000
+/** How far back the sweep looks for cancelled bookings whose canceller died before freeing their seats. */
+const CANCELLED_LOOKBACK_MS = 10 * 60_000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
@@ -837,7 +839,32 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
-    return { expired, settled: await settleLapsedSeats(now) }
+    const settled = await settleLapsedSeats(now) + await freeSeatsOfRecentlyCancelled(now)
+    return { expired, settled }
+  }
+
+  /**
+   * Seats still HELD or BOOKED for a booking CANCELLED in the last CANCELLED_LOOKBACK_MS: a
+   * canceller that stalled past its grace after moving the seats BOOKED → HELD (the lapsed seats
+   * then rolled forward to BOOKED, the booking still CONFIRMED), then wrote CANCELLED and was
+   * killed before freeing them, left them BOOKED, where no other step looks. CANCELLED is final
+   * and owns no seat, so they go back (conditional on that bookingId); normally there are none.
+   */
+  async function freeSeatsOfRecentlyCancelled (now: Date): Promise<number> {
+    const cancelled = await Booking.find({ status: 'CANCELLED', cancelledAt: trusted({ $gte: new Date(now.getTime() - CANCELLED_LOOKBACK_MS) }) }, { _id: 1 })
+      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId }>>()
+    if (cancelled.length === 0) return 0
+    const ids = cancelled.map((b) => b._id)
+    const owned = await Seat.find({ bookingId: trusted({ $in: ids }), status: trusted({ $in: ['HELD', 'BOOKED'] }) }, { _id: 1, bookingId: 1, showId: 1 })
+      .lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId, showId: Types.ObjectId }>>()
+    let freed = 0
+    for (const bookingId of new Set(owned.map((s) => s.bookingId.toHexString()))) freed += await freeSeatsOf(Seat, new Types.ObjectId(bookingId))
+    if (freed > 0) {
+      for (const showId of new Set(owned.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+      metrics.recoveries.inc(freed)
+      log.warn({ freed }, 'recovery freed seats of cancelled bookings')
+    }
+    return freed
   }
 
   /**

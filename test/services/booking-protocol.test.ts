@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Types, trusted } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, waitFor } from '../helper.js'
+import { buildTestApp, createShow, getBooking, hold, json, seatMap, signUp, statusByLabel, waitFor } from '../helper.js'
 import { auditSeats } from '../audit.js'
 import { hashPassword } from '../../src/services/passwords.js'
 import { EXPIRE_HOLD_NAMES } from '../../src/jobs/expire-hold.js'
@@ -185,6 +185,25 @@ t.test('recovery: a cancel of a confirmed booking that died half-way is finished
   await app.services.bookings.sweepStaleHolds()
   t.equal((await seatMap(app, show.id)).seats.find((s) => s.label === 'A1')?.status, 'AVAILABLE')
   t.same(await auditSeats(app.models, show.id), [])
+})
+
+t.test('recovery: a cancel that stalled past its grace (its seats rolled forward to BOOKED), then died after CANCELLED, is finished by the sweep', async (t) => {
+  const app = await buildTestApp(t)
+  const show = await createShow(app)
+  const user = await signUp(app)
+  const cancelled = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }))
+  const kept = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A3'] }))
+  for (const b of [cancelled, kept]) {
+    t.equal((await app.inject({ method: 'POST', url: `/api/bookings/${b.id}/confirm`, headers: { authorization: user.authorization } })).statusCode, 200)
+  }
+  // The end state: the booking CANCELLED, its seats BOOKED (no step but this one looks at BOOKED seats).
+  await app.models.Booking.updateOne({ _id: cancelled.id }, { $set: { status: 'CANCELLED', cancelledAt: new Date() } })
+  t.not((await auditSeats(app.models, show.id)).length, 0, 'the audit sees the stuck seats')
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 2 })
+  const seats = await statusByLabel(app, show.id)
+  t.same([seats.A1, seats.A2, seats.A3], ['AVAILABLE', 'AVAILABLE', 'BOOKED'], 'the cancelled booking\'s seats freed, a confirmed one\'s kept')
+  t.same(await auditSeats(app.models, show.id), [])
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0 }, 'a second sweep finds nothing to do')
 })
 
 t.test('Idempotency-Key: 20 concurrent repeats make one booking with identical answers', async (t) => {
