@@ -20,6 +20,8 @@ const bookingSchema = new Schema({
   extensions: { type: Number, default: 0 },
   confirmedAt: { type: Date, default: null },
   cancelledAt: { type: Date, default: null },
+  // Set once a cancelled booking's seats are free: until then the sweep frees them (its canceller died).
+  seatsReleasedAt: { type: Date },
   failureReason: { type: String, default: null },
   paymentReference: { type: String, default: null }
 }, {
@@ -29,8 +31,8 @@ const bookingSchema = new Schema({
 })
 // The expiry sweep: PENDING bookings past expiresAt.
 bookingSchema.index({ status: 1, expiresAt: 1 })
-// The sweep's look at recent cancellations (a canceller killed before freeing their seats).
-bookingSchema.index({ status: 1, cancelledAt: 1 })
+// The sweep's look for cancellations whose canceller died before freeing their seats.
+bookingSchema.index({ status: 1, seatsReleasedAt: 1 })
 bookingSchema.index({ userId: 1, createdAt: -1 })
 bookingSchema.index({ showId: 1, status: 1, createdAt: -1 })
 

@@ -100,8 +100,6 @@ const CANCEL_GRACE_MS = 10_000
  * instance whose clock then reads past heldUntil unless the clocks differ by more than this.
  */
 const LATE_WRITE_GRACE_MS = 1000
-/** How far back the sweep looks for cancelled bookings whose canceller died before freeing their seats. */
-const CANCELLED_LOOKBACK_MS = 10 * 60_000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
@@ -794,6 +792,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // just before may have booked them after the step above); a late HELD → BOOKED then matches nothing.
       const seatIds = cancelled.seats.map((s) => s.id)
       await freeSeatsOf(Seat, bookingId, seatIds)
+      // Done: the sweep need not look at this booking again (until this lands, it frees the seats too).
+      await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $set: { seatsReleasedAt: new Date() } })
       seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled
@@ -839,28 +839,31 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
-    const settled = await settleLapsedSeats(now) + await freeSeatsOfRecentlyCancelled(now)
+    const settled = await settleLapsedSeats(now) + await freeSeatsOfUnreleasedCancellations()
     return { expired, settled }
   }
 
   /**
-   * Seats still HELD or BOOKED for a booking CANCELLED in the last CANCELLED_LOOKBACK_MS: a
-   * canceller that stalled past its grace after moving the seats BOOKED → HELD (the lapsed seats
-   * then rolled forward to BOOKED, the booking still CONFIRMED), then wrote CANCELLED and was
-   * killed before freeing them, left them BOOKED, where no other step looks. CANCELLED is final
-   * and owns no seat, so they go back (conditional on that bookingId); normally there are none.
+   * Seats still HELD or BOOKED for a CANCELLED booking whose canceller did not record having
+   * freed them (seatsReleasedAt): one that stalled past its grace after moving the seats BOOKED
+   * → HELD (the lapsed seats then rolled forward to BOOKED, the booking still CONFIRMED), then
+   * wrote CANCELLED and was killed before freeing them, left them BOOKED, where no other step
+   * looks. CANCELLED is final and owns no seat, so they go back (conditional on that bookingId),
+   * and the booking is marked. A completion mark rather than a time window: no number of other
+   * cancellations, and no outage however long, hides one. Normally there are none.
    */
-  async function freeSeatsOfRecentlyCancelled (now: Date): Promise<number> {
-    const cancelled = await Booking.find({ status: 'CANCELLED', cancelledAt: trusted({ $gte: new Date(now.getTime() - CANCELLED_LOOKBACK_MS) }) }, { _id: 1 })
-      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId }>>()
+  async function freeSeatsOfUnreleasedCancellations (): Promise<number> {
+    const cancelled = await Booking.find({ status: 'CANCELLED', seatsReleasedAt: null }, { _id: 1, showId: 1 })
+      .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>>()
     if (cancelled.length === 0) return 0
     const ids = cancelled.map((b) => b._id)
-    const owned = await Seat.find({ bookingId: trusted({ $in: ids }), status: trusted({ $in: ['HELD', 'BOOKED'] }) }, { _id: 1, bookingId: 1, showId: 1 })
-      .lean<Array<{ _id: Types.ObjectId, bookingId: Types.ObjectId, showId: Types.ObjectId }>>()
-    let freed = 0
-    for (const bookingId of new Set(owned.map((s) => s.bookingId.toHexString()))) freed += await freeSeatsOf(Seat, new Types.ObjectId(bookingId))
+    const freed = (await Seat.updateMany(
+      { bookingId: trusted({ $in: ids }), status: trusted({ $in: ['HELD', 'BOOKED'] }) },
+      { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } }
+    )).modifiedCount
+    await Booking.updateMany({ _id: trusted({ $in: ids }), status: 'CANCELLED' }, { $set: { seatsReleasedAt: new Date() } })
     if (freed > 0) {
-      for (const showId of new Set(owned.map((s) => s.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+      for (const showId of new Set(cancelled.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
       metrics.recoveries.inc(freed)
       log.warn({ freed }, 'recovery freed seats of cancelled bookings')
     }
