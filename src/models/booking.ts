@@ -20,8 +20,9 @@ const bookingSchema = new Schema({
   extensions: { type: Number, default: 0 },
   confirmedAt: { type: Date, default: null },
   cancelledAt: { type: Date, default: null },
-  // Set once a cancelled booking's seats are free: until then the sweep frees them (its canceller died).
-  seatsReleasedAt: { type: Date },
+  // A confirmed booking's cancel, written CANCELLED, has yet to free its seats (unset once it has):
+  // while set, the sweep frees them too (its canceller may have died). Absent on every other booking.
+  releasePending: { type: Boolean },
   failureReason: { type: String, default: null },
   paymentReference: { type: String, default: null }
 }, {
@@ -31,8 +32,8 @@ const bookingSchema = new Schema({
 })
 // The expiry sweep: PENDING bookings past expiresAt.
 bookingSchema.index({ status: 1, expiresAt: 1 })
-// The sweep's look for cancellations whose canceller died before freeing their seats.
-bookingSchema.index({ status: 1, seatsReleasedAt: 1 })
+// The sweep's look for cancellations whose canceller died before freeing their seats (sparse: only those).
+bookingSchema.index({ releasePending: 1 }, { sparse: true })
 bookingSchema.index({ userId: 1, createdAt: -1 })
 bookingSchema.index({ showId: 1, status: 1, createdAt: -1 })
 
@@ -142,7 +143,9 @@ export async function expireBookingsIfDue (Booking: BookingModel, bookingIds: Ty
 export async function cancelBookingFrom (Booking: BookingModel, bookingId: Types.ObjectId, from: BookingStatus): Promise<BookingRecord | null> {
   return await Booking.findOneAndUpdate(
     { _id: bookingId, status: from },
-    { $set: { status: 'CANCELLED', cancelledAt: new Date() } },
+    // A confirmed booking's seats may be BOOKED, where no recovery step but the one this flag
+    // asks for looks (see freeSeatsOfPendingReleases); a PENDING one's HELD seats lapse as any hold's.
+    { $set: { status: 'CANCELLED', cancelledAt: new Date(), ...(from === 'CONFIRMED' && { releasePending: true }) } },
     { returnDocument: 'after' }
   ).lean<BookingRecord>()
 }

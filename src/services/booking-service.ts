@@ -792,8 +792,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // just before may have booked them after the step above); a late HELD → BOOKED then matches nothing.
       const seatIds = cancelled.seats.map((s) => s.id)
       await freeSeatsOf(Seat, bookingId, seatIds)
-      // Done: the sweep need not look at this booking again (until this lands, it frees the seats too).
-      await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $set: { seatsReleasedAt: new Date() } })
+      // Done: the sweep need not look at this booking (until this lands, it frees the same seats).
+      if (current.status === 'CONFIRMED') {
+        await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
+          .catch((error: unknown) => log.warn({ err: error, bookingId }, 'cancel not marked done; the sweep will look at its seats'))
+      }
       seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled
@@ -839,21 +842,22 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
-    const settled = await settleLapsedSeats(now) + await freeSeatsOfUnreleasedCancellations()
+    const settled = await settleLapsedSeats(now) + await freeSeatsOfPendingReleases()
     return { expired, settled }
   }
 
   /**
-   * Seats still HELD or BOOKED for a CANCELLED booking whose canceller did not record having
-   * freed them (seatsReleasedAt): one that stalled past its grace after moving the seats BOOKED
-   * → HELD (the lapsed seats then rolled forward to BOOKED, the booking still CONFIRMED), then
-   * wrote CANCELLED and was killed before freeing them, left them BOOKED, where no other step
-   * looks. CANCELLED is final and owns no seat, so they go back (conditional on that bookingId),
-   * and the booking is marked. A completion mark rather than a time window: no number of other
-   * cancellations, and no outage however long, hides one. Normally there are none.
+   * Seats still HELD or BOOKED for a cancelled booking whose canceller has not marked its seats
+   * freed (releasePending, set with CANCELLED on a confirmed booking): one that stalled past its
+   * grace after moving the seats BOOKED → HELD (the lapsed seats then rolled forward to BOOKED,
+   * the booking still CONFIRMED), then wrote CANCELLED and was killed before freeing them, left
+   * them BOOKED, where no other step looks. CANCELLED is final and owns no seat, so they go back
+   * (conditional on that bookingId) and the flag is cleared. A flag on exactly those bookings
+   * (sparse index) rather than a time window: no number of other cancellations, no outage however
+   * long, hides one. Normally there are none, or only cancels in progress.
    */
-  async function freeSeatsOfUnreleasedCancellations (): Promise<number> {
-    const cancelled = await Booking.find({ status: 'CANCELLED', seatsReleasedAt: null }, { _id: 1, showId: 1 })
+  async function freeSeatsOfPendingReleases (): Promise<number> {
+    const cancelled = await Booking.find({ releasePending: true, status: 'CANCELLED' }, { _id: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>>()
     if (cancelled.length === 0) return 0
     const ids = cancelled.map((b) => b._id)
@@ -861,7 +865,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       { bookingId: trusted({ $in: ids }), status: trusted({ $in: ['HELD', 'BOOKED'] }) },
       { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } }
     )).modifiedCount
-    await Booking.updateMany({ _id: trusted({ $in: ids }), status: 'CANCELLED' }, { $set: { seatsReleasedAt: new Date() } })
+    await Booking.updateMany({ _id: trusted({ $in: ids }), status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
     if (freed > 0) {
       for (const showId of new Set(cancelled.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
       metrics.recoveries.inc(freed)

@@ -197,13 +197,17 @@ t.test('recovery: a cancel that stalled past its grace (its seats rolled forward
     t.equal((await app.inject({ method: 'POST', url: `/api/bookings/${b.id}/confirm`, headers: { authorization: user.authorization } })).statusCode, 200)
   }
   // The end state: the booking CANCELLED, its seats BOOKED (no step but this one looks at BOOKED seats).
-  await app.models.Booking.updateOne({ _id: cancelled.id }, { $set: { status: 'CANCELLED', cancelledAt: new Date() } })
+  await app.models.Booking.updateOne({ _id: cancelled.id }, { $set: { status: 'CANCELLED', cancelledAt: new Date(), releasePending: true } })
   t.not((await auditSeats(app.models, show.id)).length, 0, 'the audit sees the stuck seats')
   t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 2 })
   const seats = await statusByLabel(app, show.id)
   t.same([seats.A1, seats.A2, seats.A3], ['AVAILABLE', 'AVAILABLE', 'BOOKED'], 'the cancelled booking\'s seats freed, a confirmed one\'s kept')
   t.same(await auditSeats(app.models, show.id), [])
   t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0 }, 'a second sweep finds nothing to do')
+  // A cancel that runs to its end clears the flag it set with CANCELLED: the sweep never looks at it.
+  t.equal((await app.inject({ method: 'POST', url: `/api/bookings/${kept.id}/cancel`, headers: { authorization: user.authorization } })).statusCode, 200)
+  t.same(await app.models.Booking.findById(kept.id, { status: 1, releasePending: 1, _id: 0 }).lean(), { status: 'CANCELLED' })
+  t.equal(await app.models.Booking.countDocuments({ releasePending: true }), 0)
 })
 
 t.test('Idempotency-Key: 20 concurrent repeats make one booking with identical answers', async (t) => {
