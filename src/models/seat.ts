@@ -95,9 +95,9 @@ export async function unbookSeats (Seat: SeatModel, bookingId: Types.ObjectId, u
   return (await Seat.updateMany({ bookingId, status: 'BOOKED' }, { $set: { status: 'HELD', heldUntil: until } })).modifiedCount
 }
 
-/** Step 4: every seat a cancelled booking still owns (or only these of them), HELD or BOOKED, goes back to AVAILABLE. */
-export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
-  const filter: Record<string, unknown> = { bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }
+/** Step 4: every seat a cancelled booking (or each of several) still owns (or only these of them), HELD or BOOKED, goes back to AVAILABLE. */
+export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId | Types.ObjectId[], only?: Types.ObjectId[]): Promise<number> {
+  const filter: Record<string, unknown> = { bookingId: Array.isArray(bookingId) ? trusted({ $in: bookingId }) : bookingId, status: trusted({ $in: ['HELD', 'BOOKED'] }) }
   if (only !== undefined) filter._id = trusted({ $in: only })
   return (await Seat.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
 }

@@ -861,10 +861,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>>()
     if (cancelled.length === 0) return 0
     const ids = cancelled.map((b) => b._id)
-    const freed = (await Seat.updateMany(
-      { bookingId: trusted({ $in: ids }), status: trusted({ $in: ['HELD', 'BOOKED'] }) },
-      { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } }
-    )).modifiedCount
+    const freed = await freeSeatsOf(Seat, ids)
     await Booking.updateMany({ _id: trusted({ $in: ids }), status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
     if (freed > 0) {
       for (const showId of new Set(cancelled.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
