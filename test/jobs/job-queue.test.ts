@@ -73,7 +73,10 @@ t.test('installed on a started Agenda, which still runs every job, each once, wi
       await sleep(5)
       running--
       runs.set(job.attrs.data.k, (runs.get(job.attrs.data.k) ?? 0) + 1)
-    }, { concurrency: 5, lockLimit: 0, lockLifetime: 2000 }) // Agenda's liveness timers of a run last a lock: short, so the test ends
+    // Agenda's liveness timers of a run last a lock: short, so the test ends soon; but longer than
+    // the 300 jobs locked at once can wait in the queue on a loaded machine (2 s was not, with
+    // four test files at once: a lapsed lock is locked again and its job runs twice).
+    }, { concurrency: 5, lockLimit: 0, lockLifetime: 8000 })
   })
   t.equal(speedUpJobQueue(agenda, pino({ level: 'silent' })), true, 'installed')
   const queue = (agenda as unknown as { jobProcessor: { jobQueue: { returnNextConcurrencyFreeJob: unknown } } }).jobProcessor.jobQueue
