@@ -142,6 +142,12 @@ const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
  * cancel or a compensation elsewhere can, and the map shows those within its freshness (1 s).
  */
 const KNOWN_HELD_MARGIN_MS = 1000
+/**
+ * How long a claim waits for another claim of the same seat on this instance to come back
+ * (claimTurn); then it is sent alongside, as if there were none: a stalled claim (a reply lost,
+ * an attempt an Idempotency-Key repeat takes over) must not hold up the seat's other holds.
+ */
+const SEAT_CLAIM_WAIT_MS = 500
 
 export interface BookingServiceOptions {
   models: Models
@@ -289,15 +295,56 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   function refusedFromMemory (known: KnownSeats, seatIds: Types.ObjectId[], index: SeatIndex): AppError | undefined {
     const now = Date.now()
     const ids = seatIds.map((id) => id.toHexString())
-    const sure = ids.some((id) => {
-      const status = known.statusOf(id)
-      if (status === 'BOOKED') return true
-      const until = status === 'HELD' ? known.heldUntilOf(id) : undefined
-      return until !== undefined && until - now > KNOWN_HELD_MARGIN_MS
-    })
-    if (!sure) return undefined
+    if (!ids.some((id) => surelyTaken(known, id, now))) return undefined
     const taken = ids.filter((id) => { const status = known.statusOf(id); return status !== undefined && status !== 'AVAILABLE' })
     return seatsUnavailable(taken.map((id) => index.labelOfId.get(id) ?? id))
+  }
+
+  /** The map shows the seat BOOKED, or HELD with more than KNOWN_HELD_MARGIN_MS of its hold left: a claim would lose. */
+  function surelyTaken (known: KnownSeats, seatId: string, now: number): boolean {
+    const status = known.statusOf(seatId)
+    if (status === 'BOOKED') return true
+    const until = status === 'HELD' ? known.heldUntilOf(seatId) : undefined
+    return until !== undefined && until - now > KNOWN_HELD_MARGIN_MS
+  }
+
+  /**
+   * Per show, per seat: the claim of that seat this instance has at the database right now,
+   * settled once its outcome is in the seat map (see claimAll).
+   */
+  const seatClaims = new Map<string, Map<string, Promise<void>>>()
+
+  /**
+   * Waits until no claim of this seat by this instance is at the database (at most
+   * SEAT_CLAIM_WAIT_MS), then marks this one as being there; returns the function that ends it
+   * (call it once, always, after the map has the outcome).
+   */
+  async function claimTurn (showKey: string, seatKey: string): Promise<() => void> {
+    let pending = seatClaims.get(showKey)?.get(seatKey)
+    if (pending !== undefined) {
+      let timer: NodeJS.Timeout | undefined
+      const gaveUp = new Promise<true>((resolve) => { timer = setTimeout(() => resolve(true), SEAT_CLAIM_WAIT_MS) })
+      try {
+        while (pending !== undefined && await Promise.race([pending, gaveUp]) !== true) pending = seatClaims.get(showKey)?.get(seatKey)
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    // No await from here until the claim is marked: one claim per seat at a time, on this instance.
+    let claims = seatClaims.get(showKey)
+    if (claims === undefined) {
+      claims = new Map()
+      seatClaims.set(showKey, claims)
+    }
+    const mine = claims
+    let end!: () => void
+    const settled = new Promise<void>((resolve) => { end = resolve })
+    mine.set(seatKey, settled)
+    return () => {
+      if (mine.get(seatKey) === settled) mine.delete(seatKey)
+      if (mine.size === 0 && seatClaims.get(showKey) === mine) seatClaims.delete(showKey)
+      end()
+    }
   }
 
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
@@ -479,23 +526,42 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * Claims every seat for the booking, one at a time in the order given; if one is not free, gives
    * back exactly what it claimed and says which seat's claim lost. Each seat is priced as it is
    * claimed (seats stored before categories: STANDARD at the show's price).
+   *
+   * A seat another hold of this instance is claiming right now is not claimed alongside: this
+   * claim waits for that one's outcome (one round trip), and loses without a round trip if the
+   * map then shows the seat surely taken, as its claim would have. Each seat claimed is in the map
+   * at once. In the first second of a sale hundreds of holds for the same front seats arrive
+   * together, all past the arrival check (refusedFromMemory) before any claim has landed; this way
+   * the losers do not each claim, compensate and explain at the database.
    */
   async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId }> {
+    const showKey = show._id.toHexString()
     const claimed: ClaimedSeat[] = []
     let failure: unknown
     try {
       for (const seatId of seatIds) {
-        const seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
+        const seatKey = seatId.toHexString()
+        const endTurn = await claimTurn(showKey, seatKey)
+        let seat: Awaited<ReturnType<typeof claimSeat>>
+        try {
+          const known = seatMaps.known(showKey)
+          if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
+            metrics.claimsSkipped.inc()
+            seat = null
+          } else {
+            seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
+            if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
+          }
+        } finally {
+          endTurn()
+        }
         if (seat === null) break
         claimed.push({ id: seatId, label: seat.label, category: seat.category ?? STANDARD_CATEGORY, priceCents: seat.priceCents ?? show.priceCents })
       }
     } catch (error) {
       failure = error
     }
-    if (failure === undefined && claimed.length === seatIds.length) {
-      seatsChanged(show._id, seatIds, 'HELD', heldUntil)
-      return { claimed }
-    }
+    if (failure === undefined && claimed.length === seatIds.length) return { claimed }
     // Compensate: only this booking's claims, conditional on it (nothing when the first claim lost).
     if (claimed.length > 0) await compensate(show._id, bookingId, claimed.map((s) => s.id), failure !== undefined)
     if (failure !== undefined) throw failure

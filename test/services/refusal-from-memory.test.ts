@@ -75,6 +75,28 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.equal(a1.status, 'PENDING')
   })
 
+  t.test('holds racing for the same seat here: one claim goes to the database, the others wait for it and are refused from the map', async (t) => {
+    const { bookings, seatMaps, bookableShows } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.seats(show.id)
+    await bookableShows.seats(new Types.ObjectId(show.id)) // the show's seat index, read once per show
+    const users = [alice, bob, carol, await signUp(app, 'dave'), await signUp(app, 'erin'), await signUp(app, 'frank')]
+    const skippedBefore = (await app.metrics.claimsSkipped.get()).values[0]?.value ?? 0
+    let outcomes: Array<PromiseSettledResult<unknown>> = []
+    // All past the arrival check together (the map shows B5 free to each), as in a sale's first second.
+    const commands = await seatCommands(t, app, async () => {
+      outcomes = await Promise.allSettled(users.map(async (u) => await bookings.holdSeats(u.id, show.id, { seatLabels: ['B5'] })))
+    })
+    const held = outcomes.filter((o) => o.status === 'fulfilled')
+    const refused = outcomes.flatMap((o) => o.status === 'rejected' && o.reason instanceof AppError ? [o.reason] : [])
+    t.equal(held.length, 1, 'one hold of B5')
+    t.equal(refused.length, users.length - 1)
+    t.same(refused.map((e) => [e.code, e.details]), refused.map(() => ['SEATS_UNAVAILABLE', { seats: ['B5'] }]), 'the others: 409 naming B5')
+    t.same(commands, ['findAndModify'], 'one claim; no claim, give-back or read for the others')
+    t.equal(((await app.metrics.claimsSkipped.get()).values[0]?.value ?? 0) - skippedBefore, users.length - 1, 'counted in modex_claims_skipped_from_memory_total')
+    t.equal((await seatMap(app, show.id)).counts.HELD, 1)
+  })
+
   t.test('a claim that loses names the taken seats from the map: one claim, no read', async (t) => {
     const { bookings, seatMaps, bookableShows } = serviceOver(app)
     const show = await createShow(app)
