@@ -144,8 +144,9 @@ const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
 const KNOWN_HELD_MARGIN_MS = 1000
 /**
  * How long a claim waits for another claim of the same seat on this instance to come back
- * (claimTurn); then it is sent alongside, as if there were none: a stalled claim (a reply lost,
- * an attempt an Idempotency-Key repeat takes over) must not hold up the seat's other holds.
+ * (claimTurn); then it is sent alongside, as if there were none: a stalled claim (a slow
+ * database, an attempt an Idempotency-Key repeat takes over) must not hold up the seat's other
+ * holds for longer.
  */
 const SEAT_CLAIM_WAIT_MS = 500
 
@@ -309,41 +310,44 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   /**
-   * Per show, per seat: the claim of that seat this instance has at the database right now,
-   * settled once its outcome is in the seat map (see claimAll).
+   * Per show, per seat: the claim of that seat this instance has at the database right now; it
+   * settles true once it came back (won or lost, the outcome in the seat map), false if it failed.
    */
-  const seatClaims = new Map<string, Map<string, Promise<void>>>()
+  const seatClaims = new Map<string, Map<string, Promise<boolean>>>()
 
   /**
-   * Waits until no claim of this seat by this instance is at the database (at most
-   * SEAT_CLAIM_WAIT_MS), then marks this one as being there; returns the function that ends it
-   * (call it once, always, after the map has the outcome).
+   * A claim's turn at its seat. While another claim of the seat by this instance is at the
+   * database, waits for it (at most SEAT_CLAIM_WAIT_MS); if that one comes back, won or lost, the
+   * seat was taken when the database decided it (at most a round trip before this claim came,
+   * fresher than any map), so this claim loses without a round trip: null. Otherwise (none, it
+   * failed, or the wait ran out) marks this claim as the seat's and returns the function that ends
+   * it, told whether the claim came back (call it once, always, after the map has the outcome).
    */
-  async function claimTurn (showKey: string, seatKey: string): Promise<() => void> {
-    let pending = seatClaims.get(showKey)?.get(seatKey)
+  async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
+    const pending = seatClaims.get(showKey)?.get(seatKey)
     if (pending !== undefined) {
       let timer: NodeJS.Timeout | undefined
-      const gaveUp = new Promise<true>((resolve) => { timer = setTimeout(() => resolve(true), SEAT_CLAIM_WAIT_MS) })
+      const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
       try {
-        while (pending !== undefined && await Promise.race([pending, gaveUp]) !== true) pending = seatClaims.get(showKey)?.get(seatKey)
+        if (await Promise.race([pending, gaveUp]) === true) return null
       } finally {
         clearTimeout(timer)
       }
     }
-    // No await from here until the claim is marked: one claim per seat at a time, on this instance.
+    // No await from here until the claim is marked.
     let claims = seatClaims.get(showKey)
     if (claims === undefined) {
       claims = new Map()
       seatClaims.set(showKey, claims)
     }
     const mine = claims
-    let end!: () => void
-    const settled = new Promise<void>((resolve) => { end = resolve })
+    let settle!: (cameBack: boolean) => void
+    const settled = new Promise<boolean>((resolve) => { settle = resolve })
     mine.set(seatKey, settled)
-    return () => {
+    return (cameBack) => {
       if (mine.get(seatKey) === settled) mine.delete(seatKey)
       if (mine.size === 0 && seatClaims.get(showKey) === mine) seatClaims.delete(showKey)
-      end()
+      settle(cameBack)
     }
   }
 
@@ -528,11 +532,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * claimed (seats stored before categories: STANDARD at the show's price).
    *
    * A seat another hold of this instance is claiming right now is not claimed alongside: this
-   * claim waits for that one's outcome (one round trip), and loses without a round trip if the
-   * map then shows the seat surely taken, as its claim would have. Each seat claimed is in the map
-   * at once. In the first second of a sale hundreds of holds for the same front seats arrive
-   * together, all past the arrival check (refusedFromMemory) before any claim has landed; this way
-   * the losers do not each claim, compensate and explain at the database.
+   * claim waits for that one to come back and then loses without a round trip (claimTurn); a seat
+   * the map shows surely taken loses without one too. Each seat claimed is in the map at once. In
+   * the first second of a sale hundreds of holds for the same front seats arrive together, all
+   * past the arrival check (refusedFromMemory) before any claim has landed; this way the losers
+   * do not each claim, compensate and explain at the database.
    */
   async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId }> {
     const showKey = show._id.toHexString()
@@ -542,18 +546,23 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       for (const seatId of seatIds) {
         const seatKey = seatId.toHexString()
         const endTurn = await claimTurn(showKey, seatKey)
-        let seat: Awaited<ReturnType<typeof claimSeat>>
-        try {
-          const known = seatMaps.known(showKey)
-          if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
-            metrics.claimsSkipped.inc()
-            seat = null
-          } else {
-            seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
-            if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
+        let seat: Awaited<ReturnType<typeof claimSeat>> = null
+        if (endTurn === null) {
+          metrics.claimsSkipped.inc()
+        } else {
+          let cameBack = false
+          try {
+            const known = seatMaps.known(showKey)
+            if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
+              metrics.claimsSkipped.inc()
+            } else {
+              seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
+              if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
+            }
+            cameBack = true
+          } finally {
+            endTurn(cameBack)
           }
-        } finally {
-          endTurn()
         }
         if (seat === null) break
         claimed.push({ id: seatId, label: seat.label, category: seat.category ?? STANDARD_CATEGORY, priceCents: seat.priceCents ?? show.priceCents })
