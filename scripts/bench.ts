@@ -271,6 +271,12 @@ async function dbCommands (t: Target): Promise<{ total: number, by: Record<strin
   return readCounter(await res.text(), 'modex_db_commands_total', 'command')
 }
 
+/** Seat claims the service did not send (modex_claims_skipped_from_memory_total), so far. */
+async function claimsSkipped (t: Target): Promise<number> {
+  const res = await fetch(`${t.base}/metrics`)
+  return readCounter(await res.text(), 'modex_claims_skipped_from_memory_total', 'none').total
+}
+
 /** Holds the service refused from its seat map without a claim, so far. */
 async function refusedFromMemory (t: Target): Promise<number> {
   const res = await fetch(`${t.base}/metrics`)
@@ -471,6 +477,8 @@ interface BurstResult {
   burstStatus: Record<string, number>
   burstCpuMsPerHoldService: number | null
   burstCpuMsPerHoldDb: number | null
+  burstDbCommandsPerHold: number | null
+  burstClaimsSkipped: number
   burstOversold: number
 }
 interface LiveResult {
@@ -522,6 +530,10 @@ export interface BenchResult {
   burstStatus: Record<string, number> | null
   burstCpuMsPerHoldService: number | null
   burstCpuMsPerHoldDb: number | null
+  /** Database commands the service sent during the burst, per answered hold (every command, Agenda's and the map reads' too). */
+  burstDbCommandsPerHold: number | null
+  /** Seat claims not sent in the burst: another claim of the seat came back while they waited, or the seat map showed it taken. */
+  burstClaimsSkipped: number | null
   /** burst holds/s ÷ sustained holds/s (target ≥ 0.6). */
   burstRatio: number | null
   /** CPU ms per answered hold in the sustained sale (confirms included), per process. */
@@ -789,6 +801,8 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   const pick = seatPicker(await seatIdsOf(t, show.id))
   log(`phase 6: cold burst — ${BURST} buyers, a new connection each, one hold each at the same instant, on ${BURST} seats`)
   await sleep(500)
+  const commandsBefore = await dbCommands(t)
+  const skippedBefore = await claimsSkipped(t)
   const cpuBefore = await cpuNow(t)
   const requests = Array.from({ length: BURST }, (_, i) => ({
     path: `/api/shows/${show.id}/bookings`,
@@ -797,6 +811,8 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   }))
   const { answers, elapsedMs } = await burst(t.base, requests)
   const cpuAfter = await cpuNow(t)
+  const commands = (await dbCommands(t)).total - commandsBefore.total
+  const skipped = await claimsSkipped(t) - skippedBefore
   const status: Record<string, number> = {}
   for (const a of answers) status[a.status] = (status[a.status] ?? 0) + 1
   const answered = (status[201] ?? 0) + (status[409] ?? 0)
@@ -804,7 +820,7 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
   const holdsPerSec = answered / (elapsedMs / 1000)
   const audited = await auditShow(t, db, show.id, 'running')
-  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms`)
+  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms; ${commands} database commands, ${skipped} claims not sent`)
   return {
     burstHoldsPerSec: round(holdsPerSec),
     burstP50Ms: percentile(latencies, 50),
@@ -812,6 +828,8 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
     burstStatus: status,
     burstCpuMsPerHoldService: cpu.service,
     burstCpuMsPerHoldDb: cpu.db,
+    burstDbCommandsPerHold: answered === 0 ? null : round(commands / answered, 2),
+    burstClaimsSkipped: skipped,
     burstOversold: audited.oversold
   }
 }
@@ -1046,6 +1064,8 @@ function benchResult (floor: FloorResult | null, calibration: CalibrationResult 
     burstStatus: burstRun?.burstStatus ?? null,
     burstCpuMsPerHoldService: burstRun?.burstCpuMsPerHoldService ?? null,
     burstCpuMsPerHoldDb: burstRun?.burstCpuMsPerHoldDb ?? null,
+    burstDbCommandsPerHold: burstRun?.burstDbCommandsPerHold ?? null,
+    burstClaimsSkipped: burstRun?.burstClaimsSkipped ?? null,
     burstRatio: burstRun !== null && sale !== null && sale.holdsPerSec > 0 ? round(burstRun.burstHoldsPerSec / sale.holdsPerSec, 3) : null,
     cpuMsPerHoldService: sale?.cpuMsPerHoldService ?? null,
     cpuMsPerHoldDb: sale?.cpuMsPerHoldDb ?? null,
@@ -1084,6 +1104,7 @@ function report (final: BenchResult): void {
     ['', 'burst latency p50 / p99 ms', `${fmt(final.burstP50Ms)} / ${fmt(final.burstP99Ms)}`, ''],
     ['', 'burst ÷ sustained holds/s', fmt(final.burstRatio), `≥ 0.6 ${check(final.burstRatio === null ? null : final.burstRatio >= 0.6)}`],
     ['', 'CPU ms per answered hold: service / db', `${fmt(final.burstCpuMsPerHoldService)} / ${fmt(final.burstCpuMsPerHoldDb)}`, ''],
+    ['', 'db commands per answered hold; claims not sent', `${fmt(final.burstDbCommandsPerHold)}; ${fmt(final.burstClaimsSkipped)}`, ''],
     ['2 flash sale', 'holds/s (201 + 409)', fmt(final.holdsPerSec), ''],
     ['', 'CPU ms per answered hold: service / db', `${fmt(final.cpuMsPerHoldService)} / ${fmt(final.cpuMsPerHoldDb)}`, ''],
     ['', 'hold latency p50 / p95 / p99 ms', `${fmt(final.holdP50Ms)} / ${fmt(final.holdP95Ms)} / ${fmt(final.holdP99Ms)}`, ''],

@@ -11,7 +11,7 @@ const KEYS: Array<keyof BenchResult> = [
   'seatMapFloorReqPerSec', 'expiryLagP50Ms', 'expiryLagP99Ms', 'dbFloorOpsPerSec', 'dbOpsPerHold', 'dbFloorRatio',
   'streamSubscribers', 'streamMissedChanges', 'streamHoldsPerSecRatio', 'streamLagP50Ms', 'streamLagP99Ms',
   // issue 13: the cold burst, CPU per answered hold per process, the large expiry variant
-  'burstHoldsPerSec', 'burstP99Ms', 'burstRatio', 'burstCpuMsPerHoldService', 'burstCpuMsPerHoldDb',
+  'burstHoldsPerSec', 'burstP99Ms', 'burstRatio', 'burstCpuMsPerHoldService', 'burstCpuMsPerHoldDb', 'burstDbCommandsPerHold', 'burstClaimsSkipped',
   'cpuMsPerHoldService', 'cpuMsPerHoldDb', 'expiryLagLargeP99Ms', 'jobsCancelled',
   // issue 14: best available
   'bestAvailableHoldsPerSec', 'bestAvailableP99Ms', 'bestAvailableOversold', 'bestAvailableServedShare'
