@@ -169,12 +169,20 @@ export interface BookingServiceOptions {
 type BookableShow = BookableShowDoc
 type ClaimedSeat = BookingRecord['seats'][number]
 type BestAvailableBody = Extract<HoldBody, { quantity: number }>
+/** A seat's claim at the database (see claimTurn). */
+interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number }
+interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number }
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
 
   /** Tells the seat-map cache: these seats of the show are now `status` (HELD: until `heldUntil`); without a list: some changed. */
   function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus, heldUntil?: Date): void {
+    // Seats of the show may have been freed here: a claim of one already back is no longer proof it is taken (claimTurn).
+    if (status !== 'HELD' && status !== 'BOOKED') {
+      const turns = seatClaims.get(showId.toHexString())
+      if (turns !== undefined) turns.freed++
+    }
     if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status, heldUntil?.getTime())
     else seatMaps.invalidate(showId.toHexString())
   }
@@ -310,43 +318,58 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   /**
-   * Per show, per seat: the claim of that seat this instance has at the database right now; it
-   * settles true once it came back (won or lost, the outcome in the seat map), false if it failed.
+   * Per show: per seat, the claim of that seat this instance has at the database right now (its
+   * `settled` is true once it came back, won or lost, the outcome in the seat map; false if it
+   * failed), when it was sent, and `freed` as it was then; `freed` counts the times this instance
+   * freed seats of the show (seatsChanged) while claims or waiters were here.
    */
-  const seatClaims = new Map<string, Map<string, Promise<boolean>>>()
+  const seatClaims = new Map<string, ShowTurns>()
+
+  function dropIfIdle (showKey: string, turns: ShowTurns): void {
+    if (turns.seats.size === 0 && turns.waiters === 0 && seatClaims.get(showKey) === turns) seatClaims.delete(showKey)
+  }
 
   /**
    * A claim's turn at its seat. While another claim of the seat by this instance is at the
-   * database, waits for it (at most SEAT_CLAIM_WAIT_MS); if that one comes back, won or lost, the
-   * seat was taken when the database decided it (at most a round trip before this claim came,
-   * fresher than any map), so this claim loses without a round trip: null. Otherwise (none, it
-   * failed, or the wait ran out) marks this claim as the seat's and returns the function that ends
-   * it, told whether the claim came back (call it once, always, after the map has the outcome).
+   * database, waits for it (at most SEAT_CLAIM_WAIT_MS). If that claim came back (won or lost),
+   * was sent less than SEAT_CLAIM_WAIT_MS ago, and nothing of the show was freed here since it was
+   * sent, the seat was taken when the database decided it, a moment ago: this claim loses without
+   * a round trip (null; the same bound as a refusal from the seat map, fresher). Otherwise (no
+   * such claim, it failed, the wait ran out, seats were freed here meanwhile: an Idempotency-Key
+   * take-over giving back the very seat a stalled claim won, a cancel) marks this claim as the
+   * seat's and returns the function that ends it, told whether the claim came back (call it once,
+   * always, after the map has the outcome).
    */
   async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
-    const pending = seatClaims.get(showKey)?.get(seatKey)
-    if (pending !== undefined) {
+    const waitingOn = seatClaims.get(showKey)
+    const pending = waitingOn?.seats.get(seatKey)
+    if (waitingOn !== undefined && pending !== undefined) {
+      // Kept while this waiter looks at it, so frees meanwhile are counted where it looks.
+      waitingOn.waiters++
       let timer: NodeJS.Timeout | undefined
       const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
       try {
-        if (await Promise.race([pending, gaveUp]) === true) return null
+        const cameBack = await Promise.race([pending.settled, gaveUp]) === true
+        if (cameBack && waitingOn.freed === pending.freed && performance.now() - pending.sentAt < SEAT_CLAIM_WAIT_MS) return null
       } finally {
         clearTimeout(timer)
+        waitingOn.waiters--
+        dropIfIdle(showKey, waitingOn)
       }
     }
     // No await from here until the claim is marked.
-    let claims = seatClaims.get(showKey)
-    if (claims === undefined) {
-      claims = new Map()
-      seatClaims.set(showKey, claims)
+    let turns = seatClaims.get(showKey)
+    if (turns === undefined) {
+      turns = { seats: new Map(), waiters: 0, freed: 0 }
+      seatClaims.set(showKey, turns)
     }
-    const mine = claims
+    const mine = turns
     let settle!: (cameBack: boolean) => void
-    const settled = new Promise<boolean>((resolve) => { settle = resolve })
-    mine.set(seatKey, settled)
+    const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed }
+    mine.seats.set(seatKey, turn)
     return (cameBack) => {
-      if (mine.get(seatKey) === settled) mine.delete(seatKey)
-      if (mine.size === 0 && seatClaims.get(showKey) === mine) seatClaims.delete(showKey)
+      if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
+      dropIfIdle(showKey, mine)
       settle(cameBack)
     }
   }
@@ -532,7 +555,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * claimed (seats stored before categories: STANDARD at the show's price).
    *
    * A seat another hold of this instance is claiming right now is not claimed alongside: this
-   * claim waits for that one to come back and then loses without a round trip (claimTurn); a seat
+   * claim waits for that one to come back and then, unless seats of the show were freed here
+   * meanwhile, loses without a round trip (claimTurn); a seat
    * the map shows surely taken loses without one too. Each seat claimed is in the map at once. In
    * the first second of a sale hundreds of holds for the same front seats arrive together, all
    * past the arrival check (refusedFromMemory) before any claim has landed; this way the losers

@@ -111,6 +111,55 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.equal(elsewhere.skipped, users.length - 1)
   })
 
+  t.test('a claim that came back is no proof once this instance freed seats of the show since it was sent', async (t) => {
+    /** Holds back the reply of the next claim (a stalled process); its decision is made at the database. */
+    const gateNextClaim = (): { release: () => void, reached: Promise<void> } => {
+      const collection = app.models.Seat.collection
+      const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
+      let release = (): void => {}
+      let entered = (): void => {}
+      const opened = new Promise<void>((resolve) => { release = resolve })
+      const reached = new Promise<void>((resolve) => { entered = resolve })
+      let gated = true
+      ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+        const result = await findOneAndUpdate(...args)
+        if (gated) { gated = false; entered(); await opened }
+        return result
+      }
+      t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+      return { release, reached }
+    }
+    const settle = async (work: Promise<{ status: string }>): Promise<string> => await work.then((b) => b.status, (e: unknown) => e instanceof AppError ? e.code : String(e))
+
+    // An Idempotency-Key repeat takes over a stalled attempt: it gives back B9, which the stalled
+    // claim won, and claims B9 again while that claim is still out; the claim's reply then comes.
+    const { bookings } = serviceOver(app)
+    const show = await createShow(app)
+    const gate = gateNextClaim()
+    const first = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
+    await gate.reached
+    await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'stalled-again' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+    const repeat = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
+    await new Promise((resolve) => setTimeout(resolve, 100)) // B9 given back, the repeat's claim waiting for its turn
+    gate.release()
+    t.equal(await repeat, 'PENDING', 'the repeat holds B9: the reply that came was from before B9 was given back here')
+    t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
+
+    // A lost claim's reply is late; meanwhile A7 is freed here (a cancel); a hold arriving after that is not refused by it.
+    const show2 = await createShow(app)
+    const booked = await bookings.holdSeats(carol.id, show2.id, { seatLabels: ['A7'] })
+    await bookings.confirmBooking(carol.id, booked.id)
+    const gate2 = gateNextClaim()
+    const lost = settle(bookings.holdSeats(alice.id, show2.id, { seatLabels: ['A7'] }))
+    await gate2.reached
+    await bookings.cancelBooking(carol.id, booked.id)
+    const after = settle(bookings.holdSeats(bob.id, show2.id, { seatLabels: ['A7'] }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    gate2.release()
+    t.equal(await lost, 'SEATS_UNAVAILABLE', 'the claim decided while A7 was booked lost')
+    t.equal(await after, 'PENDING', 'the hold that came after A7 was freed here holds it')
+  })
+
   t.test('a claim that loses names the taken seats from the map: one claim, no read', async (t) => {
     const { bookings, seatMaps, bookableShows } = serviceOver(app)
     const show = await createShow(app)
