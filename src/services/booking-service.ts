@@ -170,8 +170,8 @@ type BookableShow = BookableShowDoc
 type ClaimedSeat = BookingRecord['seats'][number]
 type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 /** A seat's claim at the database (see claimTurn). */
-interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number }
-interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number }
+interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number, seatFreed: number }
+interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number, freedSeats: Map<string, number> }
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
@@ -181,7 +181,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // Seats of the show may have been freed here: a claim of one already back is no longer proof it is taken (claimTurn).
     if (status !== 'HELD' && status !== 'BOOKED') {
       const turns = seatClaims.get(showId.toHexString())
-      if (turns !== undefined) turns.freed++
+      if (turns !== undefined && seatIds === undefined) turns.freed++
+      else if (turns !== undefined) for (const id of seatIds ?? []) turns.freedSeats.set(id.toHexString(), (turns.freedSeats.get(id.toHexString()) ?? 0) + 1)
     }
     if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status, heldUntil?.getTime())
     else seatMaps.invalidate(showId.toHexString())
@@ -320,8 +321,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /**
    * Per show: per seat, the claim of that seat this instance has at the database right now (its
    * `settled` is true once it came back, won or lost, the outcome in the seat map; false if it
-   * failed), when it was sent, and `freed` as it was then; `freed` counts the times this instance
-   * freed seats of the show (seatsChanged) while claims or waiters were here.
+   * failed), when it was sent, and the counts of frees as they were then: while claims or
+   * waiters are here, `freedSeats` counts the times this instance freed each seat of the show
+   * (seatsChanged with the seats listed), `freed` the changes it could not list.
    */
   const seatClaims = new Map<string, ShowTurns>()
 
@@ -332,8 +334,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /**
    * A claim's turn at its seat. While another claim of the seat by this instance is at the
    * database, waits for it (at most SEAT_CLAIM_WAIT_MS). If that claim came back (won or lost),
-   * was sent less than SEAT_CLAIM_WAIT_MS ago, and nothing of the show was freed here since it was
-   * sent, the seat was taken when the database decided it, a moment ago: this claim loses without
+   * was sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
+   * changes to the show it could not list) since it was sent, the seat was taken when the database decided it, a moment ago: this claim loses without
    * a round trip (null; the same bound as a refusal from the seat map, fresher). Otherwise (no
    * such claim, it failed, the wait ran out, seats were freed here meanwhile: an Idempotency-Key
    * take-over giving back the very seat a stalled claim won, a cancel) marks this claim as the
@@ -350,7 +352,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
       try {
         const cameBack = await Promise.race([pending.settled, gaveUp]) === true
-        if (cameBack && waitingOn.freed === pending.freed && performance.now() - pending.sentAt < SEAT_CLAIM_WAIT_MS) return null
+        const freedSince = waitingOn.freed !== pending.freed || (waitingOn.freedSeats.get(seatKey) ?? 0) !== pending.seatFreed
+        if (cameBack && !freedSince && performance.now() - pending.sentAt < SEAT_CLAIM_WAIT_MS) return null
       } finally {
         clearTimeout(timer)
         waitingOn.waiters--
@@ -360,12 +363,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // No await from here until the claim is marked.
     let turns = seatClaims.get(showKey)
     if (turns === undefined) {
-      turns = { seats: new Map(), waiters: 0, freed: 0 }
+      turns = { seats: new Map(), waiters: 0, freed: 0, freedSeats: new Map() }
       seatClaims.set(showKey, turns)
     }
     const mine = turns
     let settle!: (cameBack: boolean) => void
-    const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed }
+    const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed, seatFreed: mine.freedSeats.get(seatKey) ?? 0 }
     mine.seats.set(seatKey, turn)
     return (cameBack) => {
       if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, createShow, hold, json, seatMap, signUp } from '../helper.js'
+import { buildTestApp, createShow, hold, json, seatMap, signUp, waitFor } from '../helper.js'
 import { AppError } from '../../src/errors.js'
 import { expectError } from '../routes/contract.js'
 import { seatMapCacheReader } from '../../src/services/seat-map-cache.js'
@@ -140,7 +140,11 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     await gate.reached
     await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'stalled-again' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
     const repeat = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
-    await new Promise((resolve) => setTimeout(resolve, 100)) // B9 given back, the repeat's claim waiting for its turn
+    // Once B9 is given back the repeat's claim of it waits for its turn (were it slower, it would
+    // claim after the reply came: the same outcome).
+    const b9 = (await seatMap(app, show.id)).seats.find((seat) => seat.label === 'B9')
+    await waitFor('B9 given back', 10_000, async () => (await app.models.Seat.collection.findOne({ _id: new Types.ObjectId(b9?.id) }))?.status === 'AVAILABLE' ? true : undefined, 5)
+    await new Promise((resolve) => setTimeout(resolve, 50))
     gate.release()
     t.equal(await repeat, 'PENDING', 'the repeat holds B9: the reply that came was from before B9 was given back here')
     t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
