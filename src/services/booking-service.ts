@@ -894,12 +894,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // just before may have booked them after the step above); a late HELD → BOOKED then matches nothing.
       const seatIds = cancelled.seats.map((s) => s.id)
       await freeSeatsOf(Seat, bookingId, seatIds)
+      // Told at once (not after the mark below): a hold arriving here meanwhile must not be refused for them.
+      seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
       // Done: the sweep need not look at this booking (until this lands, it frees the same seats).
       if (current.status === 'CONFIRMED') {
         await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
           .catch((error: unknown) => log.warn({ err: error, bookingId }, 'cancel not marked done; the sweep will look at its seats'))
       }
-      seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
       metrics.cancellations.inc()
       return cancelled
     }
@@ -964,9 +965,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (cancelled.length === 0) return 0
     const ids = cancelled.map((b) => b._id)
     const freed = await freeSeatsOf(Seat, ids)
+    if (freed > 0) for (const showId of new Set(cancelled.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
     await Booking.updateMany({ _id: trusted({ $in: ids }), status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
     if (freed > 0) {
-      for (const showId of new Set(cancelled.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
       metrics.recoveries.inc(freed)
       log.warn({ freed }, 'recovery freed seats of cancelled bookings')
     }
