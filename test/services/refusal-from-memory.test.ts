@@ -36,6 +36,24 @@ async function seatCommands (t: Teardown, app: FastifyInstance, work: () => Prom
   return commands
 }
 
+/** Holds back the reply of the next seat claim (a stalled process); the database decides it meanwhile. */
+function gateNextClaim (t: Teardown, app: FastifyInstance): { release: () => void, reached: Promise<void> } {
+  const collection = app.models.Seat.collection
+  const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
+  let release = (): void => {}
+  let entered = (): void => {}
+  const opened = new Promise<void>((resolve) => { release = resolve })
+  const reached = new Promise<void>((resolve) => { entered = resolve })
+  let gated = true
+  ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+    const result = await findOneAndUpdate(...args)
+    if (gated) { gated = false; entered(); await opened }
+    return result
+  }
+  t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+  return { release, reached }
+}
+
 /** The error a hold was refused with. */
 async function refusal (work: Promise<unknown>): Promise<AppError> {
   try {
@@ -112,30 +130,13 @@ t.test('refusals from this instance\'s seat map', async (t) => {
   })
 
   t.test('a claim that came back is no proof once this instance freed seats of the show since it was sent', async (t) => {
-    /** Holds back the reply of the next claim (a stalled process); its decision is made at the database. */
-    const gateNextClaim = (): { release: () => void, reached: Promise<void> } => {
-      const collection = app.models.Seat.collection
-      const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
-      let release = (): void => {}
-      let entered = (): void => {}
-      const opened = new Promise<void>((resolve) => { release = resolve })
-      const reached = new Promise<void>((resolve) => { entered = resolve })
-      let gated = true
-      ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
-        const result = await findOneAndUpdate(...args)
-        if (gated) { gated = false; entered(); await opened }
-        return result
-      }
-      t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
-      return { release, reached }
-    }
     const settle = async (work: Promise<{ status: string }>): Promise<string> => await work.then((b) => b.status, (e: unknown) => e instanceof AppError ? e.code : String(e))
 
     // An Idempotency-Key repeat takes over a stalled attempt: it gives back B9, which the stalled
     // claim won, and claims B9 again while that claim is still out; the claim's reply then comes.
     const { bookings } = serviceOver(app)
     const show = await createShow(app)
-    const gate = gateNextClaim()
+    const gate = gateNextClaim(t, app)
     const first = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
     await gate.reached
     await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'stalled-again' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
@@ -153,7 +154,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     const show2 = await createShow(app)
     const booked = await bookings.holdSeats(carol.id, show2.id, { seatLabels: ['A7'] })
     await bookings.confirmBooking(carol.id, booked.id)
-    const gate2 = gateNextClaim()
+    const gate2 = gateNextClaim(t, app)
     const lost = settle(bookings.holdSeats(alice.id, show2.id, { seatLabels: ['A7'] }))
     await gate2.reached
     await bookings.cancelBooking(carol.id, booked.id)
@@ -232,19 +233,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     const show = await createShow(app)
     await seatMaps.get(show.id)
     // The first claim's reply is held back (a stalled process): B9 is HELD for the attempt in the database.
-    const collection = app.models.Seat.collection
-    const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
-    let release = (): void => {}
-    let entered = (): void => {}
-    const opened = new Promise<void>((resolve) => { release = resolve })
-    const reached = new Promise<void>((resolve) => { entered = resolve })
-    let gated = true
-    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
-      const result = await findOneAndUpdate(...args)
-      if (gated) { gated = false; entered(); await opened }
-      return result
-    }
-    t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+    const { release, reached } = gateNextClaim(t, app)
     const first = refusal(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled'))
     await reached
     // Its key is taken over as abandoned: the repeat gives B9 back, holds it again; then it is cancelled.
