@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { createModels, type Models } from '../models/index.js'
 import { databaseUnavailable } from '../errors.js'
 import { databaseFault } from './errors.js'
+import { guardDriverWrites } from './driver-write-guard.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,6 +36,8 @@ mongoose.set('strictQuery', true)
 
 /** A mongoose connection of its own per app (tests build many apps in one process). */
 export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: MongoPluginOptions) {
+  // Before any connection: a command written to a socket the database just closed must fail, not hang.
+  guardDriverWrites()
   const db = mongoose.createConnection(opts.uri, {
     dbName: opts.dbName,
     // Fail fast instead of queueing requests while the database is away (they get 503).
