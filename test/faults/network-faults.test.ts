@@ -93,9 +93,11 @@ t.test('a proxy resetting connections between the instance and its database', as
   t.ok(proxy.resets >= TRAFFIC_MS / RESET_EVERY_MS / 2, `the proxy did reset connections (${proxy.resets})`)
   t.ok(holds.length >= 200, `traffic flowed (${holds.length} holds)`)
   t.same(samples.filter((s) => s.status === 500), [], 'no 500')
-  // Under a reset every 150 ms, a hold has now and then (1–2 in ~10,000 here) taken longer than the
-  // client's 10 s deadline; the cause is not found yet (see the closing note of issue 10). Every
-  // other request must be answered, and none of them with a 500.
+  // Under a reset every 150 ms, a hold now and then (1–2 in ~10,000) took longer than the client's
+  // 10 s deadline, and once 40 at a time: a command written to a connection the database had just
+  // closed waited forever in the driver (see src/plugins/driver-write-guard.ts, which fixes it, and
+  // test/faults/orderly-close.test.ts). The ≤ 0.1 % margin stays for a machine too loaded to answer
+  // within 10 s. None with a 500.
   const unanswered = samples.filter((s) => typeof s.status !== 'number')
   t.ok(unanswered.length <= Math.max(1, samples.length / 1000), `all but ≤ 0.1 % of requests got an HTTP answer within 10 s (${unanswered.length} of ${samples.length} did not)`)
   const unavailable = samples.filter((s) => s.status === 503)
