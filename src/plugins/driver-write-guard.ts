@@ -19,6 +19,7 @@
 // renames it, start-up says so rather than running unguarded in silence.
 import { createRequire } from 'node:module'
 import { MongoNetworkError } from 'mongodb'
+import mongoose from 'mongoose'
 import type { Socket } from 'node:net'
 
 interface DriverConnection {
@@ -38,8 +39,8 @@ export function writesRefusedOnClosedConnections (): number {
   return refused
 }
 
-function closedError (connection: DriverConnection): MongoNetworkError {
-  return new MongoNetworkError(`connection ${connection.id} to ${connection.address} closed before the command was written`)
+function closedError (connection: DriverConnection, when: string): MongoNetworkError {
+  return new MongoNetworkError(`connection ${connection.id} to ${connection.address} closed ${when}`)
 }
 
 /** Installs the guard on the driver's Connection class (once per process); throws if the driver no longer has the method. */
@@ -47,6 +48,8 @@ export function guardDriverWrites (): void {
   const require = createRequire(import.meta.url)
   // The same module instance mongoose uses: one mongodb in the tree (package.json pins it, npm dedupes it).
   const { Connection } = require('mongodb/lib/cmap/connection.js') as { Connection: { prototype: DriverConnection & { [GUARDED]?: true } } }
+  // A second copy of the driver under mongoose would go unguarded: refuse to start instead.
+  if (mongoose.mongo.MongoNetworkError !== MongoNetworkError) throw new Error('mongoose uses another copy of the mongodb driver than the one guarded; dedupe it (npm ls mongodb)')
   const proto = Connection.prototype
   if (proto[GUARDED] === true) return
   const original = proto.writeCommand
@@ -54,14 +57,14 @@ export function guardDriverWrites (): void {
   proto.writeCommand = async function guardedWriteCommand (this: DriverConnection, command: unknown, options: unknown): Promise<void> {
     const socket = this.socket
     if (this.closed || socket.destroyed || socket.writableEnded) {
-      const error = closedError(this)
+      const error = closedError(this, 'before the command was written')
       refused++
       this.onError(error)
       throw error
     }
     let onClose: (() => void) | undefined
     const closed = new Promise<never>((_resolve, reject) => {
-      onClose = () => { refused++; reject(closedError(this)) }
+      onClose = () => { refused++; reject(closedError(this, 'while the command was being written')) }
       socket.once('close', onClose)
     })
     closed.catch(() => {})
