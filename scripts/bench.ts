@@ -271,16 +271,13 @@ async function dbCommands (t: Target): Promise<{ total: number, by: Record<strin
   return readCounter(await res.text(), 'modex_db_commands_total', 'command')
 }
 
-/** Seat claims the service did not send (modex_claims_skipped_from_memory_total), so far. */
-async function claimsSkipped (t: Target): Promise<number> {
+/**
+ * A counter without labels, so far: modex_hold_conflicts_from_memory_total (holds refused from the
+ * seat map without a claim), modex_claims_skipped_from_memory_total (seat claims not sent).
+ */
+async function counterTotal (t: Target, name: string): Promise<number> {
   const res = await fetch(`${t.base}/metrics`)
-  return readCounter(await res.text(), 'modex_claims_skipped_from_memory_total', 'none').total
-}
-
-/** Holds the service refused from its seat map without a claim, so far. */
-async function refusedFromMemory (t: Target): Promise<number> {
-  const res = await fetch(`${t.base}/metrics`)
-  return readCounter(await res.text(), 'modex_hold_conflicts_from_memory_total', 'none').total
+  return readCounter(await res.text(), name, 'none').total
 }
 
 /** CPU milliseconds each process has used so far, as the processes report them (null: unknown). */
@@ -599,7 +596,7 @@ async function runSale (t: Target, showId: string, tokens: string[], holdBody: H
   const holdStatus: Record<string, number> = {}
   const confirmStatus: Record<string, number> = {}
   const commandsBefore = await dbCommands(t)
-  const refusedBefore = await refusedFromMemory(t)
+  const refusedBefore = await counterTotal(t, 'modex_hold_conflicts_from_memory_total')
   const cpuBefore = await cpuNow(t)
   const t0 = Date.now()
   await runCannon({
@@ -638,7 +635,7 @@ async function runSale (t: Target, showId: string, tokens: string[], holdBody: H
   const commandsAfter = await dbCommands(t)
   const saleCommands = commandsAfter.total - commandsBefore.total
   const byCommand = Object.fromEntries(Object.entries(commandsAfter.by).flatMap(([k, v]) => v > (commandsBefore.by[k] ?? 0) ? [[k, v - (commandsBefore.by[k] ?? 0)]] : []))
-  const fromMemory = await refusedFromMemory(t) - refusedBefore
+  const fromMemory = await counterTotal(t, 'modex_hold_conflicts_from_memory_total') - refusedBefore
   log(`  ${label}: the service sent ${JSON.stringify(byCommand)}; ${fromMemory} holds refused from its seat map without a claim`)
   const answered = (holdStatus[201] ?? 0) + (holdStatus[409] ?? 0)
   const holdsPerSec = answered / elapsed
@@ -802,7 +799,7 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   log(`phase 6: cold burst — ${BURST} buyers, a new connection each, one hold each at the same instant, on ${BURST} seats`)
   await sleep(500)
   const commandsBefore = await dbCommands(t)
-  const skippedBefore = await claimsSkipped(t)
+  const skippedBefore = await counterTotal(t, 'modex_claims_skipped_from_memory_total')
   const cpuBefore = await cpuNow(t)
   const requests = Array.from({ length: BURST }, (_, i) => ({
     path: `/api/shows/${show.id}/bookings`,
@@ -812,7 +809,7 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   const { answers, elapsedMs } = await burst(t.base, requests)
   const cpuAfter = await cpuNow(t)
   const commands = (await dbCommands(t)).total - commandsBefore.total
-  const skipped = await claimsSkipped(t) - skippedBefore
+  const skipped = await counterTotal(t, 'modex_claims_skipped_from_memory_total') - skippedBefore
   const status: Record<string, number> = {}
   for (const a of answers) status[a.status] = (status[a.status] ?? 0) + 1
   const answered = (status[201] ?? 0) + (status[409] ?? 0)

@@ -179,10 +179,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /** Tells the seat-map cache: these seats of the show are now `status` (HELD: until `heldUntil`); without a list: some changed. */
   function seatsChanged (showId: Types.ObjectId, seatIds?: Types.ObjectId[], status?: SeatStatus, heldUntil?: Date): void {
     // Seats of the show may have been freed here: a claim of one already back is no longer proof it is taken (claimTurn).
-    if (status !== 'HELD' && status !== 'BOOKED') {
-      const turns = seatClaims.get(showId.toHexString())
-      if (turns !== undefined && seatIds === undefined) turns.freed++
-      else if (turns !== undefined) for (const id of seatIds ?? []) turns.freedSeats.set(id.toHexString(), (turns.freedSeats.get(id.toHexString()) ?? 0) + 1)
+    const turns = status !== 'HELD' && status !== 'BOOKED' ? seatClaims.get(showId.toHexString()) : undefined
+    if (turns !== undefined && seatIds === undefined) turns.freed++
+    else if (turns !== undefined && seatIds !== undefined) {
+      for (const id of seatIds) {
+        const key = id.toHexString()
+        turns.freedSeats.set(key, (turns.freedSeats.get(key) ?? 0) + 1)
+      }
     }
     if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status, heldUntil?.getTime())
     else seatMaps.invalidate(showId.toHexString())
@@ -335,8 +338,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * A claim's turn at its seat. While another claim of the seat by this instance is at the
    * database, waits for it (at most SEAT_CLAIM_WAIT_MS). If that claim came back (won or lost),
    * was sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
-   * changes to the show it could not list) since it was sent, the seat was taken when the database decided it, a moment ago: this claim loses without
-   * a round trip (null; the same bound as a refusal from the seat map, fresher). Otherwise (no
+   * changes to the show it could not list) since it was sent, the seat was taken when the
+   * database decided it, a moment ago: this claim loses without a round trip (null; the same
+   * bound as a refusal from the seat map, fresher). Otherwise (no
    * such claim, it failed, the wait ran out, seats were freed here meanwhile: an Idempotency-Key
    * take-over giving back the very seat a stalled claim won, a cancel) marks this claim as the
    * seat's and returns the function that ends it, told whether the claim came back (call it once,
@@ -559,8 +563,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    *
    * A seat another hold of this instance is claiming right now is not claimed alongside: this
    * claim waits for that one to come back and then, unless seats of the show were freed here
-   * meanwhile, loses without a round trip (claimTurn); a seat
-   * the map shows surely taken loses without one too. Each seat claimed is in the map at once. In
+   * meanwhile, loses without a round trip (claimTurn); a seat the map shows surely taken loses
+   * without one too. Each seat claimed is in the map at once. In
    * the first second of a sale hundreds of holds for the same front seats arrive together, all
    * past the arrival check (refusedFromMemory) before any claim has landed; this way the losers
    * do not each claim, compensate and explain at the database.
