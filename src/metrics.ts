@@ -23,7 +23,7 @@ export function createMetrics () {
     }),
     dbCommands: new Counter({
       name: 'modex_db_commands_total',
-      help: 'MongoDB commands this instance sent (driver commandStarted events), by command name',
+      help: 'MongoDB commands this instance sent on its pooled connections, by command name',
       labelNames: ['command'],
       registers: [registry]
     }),

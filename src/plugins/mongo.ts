@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { createModels, type Models } from '../models/index.js'
 import { databaseUnavailable } from '../errors.js'
 import { databaseFault } from './errors.js'
-import { guardDriverWrites } from './driver-write-guard.js'
+import { installDriverHooks, onCommandSent } from '../driver-hooks.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +37,7 @@ mongoose.set('strictQuery', true)
 /** A mongoose connection of its own per app (tests build many apps in one process). */
 export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: MongoPluginOptions) {
   // Before any connection: a command written to a socket the database just closed must fail, not hang.
-  guardDriverWrites()
+  installDriverHooks()
   const db = mongoose.createConnection(opts.uri, {
     dbName: opts.dbName,
     // Fail fast instead of queueing requests while the database is away (they get 503).
@@ -49,13 +49,19 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
     // Defence in depth behind request validation: a `$`-object in a filter value is wrapped in
     // $eq (and then refused by the schema's cast), never run as an operator; the services mark
     // their own operator filters with trusted().
-    sanitizeFilter: true,
-    // Every command the driver sends is counted (modex_db_commands_total): round trips per request are measured, not assumed.
-    monitorCommands: true
+    sanitizeFilter: true
   })
   await db.asPromise()
   const commands = fastify.metrics.dbCommands
-  db.getClient().on('commandStarted', (event) => { commands.inc({ command: event.commandName }) })
+  // Every command the driver sends is counted (modex_db_commands_total): round trips per request
+  // are measured, not assumed. Through the driver hooks, not the driver's command monitoring
+  // (src/driver-hooks.ts says why); one counter child per command name.
+  const counted = new Map<string, ReturnType<typeof commands.labels>>()
+  onCommandSent(db.getClient(), ({ commandName }) => {
+    let counter = counted.get(commandName)
+    if (counter === undefined) counted.set(commandName, counter = commands.labels(commandName))
+    counter.inc()
+  })
   const models = createModels(db)
   // Indexes exist before the first request: the unique ones are what the protocol relies on.
   await Promise.all(Object.values(models).map((m) => m.init()))

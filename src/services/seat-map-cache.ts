@@ -4,6 +4,7 @@ import type { Models } from '../models/index.js'
 import type { SeatStatus } from '../models/seat.js'
 import { STANDARD_CATEGORY } from '../models/show.js'
 import { notFound } from '../errors.js'
+import { onCommandSent } from '../driver-hooks.js'
 import type { SeatMap } from '../schemas/show.js'
 
 /** A seat map read from the database this long ago is read again (served meanwhile)... */
@@ -289,7 +290,7 @@ const MAX_SEATS_READ = 10_000
 
 /**
  * A show's seat map straight from the database, with the end of each HELD seat's hold and when the
- * seats' query was sent (the driver's commandStarted, which the metrics turn on): the cache's
+ * seats' query was written to its connection (the driver hooks' onCommandSent): the cache's
  * reader, and best available's fresh read.
  */
 export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'>, observe = true) {
@@ -301,17 +302,17 @@ export function seatMapCacheReader ({ Show, Seat }: Pick<Models, 'Show' | 'Seat'
     // This read's own query, told apart from others by its comment.
     const comment = `seat map read ${++reads}`
     let observedAt: number | undefined
-    const sent = (event: { commandName: string, command: { comment?: unknown } }): void => {
-      if (observedAt === undefined && event.commandName === 'find' && event.command.comment === comment) observedAt = Date.now()
-    }
-    const client = Seat.db.getClient()
-    if (observe) client.on('commandStarted', sent)
+    const stopObserving = observe
+      ? onCommandSent(Seat.db.getClient(), (event) => {
+        if (observedAt === undefined && event.commandName === 'find' && event.command.comment === comment) observedAt = Date.now()
+      })
+      : undefined
     let seats
     try {
       seats = await Seat.collection.find<{ _id: Types.ObjectId, label: string, row: string | null, number: number, category?: string | null, priceCents?: number | null, status: SeatStatus, heldUntil?: Date | null }>(
         { showId: new Types.ObjectId(showId) }, { projection: { label: 1, row: 1, number: 1, category: 1, priceCents: 1, status: 1, heldUntil: 1 }, sort: { position: 1 }, batchSize: MAX_SEATS_READ, ...(observe && { comment }) }).toArray()
     } finally {
-      if (observe) client.off('commandStarted', sent)
+      stopObserving?.()
     }
     const counts: SeatMap['counts'] = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     const heldUntil = new Map<string, number>()

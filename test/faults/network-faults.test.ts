@@ -95,7 +95,7 @@ t.test('a proxy resetting connections between the instance and its database', as
   t.same(samples.filter((s) => s.status === 500), [], 'no 500')
   // Under a reset every 150 ms, a hold now and then (1–2 in ~10,000) took longer than the client's
   // 10 s deadline, and once 40 at a time: a command written to a connection the database had just
-  // closed waited forever in the driver (see src/plugins/driver-write-guard.ts, which fixes it, and
+  // closed waited forever in the driver (see src/driver-hooks.ts, which fixes it, and
   // test/faults/orderly-close.test.ts). The ≤ 0.1 % margin stays for a machine too loaded to answer
   // within 10 s. None with a 500.
   const unanswered = samples.filter((s) => typeof s.status !== 'number')

@@ -1,6 +1,6 @@
 // The database closes a pooled connection in an orderly way (a FIN: a restart, an idle reaper, a
 // proxy) just before the next command is checked out onto it. Without the driver write guard
-// (src/plugins/driver-write-guard.ts) the MongoDB driver writes that command to the destroyed
+// (src/driver-hooks.ts) the MongoDB driver writes that command to the destroyed
 // socket and waits for a 'drain' that never comes: the operation never settles (seen as holds
 // and confirms with no answer in the network-fault test). With it, every command settles: the
 // driver retries it on a fresh connection.
@@ -9,14 +9,14 @@ import net from 'node:net'
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises'
 import { MongoClient } from 'mongodb'
 import { startEmbeddedMongo } from '../../src/embedded-mongo/index.js'
-import { guardDriverWrites, writesRefusedOnClosedConnections } from '../../src/plugins/driver-write-guard.js'
+import { installDriverHooks, writesRefusedOnClosedConnections } from '../../src/driver-hooks.js'
 
 // Each refused command costs the driver's re-check of the server (~0.5 s) before its retry.
 const ROUNDS = 48
 const SETTLE_MS = 3000
 
 t.test('a command checked out onto a connection the database just closed settles instead of hanging', async (t) => {
-  guardDriverWrites()
+  installDriverHooks()
   const db = await startEmbeddedMongo({ standalone: true })
   t.teardown(async () => { await db.stop() })
   // A proxy that ends the client side of each connection (FIN) as soon as it has forwarded one

@@ -3,6 +3,7 @@ import { Types } from 'mongoose'
 import { createBookableShowCache, type BookableShowDoc } from '../../src/services/bookable-show-cache.js'
 import { adminAuth, buildTestApp, createShow, hold, seatMap, signUp } from '../helper.js'
 import { expectError, MISSING_ID } from '../routes/contract.js'
+import { onCommandSent } from '../../src/driver-hooks.js'
 
 // The hold path's memory of shows (issue 13), with readers that count their calls: how many
 // round trips it saves, and that what it serves is never older than an invalidation.
@@ -97,8 +98,7 @@ t.test('through the app: a show cancelled here takes no hold even while it is re
   const listener = (event: { commandName: string, command: Record<string, unknown> }): void => {
     if (event.command[event.commandName] === 'seats') commands.push(event.commandName)
   }
-  app.db.getClient().on('commandStarted', listener)
-  t.teardown(() => { app.db.getClient().off('commandStarted', listener) })
+  t.teardown(onCommandSent(app.db.getClient(), listener))
   const unknown = expectError(t, await hold(app, user.authorization, show.id, { seatIds: [MISSING_ID] }), 400, 'UNKNOWN_SEATS')
   t.same(unknown.details, { seats: [MISSING_ID] }, 'names the id')
   t.same(commands.filter((c) => c === 'findAndModify' || c === 'update'), [], 'an id that is no seat of the show is refused without a claim')

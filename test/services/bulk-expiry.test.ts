@@ -7,6 +7,7 @@ import t from 'tap'
 import { Types } from 'mongoose'
 import { auditSeats } from '../audit.js'
 import { buildTestApp, confirm, createShow, holdOk, signUp, statusByLabel, waitFor } from '../helper.js'
+import { onCommandSent } from '../../src/driver-hooks.js'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
 
@@ -73,8 +74,8 @@ t.test('the job of a booking expired in bulk ends without a database round trip;
     const target = event.command[event.commandName]
     if (target === 'bookings' || target === 'seats') commands++
   }
-  client.on('commandStarted', count)
-  t.teardown(() => { client.off('commandStarted', count) })
+  const stopObserving = onCommandSent(client, count)
+  t.teardown(stopObserving)
   t.equal(await app.services.bookings.expireHoldJob(new Types.ObjectId(first.id)), false, 'nothing left to do')
   t.equal(commands, 0, 'and asked the database nothing')
   t.equal(await app.services.bookings.expireHoldJob(new Types.ObjectId(second.id)), true, 'a booking the pass did not take is expired by its job')

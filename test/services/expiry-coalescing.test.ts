@@ -6,6 +6,7 @@ import t from 'tap'
 import { trusted } from 'mongoose'
 import { auditSeats } from '../audit.js'
 import { buildTestApp, createShow, holdOk, signUp, waitFor } from '../helper.js'
+import { onCommandSent } from '../../src/driver-hooks.js'
 
 // 200, not 40: with 40 a loaded CI machine once ran every job on time and one at a time (never
 // eight at work at once, none 100 ms late), so no pass was needed. 200 jobs cannot all run alone
@@ -36,8 +37,8 @@ t.test(`${HOLDS} holds due at the same instant: all expire, some in bulk passes;
     if (event.commandName === 'findAndModify') sent.single++
     if (event.commandName === 'update') sent.bulk++
   }
-  client.on('commandStarted', count)
-  t.teardown(() => { client.off('commandStarted', count) })
+  const stopObserving = onCommandSent(client, count)
+  t.teardown(stopObserving)
   const errors: unknown[] = []
   const logError = app.log.error.bind(app.log)
   app.log.error = ((...args: Parameters<typeof logError>) => { errors.push(args); return logError(...args) }) as typeof app.log.error

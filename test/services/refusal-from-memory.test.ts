@@ -13,6 +13,7 @@ import { AppError } from '../../src/errors.js'
 import { expectError } from '../routes/contract.js'
 import { seatMapCacheReader } from '../../src/services/seat-map-cache.js'
 import { bookingServiceOver } from './support.js'
+import { onCommandSent } from '../../src/driver-hooks.js'
 
 type Teardown = Parameters<typeof buildTestApp>[0]
 
@@ -27,11 +28,11 @@ async function seatCommands (t: Teardown, app: FastifyInstance, work: () => Prom
     if (event.command[event.commandName] === 'seats') commands.push(event.commandName)
   }
   const client = app.db.getClient()
-  client.on('commandStarted', listener)
+  const stopObserving = onCommandSent(client, listener)
   try {
     await work()
   } finally {
-    client.off('commandStarted', listener)
+    stopObserving()
   }
   return commands
 }
