@@ -28,9 +28,12 @@
 // every command whether or not anyone listens to the second, and the succeeded event deserialises
 // the whole reply a second time (a change stream's getMore batch, a seat map's 5,000 seats): with
 // it on, the driver's CPU per operation was 18–27 % higher in a micro-benchmark of the service's
-// mix (claims, releases, inserts, a change stream with updateLookup). The observers see the same
-// commands: those of connections checked out of a client's pool (not the monitor's heartbeats, not
-// a new connection's handshake), when they are written to the socket.
+// mix (claims, releases, inserts, a change stream with updateLookup). The observers see the
+// commands commandStarted showed, when they are written to the socket: those of connections
+// checked out of a client's pool (not the monitor's heartbeats, not a new connection's handshake
+// or authentication); a command refused by the guard before it was written is seen once, when
+// the driver's retry writes it. Observers get the command document itself (an insert's documents
+// may be a DocumentSequence): they must not change it, and must not throw.
 import { createRequire } from 'node:module'
 import { MongoNetworkError, type MongoClient } from 'mongodb'
 import mongoose from 'mongoose'
@@ -111,7 +114,8 @@ export function installDriverHooks (): void {
   if (typeof original !== 'function' || typeof checkOut !== 'function') throw new Error('mongodb driver: Connection.prototype.writeCommand or ConnectionPool.prototype.checkOut is gone; review src/driver-hooks.ts for this driver version')
   ConnectionPool.prototype.checkOut = async function checkOutTagged (this: DriverPool, options: unknown): Promise<DriverConnection> {
     const connection = await checkOut.call(this, options)
-    connection[OWNER] ??= this.server.topology.client
+    // Not enumerable: inspecting a connection must not print its whole client.
+    if (connection[OWNER] === undefined) Object.defineProperty(connection, OWNER, { value: this.server.topology.client })
     return connection
   }
   proto.writeCommand = async function guardedWriteCommand (this: DriverConnection, command: unknown, options: unknown): Promise<void> {

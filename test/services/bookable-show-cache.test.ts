@@ -104,6 +104,7 @@ t.test('through the app: a show cancelled here takes no hold even while it is re
   t.same(commands.filter((c) => c === 'findAndModify' || c === 'update'), [], 'an id that is no seat of the show is refused without a claim')
   const cancelled = await app.inject({ method: 'POST', url: `/api/admin/shows/${show.id}/cancel`, headers: await adminAuth(app) })
   t.equal(cancelled.statusCode, 200)
+  t.ok(commands.includes('update'), 'the observer sees the seats\' writes (the cancel freeing A1)')
   expectError(t, await hold(app, user.authorization, show.id, { seatLabels: ['A2'] }), 409, 'SHOW_NOT_BOOKABLE', 'refused at once, not after the cache window')
   t.equal((await seatMap(app, show.id)).counts.HELD, 0, 'the cancel freed A1 and nothing else is held')
 })
