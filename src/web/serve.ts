@@ -78,7 +78,7 @@ export default async function webClient (fastify: FastifyInstance): Promise<void
   const pageCsp = {
     // Not the defaults: `upgrade-insecure-requests` would send an http deployment's module
     // requests to an https port that may not exist.
-    useDefaults: false,
+    useDefaults: false as const,
     directives: {
       'default-src': ["'self'"],
       'script-src': ["'self'", `'sha256-${sha256(importMapJson, 'base64')}'`],
@@ -102,7 +102,7 @@ export default async function webClient (fastify: FastifyInstance): Promise<void
   const config = { rateLimit: false }
   const schema = { hide: true }
 
-  fastify.get('/', { config, schema, helmet: { contentSecurityPolicy: pageCsp } }, async (request, reply) => {
+  fastify.get('/', { config: { ...config, securityHeaders: { contentSecurityPolicy: pageCsp } }, schema }, async (request, reply) => {
     reply.header('cache-control', 'no-cache').header('etag', pageEtag)
     if (request.headers['if-none-match'] === pageEtag) return reply.code(304).send()
     return reply.type('text/html; charset=utf-8').send(page)
