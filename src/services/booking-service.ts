@@ -573,6 +573,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const showKey = show._id.toHexString()
     const claimed: ClaimedSeat[] = []
     let failure: unknown
+    // The seat whose claim is in flight: if it fails, the claim may still have landed (a reply
+    // lost, on a standalone that does not retry writes, or after the retry failed too).
+    let inFlight: Types.ObjectId | undefined
     try {
       for (const seatId of seatIds) {
         const seatKey = seatId.toHexString()
@@ -587,7 +590,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
             if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
               metrics.claimsSkipped.inc()
             } else {
+              inFlight = seatId
               seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
+              inFlight = undefined
               if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
             }
             cameBack = true
@@ -602,8 +607,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       failure = error
     }
     if (failure === undefined && claimed.length === seatIds.length) return { claimed }
-    // Compensate: only this booking's claims, conditional on it (nothing when the first claim lost).
-    if (claimed.length > 0) await compensate(show._id, bookingId, claimed.map((s) => s.id), failure !== undefined)
+    // Compensate: only this booking's claims, conditional on it (nothing when the first claim
+    // lost), and a failed claim's seat too, in case it landed (if not, its give-back matches nothing).
+    const giveBack = claimed.map((s) => s.id)
+    if (failure !== undefined && inFlight !== undefined) giveBack.push(inFlight)
+    if (giveBack.length > 0) await compensate(show._id, bookingId, giveBack, failure !== undefined)
     if (failure !== undefined) throw failure
     return { lost: seatIds[claimed.length] }
   }
@@ -619,7 +627,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // The map is told twice: now (it must not trust what it has), and when the give-back lands
       // (a read between the two finds the seats still HELD for this booking, with their end).
       // Fewer freed than given back: some went back another way (an Idempotency-Key take-over) and
-      // may be held again since: not patched, re-read.
+      // may be held again since, or a failed claim had not landed: not patched, re-read.
       release.then((freed) => { if (freed === seatIds.length) seatsChanged(showId, seatIds, 'AVAILABLE'); else seatsChanged(showId) },
         (e: unknown) => log.warn({ err: e, bookingId }, 'compensation failed'))
       seatsChanged(showId)
