@@ -7,27 +7,20 @@
 // Each round, on a fresh 2,000-seat show: 1,000 accepted two-seat holds, then 3,000 refused
 // one-seat holds (their seats taken), 50 at a time; µs of this process's CPU per hold. The first
 // round warms the JIT; later rounds are the figures to compare.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { startNodeScript } from '../test/setup/processes.js'
 
 const ROUNDS = Number(process.argv[2] ?? 3)
 const CONCURRENCY = 50
 const ADMIN = { email: 'admin@modex.test', password: 'admin-password-1' }
 
-const db = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./embedded-mongo.ts', import.meta.url)), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+// The database as `npm start` runs it: in a process of its own (killed at the latest when this one exits).
+const db = startNodeScript('database', fileURLToPath(new URL('./embedded-mongo.ts', import.meta.url)), ['--port', '0'], { echoStderr: true })
 try {
-  const uri = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    db.stdout?.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = /mongodb:\/\/\S+/.exec(out)
-      if (m !== null) resolve(m[0])
-    })
-    db.once('exit', (code) => reject(new Error(`database exited early (${code})`)))
-  })
+  const uri = (await db.waitOutput(/mongodb:\/\/\S+/, 60_000))[0]
   // Holds of ten minutes and no sweep: nothing expires while holds are measured.
   const config = loadConfig({
     NODE_ENV: 'production', MONGODB_URI: uri, LOG_LEVEL: 'silent', RATE_LIMIT: '0', AUTH_RATE_LIMIT: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
@@ -72,5 +65,5 @@ try {
   }
   await app.close()
 } finally {
-  db.kill('SIGTERM')
+  await db.stop()
 }
