@@ -55,13 +55,8 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
   const commands = fastify.metrics.dbCommands
   // Every command the driver sends is counted (modex_db_commands_total): round trips per request
   // are measured, not assumed. Through the driver hooks, not the driver's command monitoring
-  // (src/driver-hooks.ts says why); one counter child per command name.
-  const counted = new Map<string, ReturnType<typeof commands.labels>>()
-  onCommandSent(db.getClient(), ({ commandName }) => {
-    let counter = counted.get(commandName)
-    if (counter === undefined) counted.set(commandName, counter = commands.labels(commandName))
-    counter.inc()
-  })
+  // (src/driver-hooks.ts says why).
+  onCommandSent(db.getClient(), ({ commandName }) => { commands.inc({ command: commandName }) })
   const models = createModels(db)
   // Indexes exist before the first request: the unique ones are what the protocol relies on.
   await Promise.all(Object.values(models).map((m) => m.init()))

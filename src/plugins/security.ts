@@ -25,14 +25,14 @@ export default fp(async function securityPlugin (fastify: FastifyInstance, opts:
   // service's CPU in a profile of holds. Each set of options is built into a middleware once.
   const defaults = helmet()
   const byRoute = new WeakMap<HelmetOptions, ReturnType<typeof helmet>>()
+  const middlewareFor = (options: HelmetOptions): ReturnType<typeof helmet> => {
+    let built = byRoute.get(options)
+    if (built === undefined) byRoute.set(options, built = helmet(options))
+    return built
+  }
   fastify.addHook('onRequest', (request, reply, done) => {
     const options = request.routeOptions.config.securityHeaders
-    let headers = defaults
-    if (options !== undefined) {
-      const built = byRoute.get(options)
-      if (built === undefined) byRoute.set(options, headers = helmet(options))
-      else headers = built
-    }
+    const headers = options === undefined ? defaults : middlewareFor(options)
     // helmet calls `done` synchronously once the headers are set (and throws rather than pass an error).
     headers(request.raw, reply.raw, done as (error?: unknown) => void)
   })

@@ -573,9 +573,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const showKey = show._id.toHexString()
     const claimed: ClaimedSeat[] = []
     let failure: unknown
-    // The seat whose claim is in flight: if it fails, the claim may still have landed (a reply
-    // lost, on a standalone that does not retry writes, or after the retry failed too).
-    let inFlight: Types.ObjectId | undefined
     try {
       for (const seatId of seatIds) {
         const seatKey = seatId.toHexString()
@@ -590,9 +587,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
             if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
               metrics.claimsSkipped.inc()
             } else {
-              inFlight = seatId
               seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
-              inFlight = undefined
               if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
             }
             cameBack = true
@@ -608,9 +603,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     }
     if (failure === undefined && claimed.length === seatIds.length) return { claimed }
     // Compensate: only this booking's claims, conditional on it (nothing when the first claim
-    // lost), and a failed claim's seat too, in case it landed (if not, its give-back matches nothing).
+    // lost). After a failure, the seat whose claim failed too (the next after those claimed): it
+    // may still have landed, its reply lost (a standalone does not retry writes, and the driver's
+    // retry can fail as well); if it did not, its give-back matches nothing.
     const giveBack = claimed.map((s) => s.id)
-    if (failure !== undefined && inFlight !== undefined) giveBack.push(inFlight)
+    if (failure !== undefined) giveBack.push(seatIds[claimed.length])
     if (giveBack.length > 0) await compensate(show._id, bookingId, giveBack, failure !== undefined)
     if (failure !== undefined) throw failure
     return { lost: seatIds[claimed.length] }
