@@ -12,7 +12,8 @@ t.test('SIGKILL of the instance holding an expire-hold lock: the hold still ends
   const common = { uri: db.uri, holdSeconds: 2, sweepSeconds: 3600 }
   const [a, b] = await startInstances(t, [{ name: 'A', ...common }, { name: 'B', ...common }])
   const admin = await adminToken(b.url)
-  const showId = await createShow(b.url, admin, 40)
+  // One row of 20: every try below holds a seat that exists (A1–A14).
+  const showId = await createShow(b.url, admin, 40, 20)
   const [user] = await mintUsers(db.uri, 1)
   const client = new MongoClient(db.uri)
   t.teardown(async () => { await client.close() })
@@ -33,7 +34,9 @@ t.test('SIGKILL of the instance holding an expire-hold lock: the hold still ends
       a.child.proc.kill('SIGKILL')
       victim = r.body
     } else {
-      await sleep(1500)
+      // A random pause: a fixed one can fall in step with the instances' job polling, so that B
+      // wins every try (a CI run saw B lock ten in a row, then asked for a seat A11 that did not exist).
+      await sleep(1000 + Math.floor(Math.random() * 1500))
     }
   }
   if (victim === undefined) { t.comment('B locked every job in 14 tries: the case did not arise this run'); return }
