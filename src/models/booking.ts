@@ -1,4 +1,5 @@
-import { Schema, trusted, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
+import { Schema, type Connection, type InferRawDocTypeFromSchema, type Types } from 'mongoose'
+import type { Document, Filter, UpdateFilter } from 'mongodb'
 import { isDuplicateKey } from '../services/mongo-errors.js'
 
 export const BOOKING_STATUSES = ['PENDING', 'CONFIRMED', 'FAILED', 'CANCELLED'] as const
@@ -93,13 +94,21 @@ export async function insertPendingBooking (Booking: BookingModel, fields: Pick<
   return doc
 }
 
+/**
+ * One booking's transition, conditional on `filter`: the document after it, or null if the filter
+ * matched nothing. Straight through the driver (these run on every confirm, expiry and cancel):
+ * the values are typed already, and `updatedAt` is set here as the schema's timestamps would.
+ */
+async function transition (Booking: BookingModel, filter: Filter<BookingRecord>, update: UpdateFilter<BookingRecord>): Promise<BookingRecord | null> {
+  return await Booking.collection.findOneAndUpdate(filter as Filter<Document>, update as UpdateFilter<Document>, { returnDocument: 'after' }) as BookingRecord | null
+}
+
 /** Step 2: PENDING → CONFIRMED while the hold lasts; null if not (expiry won, or it is settled). */
 export async function confirmBookingIfLive (Booking: BookingModel, bookingId: Types.ObjectId, now: Date, paymentReference: string | null): Promise<BookingRecord | null> {
-  return await Booking.findOneAndUpdate(
-    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }) },
-    { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference } },
-    { returnDocument: 'after' }
-  ).lean<BookingRecord>()
+  return await transition(Booking,
+    { _id: bookingId, status: 'PENDING', expiresAt: { $gt: now } },
+    { $set: { status: 'CONFIRMED', confirmedAt: now, paymentReference, updatedAt: now } }
+  )
 }
 
 /**
@@ -108,21 +117,19 @@ export async function confirmBookingIfLive (Booking: BookingModel, bookingId: Ty
  * `$not $gte` rather than `$lt`: a booking stored before extensions existed has no count, and is at 0.
  */
 export async function extendBookingIfLive (Booking: BookingModel, bookingId: Types.ObjectId, now: Date, until: Date, max: number): Promise<BookingRecord | null> {
-  return await Booking.findOneAndUpdate(
-    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $gt: now }), extensions: trusted({ $not: { $gte: max } }) },
+  return await transition(Booking,
+    { _id: bookingId, status: 'PENDING', expiresAt: { $gt: now }, extensions: { $not: { $gte: max } } },
     // $max: of two extensions racing, the later end stands whichever lands last (the seats' push is only-later too).
-    { $max: { expiresAt: until }, $inc: { extensions: 1 } },
-    { returnDocument: 'after' }
-  ).lean<BookingRecord>()
+    { $max: { expiresAt: until }, $inc: { extensions: 1 }, $set: { updatedAt: now } }
+  )
 }
 
 /** Step 3: PENDING → FAILED once the hold has passed; null if not due (confirm won, or it is settled). */
 export async function expireBookingIfDue (Booking: BookingModel, bookingId: Types.ObjectId, now: Date): Promise<BookingRecord | null> {
-  return await Booking.findOneAndUpdate(
-    { _id: bookingId, status: 'PENDING', expiresAt: trusted({ $lte: now }) },
-    { $set: { status: 'FAILED', failureReason: 'EXPIRED' } },
-    { returnDocument: 'after' }
-  ).lean<BookingRecord>()
+  return await transition(Booking,
+    { _id: bookingId, status: 'PENDING', expiresAt: { $lte: now } },
+    { $set: { status: 'FAILED', failureReason: 'EXPIRED', updatedAt: new Date() } }
+  )
 }
 
 /**
@@ -133,19 +140,19 @@ export async function expireBookingIfDue (Booking: BookingModel, bookingId: Type
  */
 export async function expireBookingsIfDue (Booking: BookingModel, bookingIds: Types.ObjectId[], now: Date): Promise<number> {
   if (bookingIds.length === 0) return 0
-  return (await Booking.updateMany(
-    { _id: trusted({ $in: bookingIds }), status: 'PENDING', expiresAt: trusted({ $lte: now }) },
-    { $set: { status: 'FAILED', failureReason: 'EXPIRED' } }
+  return (await Booking.collection.updateMany(
+    { _id: { $in: bookingIds }, status: 'PENDING', expiresAt: { $lte: now } },
+    { $set: { status: 'FAILED', failureReason: 'EXPIRED', updatedAt: new Date() } }
   )).modifiedCount
 }
 
 /** Step 4: `from` → CANCELLED; null if the booking left `from` meanwhile. */
 export async function cancelBookingFrom (Booking: BookingModel, bookingId: Types.ObjectId, from: BookingStatus): Promise<BookingRecord | null> {
-  return await Booking.findOneAndUpdate(
+  const now = new Date()
+  return await transition(Booking,
     { _id: bookingId, status: from },
     // A confirmed booking's seats may be BOOKED, where no recovery step but the one this flag
     // asks for looks (see freeSeatsOfPendingReleases); a PENDING one's HELD seats lapse as any hold's.
-    { $set: { status: 'CANCELLED', cancelledAt: new Date(), ...(from === 'CONFIRMED' && { releasePending: true }) } },
-    { returnDocument: 'after' }
-  ).lean<BookingRecord>()
+    { $set: { status: 'CANCELLED', cancelledAt: now, updatedAt: now, ...(from === 'CONFIRMED' && { releasePending: true }) } }
+  )
 }

@@ -46,6 +46,8 @@ import { chooseBestAvailable } from './best-available.js'
 /** What a booking says of its show (API.md: saves a client one request per booking). */
 type ShowSummary = Booking['show']
 interface ShowSummaryRecord { _id: Types.ObjectId, name: string, type: ShowSummary['type'], venue?: string | null, startTime: Date }
+/** An ObjectId as 24 hex digits (the routes validate ids so; a service call with anything else finds nothing). */
+const OBJECT_ID = /^[0-9a-fA-F]{24}$/
 /** The fields a show summary is read with: added to the show reads the protocol makes anyway. */
 const SUMMARY_FIELDS = { name: 1, type: 1, venue: 1, startTime: 1 } as const
 
@@ -734,7 +736,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   // ---- 2. Confirm ----------------------------------------------------------------------
 
   async function findOwnBooking (userId: string, bookingId: string): Promise<BookingRecord> {
-    const doc = await Booking.findOne({ _id: bookingId, userId }).lean<BookingRecord>()
+    // Straight through the driver (every confirm, extension and cancel reads it); ids the routes
+    // validated, and anything else is no booking.
+    const doc = OBJECT_ID.test(bookingId) && OBJECT_ID.test(userId)
+      ? await Booking.collection.findOne<BookingRecord>({ _id: new Types.ObjectId(bookingId), userId: new Types.ObjectId(userId) })
+      : null
     // Someone else's booking is "not found", never "forbidden": ids must not leak.
     if (doc === null) throw notFound('BOOKING_NOT_FOUND', `booking ${bookingId} does not exist`)
     return doc
@@ -802,7 +808,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (expiredInBulk.has(bookingId.toHexString())) return false
     if (await expireHold(bookingId)) return true
     // Settled, not due, or never written (yet).
-    const existing = await Booking.findById(bookingId, { status: 1, seats: 1, showId: 1 }).lean<Pick<BookingRecord, 'status' | 'seats' | 'showId'>>()
+    const existing = await Booking.collection.findOne<Pick<BookingRecord, 'status' | 'showId'>>({ _id: bookingId }, { projection: { status: 1, showId: 1 } })
     if (existing !== null) {
       // FAILED or CANCELLED owns no seat: any still HELD for it (its expirer or canceller died
       // before freeing them) go back now rather than at the sweep. Conditional on bookingId and HELD.
@@ -893,7 +899,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     for (let round = 0; round < 3; round++) {
       const current = round === 0 && knownStatus !== undefined
         ? { status: knownStatus }
-        : await Booking.findById(bookingId, { status: 1 }).lean<{ status: BookingStatus }>()
+        : await Booking.collection.findOne<{ status: BookingStatus }>({ _id: bookingId }, { projection: { status: 1 } })
       if (current === null || (current.status !== 'PENDING' && current.status !== 'CONFIRMED')) return null
       // Seats BOOKED → HELD first: if this process dies now the sweep rolls them back to BOOKED (still CONFIRMED).
       if (current.status === 'CONFIRMED') await unbookSeats(Seat, bookingId, new Date(Date.now() + CANCEL_GRACE_MS))

@@ -248,20 +248,20 @@ t.test('a cancel racing a confirm that books its seats late still frees them', a
   // The confirm has won on the booking but not yet moved its seats HELD → BOOKED ...
   await app.models.Booking.updateOne({ _id: booking.id }, { $set: { status: 'CONFIRMED', confirmedAt: new Date() } })
   // ... and does so right after the cancel's own BOOKED → HELD step (which then found nothing to move).
-  const Seat = app.models.Seat
-  const updateMany = Seat.updateMany.bind(Seat)
+  const seats = app.models.Seat.collection
+  const updateMany = seats.updateMany.bind(seats)
   let interleaved = false
-  Seat.updateMany = ((filter: Record<string, unknown>, update: Record<string, unknown>) => {
+  seats.updateMany = ((filter: Record<string, unknown>, update: Record<string, unknown>) => {
     const step = updateMany(filter, update)
     if (interleaved || filter.status !== 'BOOKED') return step
     interleaved = true
     return step.then(async (result) => {
-      await updateMany({ bookingId: booking.id, status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })
+      await updateMany({ bookingId: new Types.ObjectId(booking.id), status: 'HELD' }, { $set: { status: 'BOOKED', heldUntil: null } })
       return result
     })
   }) as never
   const res = await app.inject({ method: 'POST', url: `/api/bookings/${booking.id}/cancel`, headers: { authorization: user.authorization } })
-  Seat.updateMany = updateMany
+  seats.updateMany = updateMany
   t.ok(interleaved, 'the late booking step ran inside the cancel')
   t.equal(res.statusCode, 200)
   t.equal(json(res).status, 'CANCELLED')

@@ -105,18 +105,18 @@ t.test('a late expire-hold job catches up: every overdue booking expired in bulk
 })
 
 /**
- * Runs `between` once, just before the pass's next Booking.updateMany (its conditional
+ * Runs `between` once, just before the pass's next updateMany of bookings (its conditional
  * PENDING → FAILED) reaches the database: a concurrent request landing between the pass's read of
  * the overdue bookings and its write. The real updateMany then runs as usual.
  */
 function beforeBulkFail (t: { teardown: (fn: () => unknown) => void }, app: App, between: () => Promise<void>): void {
-  const Booking = app.models.Booking
-  const real = Booking.updateMany
-  t.teardown(() => { Booking.updateMany = real })
-  Booking.updateMany = (async (...args: Parameters<typeof real>) => {
-    Booking.updateMany = real
+  const bookings = app.models.Booking.collection
+  const real = bookings.updateMany
+  t.teardown(() => { bookings.updateMany = real })
+  bookings.updateMany = (async (...args: Parameters<typeof real>) => {
+    bookings.updateMany = real
     await between()
-    return await real.apply(Booking, args)
+    return await real.apply(bookings, args)
   }) as unknown as typeof real
 }
 
