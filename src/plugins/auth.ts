@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import type { Role } from '../models/user.js'
 import { forbidden, unauthorized } from '../errors.js'
 import type { User } from '../schemas/auth.js'
+import { OBJECT_ID } from '../schemas/common.js'
 
 /** What an access token says: only who it is for. Role and state are read from the database. */
 interface TokenClaims { sub: string, iat?: number }
@@ -24,7 +25,6 @@ declare module 'fastify' {
   }
 }
 
-const OBJECT_ID = /^[0-9a-f]{24}$/i
 /** Distinct live access tokens whose verification this instance remembers (a few MB at most). */
 const VERIFIED_TOKENS_CACHED = 10_000
 

@@ -1,6 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
-export const ObjectIdString = Type.String({ pattern: '^[0-9a-fA-F]{24}$', description: '24 hex digits (a MongoDB ObjectId)', examples: ['6761a7f2c9d1e8a4b2f0c311'] })
+/** An ObjectId as text: 24 hex digits, as the routes' ids are validated. */
+export const OBJECT_ID = /^[0-9a-fA-F]{24}$/
+export const ObjectIdString = Type.String({ pattern: OBJECT_ID.source, description: '24 hex digits (a MongoDB ObjectId)', examples: ['6761a7f2c9d1e8a4b2f0c311'] })
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601, UTC' })
 export const NullableDateTime = Type.Union([DateTime, Type.Null()])
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])

@@ -34,7 +34,7 @@ import { bookSeats, claimSeat, extendHeldSeats, lapsedSeatsOf, shortenHeldSeats,
 import { categoriesOf, STANDARD_CATEGORY } from '../models/show.js'
 import { AppError, badRequest, conflict, notFound, unavailable } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import type { Page } from '../schemas/common.js'
+import { OBJECT_ID, type Page } from '../schemas/common.js'
 import type { Booking, BookingQuery, HoldBody } from '../schemas/booking.js'
 import type { Idempotency } from './idempotency.js'
 import type { KnownSeats, SeatMapCache } from './seat-map-cache.js'
@@ -46,8 +46,6 @@ import { chooseBestAvailable } from './best-available.js'
 /** What a booking says of its show (API.md: saves a client one request per booking). */
 type ShowSummary = Booking['show']
 interface ShowSummaryRecord { _id: Types.ObjectId, name: string, type: ShowSummary['type'], venue?: string | null, startTime: Date }
-/** An ObjectId as 24 hex digits (the routes validate ids so; a service call with anything else finds nothing). */
-const OBJECT_ID = /^[0-9a-fA-F]{24}$/
 /** The fields a show summary is read with: added to the show reads the protocol makes anyway. */
 const SUMMARY_FIELDS = { name: 1, type: 1, venue: 1, startTime: 1 } as const
 
@@ -736,8 +734,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   // ---- 2. Confirm ----------------------------------------------------------------------
 
   async function findOwnBooking (userId: string, bookingId: string): Promise<BookingRecord> {
-    // Straight through the driver (every confirm, extension and cancel reads it); ids the routes
-    // validated, and anything else is no booking.
+    // Straight through the driver (every confirm, extension and cancel reads it); ids as the
+    // routes validate them, and a service call with anything else finds no booking.
     const doc = OBJECT_ID.test(bookingId) && OBJECT_ID.test(userId)
       ? await Booking.collection.findOne<BookingRecord>({ _id: new Types.ObjectId(bookingId), userId: new Types.ObjectId(userId) })
       : null
