@@ -52,6 +52,8 @@ interface DriverConnection {
   writeCommand: (command: unknown, options: unknown) => Promise<void>
   /** The client whose pool this connection was checked out of (set on its first check-out). */
   [OWNER]?: MongoClient
+  /** The guard's: fails the write in flight (null when none) when the socket closes; undefined until its first write. */
+  [WRITING]?: ((error: Error) => void) | null
 }
 
 interface DriverPool {
@@ -64,6 +66,7 @@ interface DriverPool {
 const INSTALLED = Symbol.for('modex.driverHooks')
 const OWNER = Symbol.for('modex.connectionOwner')
 const OBSERVERS = Symbol.for('modex.commandObservers')
+const WRITING = Symbol.for('modex.writeInFlight')
 const shared = globalThis as { [OBSERVERS]?: WeakMap<MongoClient, Set<CommandObserver>> }
 const observers = shared[OBSERVERS] ??= new WeakMap()
 
@@ -118,26 +121,40 @@ export function installDriverHooks (): void {
     if (connection[OWNER] === undefined) Object.defineProperty(connection, OWNER, { value: this.server.topology.client })
     return connection
   }
-  proto.writeCommand = async function guardedWriteCommand (this: DriverConnection, command: unknown, options: unknown): Promise<void> {
+  proto.writeCommand = function guardedWriteCommand (this: DriverConnection, command: unknown, options: unknown): Promise<void> {
     const socket = this.socket
     if (this.closed || socket.destroyed || socket.writableEnded) {
       const error = closedError(this, 'before the command was written')
       refused++
       this.onError(error)
-      throw error
+      return Promise.reject(error)
     }
     commandWritten(this, command)
-    let onClose: (() => void) | undefined
-    const closed = new Promise<never>((_resolve, reject) => {
-      onClose = () => { refused++; reject(closedError(this, 'while the command was being written')) }
-      socket.once('close', onClose)
-    })
-    closed.catch(() => {})
-    try {
-      await Promise.race([original.call(this, command, options), closed])
-    } finally {
-      if (onClose !== undefined) socket.off('close', onClose)
+    // One 'close' listener per connection (a connection writes one command at a time), failing
+    // the write in flight if any: adding and removing a listener per command cost more than the
+    // rest of the guard.
+    if (this[WRITING] === undefined) {
+      // Not enumerable, as the owner's tag.
+      Object.defineProperty(this, WRITING, { value: null, writable: true })
+      socket.once('close', () => {
+        const fail = this[WRITING]
+        this[WRITING] = null
+        if (typeof fail === 'function') {
+          refused++
+          fail(closedError(this, 'while the command was being written'))
+        }
+      })
     }
+    return new Promise<void>((resolve, reject) => {
+      this[WRITING] = reject
+      original.call(this, command, options).then(() => {
+        if (this[WRITING] === reject) this[WRITING] = null
+        resolve()
+      }, (error: unknown) => {
+        if (this[WRITING] === reject) this[WRITING] = null
+        reject(error)
+      })
+    })
   }
   proto[INSTALLED] = true
 }

@@ -66,3 +66,51 @@ t.test('a command checked out onto a connection the database just closed settles
   t.equal(outcomes.hung, 0, `no command hung (none waited ${SETTLE_MS} ms)`)
   t.equal(outcomes.found, 2 * ROUNDS, 'every command answered: the driver retried the refused ones on a fresh connection')
 })
+
+t.test('a write waiting for drain fails when its connection closes, instead of waiting for good', async (t) => {
+  installDriverHooks()
+  const db = await startEmbeddedMongo({ standalone: true })
+  t.teardown(async () => { await db.stop() })
+  // A proxy that stops reading once told to: a big command then fills the socket's buffer and the
+  // driver waits for 'drain'.
+  let stall = false
+  const sockets = new Set<net.Socket>()
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(db.port, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    client.on('data', (chunk: Buffer) => { if (stall) client.pause(); else upstream.write(chunk) })
+    upstream.on('data', (chunk: Buffer) => client.write(chunk))
+    client.on('error', () => upstream.destroy()).on('close', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise<void>((resolve) => proxy.close(() => resolve()))
+  })
+  const { port } = proxy.address() as net.AddressInfo
+  const client = new MongoClient(`mongodb://127.0.0.1:${port}/drain?directConnection=true`, { maxPoolSize: 1, serverSelectionTimeoutMS: 2000, retryWrites: false })
+  t.teardown(async () => { await client.close() })
+  const docs = client.db('drain').collection('docs')
+  await docs.insertOne({ n: 1 })
+
+  // The driver's socket to the proxy, seen when a write to it returns false (its buffer full).
+  const full: net.Socket[] = []
+  const write = net.Socket.prototype.write
+  t.teardown(() => { net.Socket.prototype.write = write })
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+    const accepted = (write as (...a: unknown[]) => boolean).apply(this, args)
+    if (!accepted && full.length === 0 && this.remotePort === port) full.push(this)
+    return accepted
+  } as typeof write
+  stall = true
+  const refusedBefore = writesRefusedOnClosedConnections()
+  const outcome = docs.insertOne({ blob: 'x'.repeat(8_000_000) }).then(() => 'written', (error: Error) => error.message)
+  await sleep(500)
+  t.equal(full.length, 1, 'the write filled the socket: the driver waits for drain')
+  // Closed without an error (as after an orderly close): no 'error' for the driver's wait to see.
+  full[0]?.destroy()
+  const result = await Promise.race([outcome, sleep(SETTLE_MS, 'hung')])
+  t.match(result, /closed while the command was being written/, 'the write failed at the close')
+  t.equal(writesRefusedOnClosedConnections() - refusedBefore, 1)
+})
