@@ -102,6 +102,25 @@ function closedError (connection: DriverConnection, when: string): MongoNetworkE
   return new MongoNetworkError(`connection ${connection.id} to ${connection.address} closed ${when}`)
 }
 
+function failWrite (connection: DriverConnection, fail: (error: Error) => void): void {
+  refused++
+  fail(closedError(connection, 'while the command was being written'))
+}
+
+/** A write on a connection already writing another (see guardedWriteCommand): its own 'close' listener while it is written. */
+async function guardedByOwnListener (connection: DriverConnection, written: Promise<void>): Promise<void> {
+  let onClose: (() => void) | undefined
+  const closed = new Promise<never>((_resolve, reject) => {
+    onClose = () => { failWrite(connection, reject) }
+    connection.socket.once('close', onClose)
+  })
+  try {
+    await Promise.race([written, closed])
+  } finally {
+    if (onClose !== undefined) connection.socket.off('close', onClose)
+  }
+}
+
 /** Installs both hooks on the driver's classes (once per process); throws if the driver no longer has what they patch. */
 export function installDriverHooks (): void {
   const require = createRequire(import.meta.url)
@@ -130,21 +149,20 @@ export function installDriverHooks (): void {
       return Promise.reject(error)
     }
     commandWritten(this, command)
-    // One 'close' listener per connection (a connection writes one command at a time), failing
-    // the write in flight if any: adding and removing a listener per command cost more than the
-    // rest of the guard.
+    // One 'close' listener per connection, failing the write in flight if any: adding and removing
+    // a listener per command cost more than the rest of the guard. A pooled connection writes one
+    // command at a time; a connection pinned to a session in load-balanced mode may carry a second
+    // while the first is still being written, and that one gets a listener of its own.
     if (this[WRITING] === undefined) {
       // Not enumerable, as the owner's tag.
       Object.defineProperty(this, WRITING, { value: null, writable: true })
       socket.once('close', () => {
         const fail = this[WRITING]
         this[WRITING] = null
-        if (typeof fail === 'function') {
-          refused++
-          fail(closedError(this, 'while the command was being written'))
-        }
+        if (typeof fail === 'function') failWrite(this, fail)
       })
     }
+    if (this[WRITING] !== null) return guardedByOwnListener(this, original.call(this, command, options))
     return new Promise<void>((resolve, reject) => {
       this[WRITING] = reject
       original.call(this, command, options).then(() => {
