@@ -15,22 +15,18 @@ import { installDriverHooks, writesRefusedOnClosedConnections } from '../../src/
 const ROUNDS = 48
 const SETTLE_MS = 3000
 
-t.test('a command checked out onto a connection the database just closed settles instead of hanging', async (t) => {
-  installDriverHooks()
+/**
+ * A standalone embedded database behind a TCP proxy; `relay` wires each client connection to its
+ * upstream one (errors and closes are passed on here). Returns the proxy's port.
+ */
+async function proxyToDatabase (t: { teardown: (fn: () => unknown) => void }, relay: (client: net.Socket, upstream: net.Socket) => void): Promise<number> {
   const db = await startEmbeddedMongo({ standalone: true })
   t.teardown(async () => { await db.stop() })
-  // A proxy that ends the client side of each connection (FIN) as soon as it has forwarded one
-  // command's reply (the first two replies are the connection's handshake).
   const sockets = new Set<net.Socket>()
   const proxy = net.createServer((client) => {
     const upstream = net.connect(db.port, '127.0.0.1')
     sockets.add(client).add(upstream)
-    let replies = 0
-    client.on('data', (chunk: Buffer) => upstream.write(chunk))
-    upstream.on('data', (chunk: Buffer) => {
-      client.write(chunk)
-      if (++replies >= 2) { client.end(); upstream.destroy() }
-    })
+    relay(client, upstream)
     client.on('error', () => upstream.destroy()).on('close', () => upstream.destroy())
     upstream.on('error', () => client.destroy())
   })
@@ -39,7 +35,21 @@ t.test('a command checked out onto a connection the database just closed settles
     for (const socket of sockets) socket.destroy()
     await new Promise<void>((resolve) => proxy.close(() => resolve()))
   })
-  const { port } = proxy.address() as net.AddressInfo
+  return (proxy.address() as net.AddressInfo).port
+}
+
+t.test('a command checked out onto a connection the database just closed settles instead of hanging', async (t) => {
+  installDriverHooks()
+  // A proxy that ends the client side of each connection (FIN) as soon as it has forwarded one
+  // command's reply (the first two replies are the connection's handshake).
+  const port = await proxyToDatabase(t, (client, upstream) => {
+    let replies = 0
+    client.on('data', (chunk: Buffer) => upstream.write(chunk))
+    upstream.on('data', (chunk: Buffer) => {
+      client.write(chunk)
+      if (++replies >= 2) { client.end(); upstream.destroy() }
+    })
+  })
   // One connection in the pool, so the next command always goes to the one just closed.
   const client = new MongoClient(`mongodb://127.0.0.1:${port}/orderly?directConnection=true`, { maxPoolSize: 1, serverSelectionTimeoutMS: 2000 })
   t.teardown(async () => { await client.close() })
@@ -69,26 +79,13 @@ t.test('a command checked out onto a connection the database just closed settles
 
 t.test('a write waiting for drain fails when its connection closes, instead of waiting for good', async (t) => {
   installDriverHooks()
-  const db = await startEmbeddedMongo({ standalone: true })
-  t.teardown(async () => { await db.stop() })
   // A proxy that stops reading once told to: a big command then fills the socket's buffer and the
   // driver waits for 'drain'.
   let stall = false
-  const sockets = new Set<net.Socket>()
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(db.port, '127.0.0.1')
-    sockets.add(client).add(upstream)
+  const port = await proxyToDatabase(t, (client, upstream) => {
     client.on('data', (chunk: Buffer) => { if (stall) client.pause(); else upstream.write(chunk) })
     upstream.on('data', (chunk: Buffer) => client.write(chunk))
-    client.on('error', () => upstream.destroy()).on('close', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
   })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise<void>((resolve) => proxy.close(() => resolve()))
-  })
-  const { port } = proxy.address() as net.AddressInfo
   const client = new MongoClient(`mongodb://127.0.0.1:${port}/drain?directConnection=true`, { maxPoolSize: 1, serverSelectionTimeoutMS: 2000, retryWrites: false })
   t.teardown(async () => { await client.close() })
   const docs = client.db('drain').collection('docs')
