@@ -52,8 +52,8 @@ interface DriverConnection {
   writeCommand: (command: unknown, options: unknown) => Promise<void>
   /** The client whose pool this connection was checked out of (set on its first check-out). */
   [OWNER]?: MongoClient
-  /** The guard's: fails the write in flight (null when none) when the socket closes; undefined until its first write. */
-  [WRITING]?: ((error: Error) => void) | null
+  /** The guard's: what fails each write in flight when the socket closes; undefined until the first write. */
+  [WRITING]?: Set<(error: Error) => void>
 }
 
 interface DriverPool {
@@ -102,23 +102,22 @@ function closedError (connection: DriverConnection, when: string): MongoNetworkE
   return new MongoNetworkError(`connection ${connection.id} to ${connection.address} closed ${when}`)
 }
 
-function failWrite (connection: DriverConnection, fail: (error: Error) => void): void {
-  refused++
-  fail(closedError(connection, 'while the command was being written'))
-}
-
-/** A write on a connection already writing another (see guardedWriteCommand): its own 'close' listener while it is written. */
-async function guardedByOwnListener (connection: DriverConnection, written: Promise<void>): Promise<void> {
-  let onClose: (() => void) | undefined
-  const closed = new Promise<never>((_resolve, reject) => {
-    onClose = () => { failWrite(connection, reject) }
-    connection.socket.once('close', onClose)
+/**
+ * The connection's writes in flight (a pooled connection writes one command at a time; one pinned
+ * to a session in load-balanced mode may write two), each failed if the socket closes first.
+ */
+function watchClose (connection: DriverConnection): Set<(error: Error) => void> {
+  const inFlight = new Set<(error: Error) => void>()
+  // Not enumerable, as the owner's tag.
+  Object.defineProperty(connection, WRITING, { value: inFlight })
+  connection.socket.once('close', () => {
+    for (const fail of inFlight) {
+      refused++
+      fail(closedError(connection, 'while the command was being written'))
+    }
+    inFlight.clear()
   })
-  try {
-    await Promise.race([written, closed])
-  } finally {
-    if (onClose !== undefined) connection.socket.off('close', onClose)
-  }
+  return inFlight
 }
 
 /** Installs both hooks on the driver's classes (once per process); throws if the driver no longer has what they patch. */
@@ -149,27 +148,16 @@ export function installDriverHooks (): void {
       return Promise.reject(error)
     }
     commandWritten(this, command)
-    // One 'close' listener per connection, failing the write in flight if any: adding and removing
-    // a listener per command cost more than the rest of the guard. A pooled connection writes one
-    // command at a time; a connection pinned to a session in load-balanced mode may carry a second
-    // while the first is still being written, and that one gets a listener of its own.
-    if (this[WRITING] === undefined) {
-      // Not enumerable, as the owner's tag.
-      Object.defineProperty(this, WRITING, { value: null, writable: true })
-      socket.once('close', () => {
-        const fail = this[WRITING]
-        this[WRITING] = null
-        if (typeof fail === 'function') failWrite(this, fail)
-      })
-    }
-    if (this[WRITING] !== null) return guardedByOwnListener(this, original.call(this, command, options))
+    // One 'close' listener per connection, failing the writes in flight: adding and removing a
+    // listener per command cost more than the rest of the guard.
+    const inFlight = this[WRITING] ?? watchClose(this)
     return new Promise<void>((resolve, reject) => {
-      this[WRITING] = reject
+      inFlight.add(reject)
       original.call(this, command, options).then(() => {
-        if (this[WRITING] === reject) this[WRITING] = null
+        inFlight.delete(reject)
         resolve()
       }, (error: unknown) => {
-        if (this[WRITING] === reject) this[WRITING] = null
+        inFlight.delete(reject)
         reject(error)
       })
     })
