@@ -876,11 +876,29 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     reachedFaultPoint('after-bulk-expire')
     const failed = await Booking.find({ _id: trusted({ $in: ids }), status: 'FAILED' }, { showId: 1, seats: 1 })
       .lean<Array<Pick<BookingRecord, '_id' | 'showId' | 'seats'>>>()
-    const released = await releaseSeatsOfSettled(Seat, failed.map((b) => b._id), failed.flatMap((b) => b.seats.map((s) => s.id)))
+    const listed = failed.flatMap((b) => b.seats.map((s) => s.id))
+    const released = await releaseSeatsOfSettled(Seat, failed.map((b) => b._id), listed)
     for (const booking of failed) rememberExpired(booking._id)
-    // Re-read rather than told which seats are AVAILABLE: of a booking another expirer won, a seat
-    // may already be free and taken again by a newer hold.
-    for (const showId of new Set(failed.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+    if (released === listed.length) {
+      // Every seat it listed (each once) was HELD for one of these bookings and this update freed
+      // it, so none was taken again before: the map is told which, as after a compensation's
+      // give-back, and goes on answering refusals. (Re-reading instead left a sale's map unknown
+      // to every hold until the read came back, half a second under load: a claim each instead of
+      // a refusal from memory.) A hold landing between this update and the patch is shown free
+      // until the next read (at most a second): a claim more, never a false refusal.
+      // A seat listed twice (two of the bookings held it in turn) counts once: fewer, re-read.
+      const byShow = new Map<string, Types.ObjectId[]>()
+      for (const b of failed) {
+        const seats = byShow.get(b.showId.toHexString())
+        if (seats === undefined) byShow.set(b.showId.toHexString(), b.seats.map((s) => s.id))
+        else seats.push(...b.seats.map((s) => s.id))
+      }
+      for (const [showId, seatIds] of byShow) seatsChanged(new Types.ObjectId(showId), seatIds, 'AVAILABLE')
+    } else {
+      // Fewer: of a booking another expirer won, a seat may already be free and taken again by a
+      // newer hold. Re-read rather than told which seats are AVAILABLE.
+      for (const showId of new Set(failed.map((b) => b.showId.toHexString()))) seatsChanged(new Types.ObjectId(showId))
+    }
     metrics.expirations.inc(expired)
     // Their ids, as the single path logs each expiry's: an operator looking for why a booking failed finds it.
     // (Which of them this pass changed is not known: `expired` counts those; the others another expirer won.)

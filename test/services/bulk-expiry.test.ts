@@ -6,7 +6,8 @@
 import t from 'tap'
 import { Types } from 'mongoose'
 import { auditSeats } from '../audit.js'
-import { buildTestApp, confirm, createShow, holdOk, signUp, statusByLabel, waitFor } from '../helper.js'
+import { buildTestApp, confirm, createShow, holdOk, seatMap, signUp, statusByLabel, waitFor } from '../helper.js'
+import { bookingServiceOver } from './support.js'
 import { onCommandSent } from '../../src/driver-hooks.js'
 
 type App = Awaited<ReturnType<typeof buildTestApp>>
@@ -16,6 +17,10 @@ async function lapse (app: App, bookingId: string, msAgo = 1000): Promise<void> 
   const at = new Date(Date.now() - msAgo)
   await app.models.Booking.updateOne({ _id: bookingId }, { $set: { expiresAt: at } })
   await app.models.Seat.updateMany({ bookingId, status: 'HELD' }, { $set: { heldUntil: at } })
+}
+
+function statusesOf (map: { seats: Array<{ label: string, status: string }> }, labels: string[]): string[] {
+  return labels.map((label) => map.seats.find((s) => s.label === label)?.status ?? 'missing')
 }
 
 async function statusOf (app: App, bookingId: string): Promise<{ status: string, failureReason?: string }> {
@@ -144,6 +149,7 @@ t.test('a pass that finds a booking another expirer failed frees only what is st
   const [first, second] = [await signUp(app, 'first'), await signUp(app, 'second')]
   const old = await holdOk(app, first.authorization, show.id, ['A1', 'A2'])
   await lapse(app, old.id)
+  await seatMap(app, show.id) // served here: this instance keeps the show's map
   let taken: { id: string } | undefined
   beforeBulkFail(t, app, async () => {
     // Between the pass's read and its write: the booking's own job expires it and frees its seats,
@@ -155,6 +161,38 @@ t.test('a pass that finds a booking another expirer failed frees only what is st
   t.same(expired.map((id) => id.toHexString()), [old.id], 'the pass reports the booking FAILED (it checked its seats)')
   const a1 = await app.models.Seat.findOne({ showId: show.id, label: 'A1' }, { status: 1, bookingId: 1 }).lean()
   t.same([a1?.status, String(a1?.bookingId)], ['HELD', taken?.id], 'A1 still HELD by the new booking')
+  // The pass freed fewer seats than it listed, so it cannot tell the seat map which: the map is
+  // read again rather than told A1 is AVAILABLE.
+  t.same(statusesOf(await seatMap(app, show.id), ['A1', 'A2']), ['HELD', 'AVAILABLE'], 'the served map: A1 HELD by the new booking, A2 free')
   t.equal((await statusOf(app, taken?.id ?? '')).status, 'PENDING')
+  t.same(await auditSeats(app.models), [])
+})
+
+t.test('a pass that frees every seat it listed tells this instance\'s seat map which: no re-read, and holds are still refused from memory meanwhile', async (t) => {
+  const app = await buildTestApp(t, { HOLD_SECONDS: '300', SWEEP_SECONDS: '3600', OVERDUE_PASS_MS: '0' })
+  // A booking service of its own whose seat map is never too old to answer (the app's is 1 s at
+  // most): what is measured is whether the pass left it current, not how fast this machine is.
+  const { bookings, seatMaps } = bookingServiceOver(app, { seatMapMaxAgeMs: 60_000, seatMapHardMaxAgeMs: 120_000, scheduleExpiry: async () => {} })
+  const show = await createShow(app)
+  const [first, second] = [await signUp(app, 'first'), await signUp(app, 'second')]
+  const ids = Object.fromEntries((await seatMaps.seats(show.id)).seats.map((s) => [s.label, s.id])) // served here
+  const lapsing = await bookings.holdSeats(first.id, show.id, { seatLabels: ['A1', 'A2'] })
+  await bookings.holdSeats(second.id, show.id, { seatLabels: ['B1'] })
+  await lapse(app, lapsing.id)
+  // Every command on the seats from here on: a read of the map, a claim.
+  const sent: string[] = []
+  const stopObserving = onCommandSent(app.db.getClient(), ({ commandName, command }) => {
+    if (command[commandName] === 'seats' && (commandName === 'find' || commandName === 'findAndModify')) sent.push(commandName)
+  })
+  t.teardown(stopObserving)
+  t.same((await bookings.expireOverdueHoldsInBulk()).map((id) => id.toHexString()), [lapsing.id])
+  const known = seatMaps.known(show.id)
+  t.ok(known !== undefined, 'the map is still current')
+  t.same(['A1', 'A2', 'B1'].map((label) => known?.statusOf(ids[label])), ['AVAILABLE', 'AVAILABLE', 'HELD'], 'the freed seats AVAILABLE, B1 still HELD')
+  // B1 is held for five more minutes: refused from the map, no claim sent.
+  const refused = await bookings.holdSeats(first.id, show.id, { seatIds: [ids.B1] }).then(() => undefined, (error: unknown) => error)
+  t.equal((refused as { statusCode?: number } | undefined)?.statusCode, 409)
+  t.same(sent, [], 'no seat read, no claim: the map answered')
+  t.same((await seatMaps.seats(show.id)).seats.filter((s) => ['A1', 'A2', 'B1'].includes(s.label)).map((s) => s.status), ['AVAILABLE', 'AVAILABLE', 'HELD'], 'and serves the freed seats as free')
   t.same(await auditSeats(app.models), [])
 })
