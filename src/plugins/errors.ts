@@ -189,14 +189,18 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
   // are guarded by isFinite), so ?limit=1e400 reached the handlers and failed as a 500 when the
   // answer was serialised. Query strings are the only coerced input with numbers (bodies are not
   // coerced, and a JSON 1e400 fails the integer check), so they are checked here, after validation.
-  fastify.addHook('preHandler', async (request) => {
+  // The callback form, as every per-request hook (src/app.ts says why).
+  fastify.addHook('preHandler', (request, _reply, done) => {
     const query = request.query
-    if (query === null || typeof query !== 'object') return
-    for (const [key, value] of Object.entries(query)) {
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        throw badRequest('VALIDATION_ERROR', `querystring/${key} must be a finite number`, { field: `querystring/${key}` })
+    if (query !== null && typeof query === 'object') {
+      for (const [key, value] of Object.entries(query)) {
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          done(badRequest('VALIDATION_ERROR', `querystring/${key} must be a finite number`, { field: `querystring/${key}` }))
+          return
+        }
       }
     }
+    done()
   })
   fastify.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }

@@ -9,10 +9,12 @@ declare module 'fastify' {
 export default fp(async function metricsPlugin (fastify: FastifyInstance) {
   const metrics = createMetrics()
   fastify.decorate('metrics', metrics)
-  fastify.addHook('onResponse', async (request, reply) => {
+  // The callback form, as every per-request hook (src/app.ts says why).
+  fastify.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000
     )
+    done()
   })
 }, { name: 'metrics' })

@@ -143,10 +143,9 @@ export default fp(async function mongoPlugin (fastify: FastifyInstance, opts: Mo
 
   // While the database is down, API requests answer 503 at once rather than each waiting out
   // server selection; /health and /ready stay reachable.
-  fastify.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/') && fastify.databaseDown()) {
-      throw databaseUnavailable()
-    }
+  // The callback form, as every per-request hook (src/app.ts says why).
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    done(request.url.startsWith('/api/') && fastify.databaseDown() ? databaseUnavailable() : undefined)
   })
   fastify.addHook('onClose', async () => {
     closing = true

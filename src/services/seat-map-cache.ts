@@ -63,6 +63,20 @@ interface Snapshot {
   serialised?: CachedSeatMap
 }
 
+/** A snapshot seen as KnownSeats: one object per look, not two closures (every refused hold looks). */
+class KnownSnapshot implements KnownSeats {
+  readonly readAt: number
+  constructor (private readonly snapshot: Snapshot) { this.readAt = snapshot.readAt }
+  statusOf (seatId: string): SeatStatus | undefined {
+    const i = this.snapshot.index.get(seatId)
+    return i === undefined ? undefined : this.snapshot.map.seats[i].status
+  }
+
+  heldUntilOf (seatId: string): number | undefined {
+    return this.snapshot.heldUntil.get(seatId)
+  }
+}
+
 interface Entry {
   /** Bumped when this instance changed seats in a way it cannot patch: the next read goes to the database. */
   version: number
@@ -228,14 +242,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
     const snapshot = entry?.snapshot
     if (entry === undefined || snapshot === undefined || snapshot.version !== entry.version) return undefined
     if (Date.now() - snapshot.observedAt >= hardMaxAgeMs) return undefined
-    return {
-      statusOf: (seatId) => {
-        const i = snapshot.index.get(seatId)
-        return i === undefined ? undefined : snapshot.map.seats[i].status
-      },
-      heldUntilOf: (seatId) => snapshot.heldUntil.get(seatId),
-      readAt: snapshot.readAt
-    }
+    return new KnownSnapshot(snapshot)
   }
 
   /**
