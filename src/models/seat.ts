@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Types } from 'mongoose'
+import type { Document, Filter } from 'mongodb'
 
 export const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'BOOKED'] as const
 export type SeatStatus = typeof SEAT_STATUSES[number]
@@ -51,17 +52,25 @@ export async function claimSeat (Seat: SeatModel, seatId: Types.ObjectId, showId
   ) as ClaimedSeatFields | null
 }
 
+/** What a seat going back to AVAILABLE is set to: free, and nobody's. */
+const FREED = { status: 'AVAILABLE', bookingId: null, heldUntil: null } as const
+
+/** A conditional change of seats, straight through the driver (the values are typed already); how many changed. */
+async function updateSeats (Seat: SeatModel, filter: Filter<Document>, set: Document): Promise<number> {
+  return (await Seat.collection.updateMany(filter, { $set: set })).modifiedCount
+}
+
 /** Step 6: the booking's HELD seats are held until `until`; first, so a booking never outlives its seats' hold. */
 export async function extendHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, until: Date): Promise<number> {
   // Only ever later: two extensions racing leave the seats held until the later of the two.
-  return (await Seat.collection.updateMany({ bookingId, status: 'HELD', heldUntil: { $lt: until } }, { $set: { heldUntil: until } })).modifiedCount
+  return await updateSeats(Seat, { bookingId, status: 'HELD', heldUntil: { $lt: until } }, { heldUntil: until })
 }
 
 /** Seats the booking holds (or only these of them) go back to AVAILABLE; a seat someone else took since is untouched. */
 export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
   const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
   if (only !== undefined) filter._id = { $in: only }
-  return (await Seat.collection.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+  return await updateSeats(Seat, filter, FREED)
 }
 
 /**
@@ -71,35 +80,32 @@ export async function releaseHeldSeats (Seat: SeatModel, bookingId: Types.Object
  */
 export async function releaseSeatsOfSettled (Seat: SeatModel, bookingIds: Types.ObjectId[], seatIds: Types.ObjectId[]): Promise<number> {
   if (bookingIds.length === 0 || seatIds.length === 0) return 0
-  return (await Seat.collection.updateMany(
-    { bookingId: { $in: bookingIds }, _id: { $in: seatIds }, status: 'HELD' },
-    { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } }
-  )).modifiedCount
+  return await updateSeats(Seat, { bookingId: { $in: bookingIds }, _id: { $in: seatIds }, status: 'HELD' }, FREED)
 }
 
 /** Step 6 refused: seats this extension pushed to `pushed` go back to `to` (the booking's end), unless pushed further since. */
 export async function shortenHeldSeats (Seat: SeatModel, bookingId: Types.ObjectId, pushed: Date, to: Date): Promise<number> {
   if (to.getTime() >= pushed.getTime()) return 0
-  return (await Seat.collection.updateMany({ bookingId, status: 'HELD', heldUntil: pushed }, { $set: { heldUntil: to } })).modifiedCount
+  return await updateSeats(Seat, { bookingId, status: 'HELD', heldUntil: pushed }, { heldUntil: to })
 }
 
 /** Step 2: the confirmed booking's HELD seats (or only these of them) become BOOKED. */
 export async function bookSeats (Seat: SeatModel, bookingId: Types.ObjectId, only?: Types.ObjectId[]): Promise<number> {
   const filter: Record<string, unknown> = { bookingId, status: 'HELD' }
   if (only !== undefined) filter._id = { $in: only }
-  return (await Seat.collection.updateMany(filter, { $set: { status: 'BOOKED', heldUntil: null } })).modifiedCount
+  return await updateSeats(Seat, filter, { status: 'BOOKED', heldUntil: null })
 }
 
 /** Step 4: a confirmed booking's seats back to HELD until `until`, where the sweep looks if the cancel dies. */
 export async function unbookSeats (Seat: SeatModel, bookingId: Types.ObjectId, until: Date): Promise<number> {
-  return (await Seat.collection.updateMany({ bookingId, status: 'BOOKED' }, { $set: { status: 'HELD', heldUntil: until } })).modifiedCount
+  return await updateSeats(Seat, { bookingId, status: 'BOOKED' }, { status: 'HELD', heldUntil: until })
 }
 
 /** Step 4: every seat a cancelled booking (or each of several) still owns (or only these of them), HELD or BOOKED, goes back to AVAILABLE. */
 export async function freeSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId | Types.ObjectId[], only?: Types.ObjectId[]): Promise<number> {
   const filter: Record<string, unknown> = { bookingId: Array.isArray(bookingId) ? { $in: bookingId } : bookingId, status: { $in: ['HELD', 'BOOKED'] } }
   if (only !== undefined) filter._id = { $in: only }
-  return (await Seat.collection.updateMany(filter, { $set: { status: 'AVAILABLE', bookingId: null, heldUntil: null } })).modifiedCount
+  return await updateSeats(Seat, filter, FREED)
 }
 
 /** Step 3, for a booking that was never written: the seats it still holds past their hold, by show (the caller frees them with settleStaleSeats). */
@@ -111,6 +117,6 @@ export async function lapsedSeatsOf (Seat: SeatModel, bookingId: Types.ObjectId,
 /** Step 5: settles stale HELD seats of one booking to `to`; a newer hold (later heldUntil) is never touched. */
 export async function settleStaleSeats (Seat: SeatModel, seatIds: Types.ObjectId[], bookingId: Types.ObjectId | null, now: Date, to: 'BOOKED' | 'AVAILABLE'): Promise<number> {
   const filter = { _id: { $in: seatIds }, bookingId, status: 'HELD' as const, heldUntil: { $lt: now } }
-  const set = to === 'BOOKED' ? { status: to, heldUntil: null } : { status: to, bookingId: null, heldUntil: null }
-  return (await Seat.collection.updateMany(filter, { $set: set })).modifiedCount
+  const set = to === 'BOOKED' ? { status: to, heldUntil: null } : FREED
+  return await updateSeats(Seat, filter, set)
 }
