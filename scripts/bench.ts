@@ -808,7 +808,9 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   }))
   const { answers, elapsedMs } = await burst(t.base, requests)
   const cpuAfter = await cpuNow(t)
-  const commands = (await dbCommands(t)).total - commandsBefore.total
+  const commandsAfter = await dbCommands(t)
+  const commands = commandsAfter.total - commandsBefore.total
+  const byCommand = Object.fromEntries(Object.entries(commandsAfter.by).map(([k, v]) => [k, v - (commandsBefore.by[k] ?? 0)]).filter(([, v]) => v !== 0))
   const skipped = await counterTotal(t, 'modex_claims_skipped_from_memory_total') - skippedBefore
   const status: Record<string, number> = {}
   for (const a of answers) status[a.status] = (status[a.status] ?? 0) + 1
@@ -817,7 +819,7 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
   const holdsPerSec = answered / (elapsedMs / 1000)
   const audited = await auditShow(t, db, show.id, 'running')
-  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms; ${commands} database commands, ${skipped} claims not sent`)
+  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms; ${commands} database commands ${JSON.stringify(byCommand)}, ${skipped} claims not sent`)
   return {
     burstHoldsPerSec: round(holdsPerSec),
     burstP50Ms: percentile(latencies, 50),
@@ -1003,7 +1005,8 @@ async function main (): Promise<void> {
     const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
     const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
     const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
-    const burstRun = PHASES.has('6') ? await burstPhase(run) : null
+    let burstRun = PHASES.has("6") ? await burstPhase(run) : null
+    for (let k = 1; k < Number(process.env.BURSTS ?? 1); k++) burstRun = await burstPhase(run)
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null

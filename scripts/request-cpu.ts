@@ -1,24 +1,29 @@
 // The service's CPU time per request over real HTTP, by kind of request:
-// `npx tsx scripts/request-cpu.ts [--kinds health,static,invalid,refused] [--seconds 4] [--cpu-prof DIR]`.
+// `npx tsx scripts/request-cpu.ts [--kinds health,static,invalid,refused] [--seconds 4] [--burst N] [--cpu-prof DIR]`.
 // What a request costs the service before any database work: the framework floor (a health
 // check, the benchmark's static route), a hold refused by validation (400), and a hold refused
 // from the seat map (409, no round trip), each driven by autocannon (50 keep-alive connections)
 // at a service and database started as `npm run bench` starts them. µs of service CPU per
 // request, read from the service's own `modex_process_cpu_seconds_total`; each kind runs twice
-// (the first warms the JIT). `--cpu-prof DIR` profiles the service (its pid is logged).
+// (the first warms the JIT). `--burst N` also sends each POST kind as N requests at once, a new
+// connection each (the bench's cold burst), and gives the client's CPU per request as well.
+// `--cpu-prof DIR` profiles the service (its pid is logged).
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
+import { burst } from './bench/http.js'
 import { startScript, stopAll } from './bench/processes.js'
 
 const { values: opts } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'health,static,invalid,refused' },
     seconds: { type: 'string', default: '4' },
+    burst: { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' }
   }
 })
 const SECONDS = Number(opts.seconds)
+const BURST = Number(opts.burst)
 const admin = { email: 'admin@request-cpu.test', password: 'request-cpu-admin-password' }
 
 try {
@@ -94,6 +99,16 @@ try {
       const used = await cpuMs() - before
       const n = result.requests.total
       console.log(`round ${round}  ${kind.padEnd(8)} ${String(n).padStart(7)} requests  ${Math.round(n / SECONDS)}/s  service ${Math.round(used * 1000 / n)} µs/request  ${JSON.stringify(Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])))}`)
+      if (BURST > 0 && spec.body !== undefined) {
+        const cpuBefore = await cpuMs()
+        const clientBefore = process.cpuUsage()
+        const { answers, elapsedMs } = await burst(base, Array.from({ length: BURST }, () => ({ path: spec.path, body: spec.body as string, token: user })))
+        const client = process.cpuUsage(clientBefore)
+        const burstUsed = await cpuMs() - cpuBefore
+        const codes: Record<string, number> = {}
+        for (const a of answers) codes[a.status] = (codes[a.status] ?? 0) + 1
+        console.log(`round ${round}  ${kind.padEnd(8)} burst of ${BURST}, a new connection each: ${Math.round(BURST / (elapsedMs / 1000))}/s  service ${Math.round(burstUsed * 1000 / BURST)} µs/request, client ${Math.round((client.user + client.system) / BURST)} µs/request  ${JSON.stringify(codes)}`)
+      }
     }
   }
 } finally {

@@ -1,5 +1,5 @@
 // Small JSON-over-HTTP helpers for the benchmark's setup and checks (the load itself is autocannon).
-import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 
 export interface Answer<T> { status: number, body: T, headers: Headers }
 
@@ -63,23 +63,51 @@ export const progressDone = (text: string): void => { process.stderr.write(`\r\x
 
 export interface BurstRequest { path: string, token: string, body: string }
 /**
- * Sends every request at the same instant, each on a connection of its own (no agent, no
- * keep-alive: a buyer's first request). Latency is from the request's start, connect included.
+ * Sends every request at the same instant, each on a connection of its own (no keep-alive: a
+ * buyer's first request), as POSTs. Latency is from the request's start, connect included.
+ *
+ * Raw sockets and request bytes built before the clock starts, by hand: the burst's client runs
+ * on the same cores as the service, and Node's HTTP client cost about as much CPU per request as
+ * the service's answer to it (≈ 0.4–0.6 ms, scripts/request-cpu.ts --burst), which the burst's
+ * elapsed time then measured too. autocannon, the sustained phases' client, is as lean as this,
+ * but it keeps its connections open. The answer is read up to its content-length (or the close).
  */
 export async function burst (base: string, requests: BurstRequest[]): Promise<{ answers: Array<{ status: number, ms: number }>, elapsedMs: number }> {
   const url = new URL(base)
+  const host = url.hostname
+  const port = Number(url.port)
+  const wire = requests.map((r) => Buffer.from(
+    `POST ${r.path} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\nauthorization: Bearer ${r.token}\r\n` +
+    `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`))
   const t0 = performance.now()
-  const answers = await Promise.all(requests.map(async (r) => await new Promise<{ status: number, ms: number }>((resolve) => {
+  const answers = await Promise.all(wire.map(async (bytes) => await new Promise<{ status: number, ms: number }>((resolve) => {
     const started = performance.now()
-    const req = httpRequest({
-      host: url.hostname, port: url.port, method: 'POST', path: r.path, agent: false,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${r.token}`, 'content-length': Buffer.byteLength(r.body), connection: 'close' }
-    }, (res) => {
-      res.resume()
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: Math.round(performance.now() - started) }))
+    let head = ''
+    let status = 0
+    let remaining = -1
+    let done = false
+    const finish = (code: number): void => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resolve({ status: code, ms: Math.round(performance.now() - started) })
+    }
+    const socket = connect({ host, port, noDelay: true }, () => { socket.write(bytes) })
+    socket.on('data', (chunk: Buffer) => {
+      if (remaining < 0) {
+        head += chunk.toString('latin1')
+        const at = head.indexOf('\r\n\r\n')
+        if (at < 0) return
+        status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head.slice(0, at))
+        remaining = length === null ? Infinity : Number(length[1]) - (head.length - at - 4)
+      } else {
+        remaining -= chunk.length
+      }
+      if (remaining <= 0) finish(status)
     })
-    req.once('error', () => resolve({ status: 0, ms: Math.round(performance.now() - started) }))
-    req.end(r.body)
+    socket.once('end', () => { finish(remaining < 0 ? 0 : status) })
+    socket.once('error', () => { finish(0) })
   })))
   return { answers, elapsedMs: performance.now() - t0 }
 }
