@@ -643,8 +643,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    */
   async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[], lost: Types.ObjectId, index: SeatIndex): Promise<AppError> {
     const showKey = showId.toHexString()
-    // The next refusals of a show in a sale are answered from a current map (refreshIfStale).
-    seatMaps.refreshIfStale(showKey)
+    // The next refusals of a show in a sale are answered from a current map (refreshIfStale). A
+    // show nobody has read the map of here is read too when this hold lost among others of the
+    // show still claiming here (the first second of a sale, buyers holding without a map): from
+    // then on its losers are refused, and their seats named, without claims or reads of their own.
+    // A lone 409 of a quiet show does not read its map.
+    const turns = seatClaims.get(showKey)
+    seatMaps.refreshIfStale(showKey, turns !== undefined && (turns.seats.size > 0 || turns.waiters > 0))
     const untried = seatIds.slice(seatIds.findIndex((id) => id.equals(lost)) + 1)
     const taken = [lost.toHexString()]
     if (untried.length > 0) {

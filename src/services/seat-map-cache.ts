@@ -247,12 +247,20 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
 
   /**
    * Starts a background read of a show this instance has served a map of, once its seats were read
-   * half of maxAgeMs ago (one read at a time); a show never served here is not read. Refused holds
+   * half of maxAgeMs ago (one read at a time); a show never served here is read only when
+   * `evenIfNeverServed` (a hold lost in a rush of holds for the show: see explainRefusal). Refused holds
    * call it, so a show in a flash sale keeps a current snapshot that later refusals are answered
    * from: under load a read waits in the driver's queue, so it starts well before the snapshot
    * would stop being current (at most a few reads a second, of one show).
    */
-  function refreshIfStale (showId: string): void {
+  function refreshIfStale (showId: string, evenIfNeverServed = false): void {
+    if (evenIfNeverServed && entries.get(showId)?.snapshot === undefined) {
+      // What the show's first GET /seats here would do: the entry first, so this instance's
+      // changes from now on are kept for the read to re-apply, then one read.
+      const entry = entryOf(showId)
+      if (entry.building === undefined) startRead(showId, entry).catch(() => undefined)
+      return
+    }
     const entry = entries.get(showId)
     if (entry === undefined || entry.snapshot === undefined || entry.building !== undefined) return
     if (entry.snapshot.version === entry.version && Date.now() - entry.snapshot.observedAt < maxAgeMs / 2) return

@@ -29,6 +29,8 @@ export interface Access { role: Role, disabled: boolean }
 export const ACCESS_CACHE_MS = 5_000
 const ACCESS_CACHE_MAX = 50_000
 const ACCESS_BATCH_MAX = 500
+/** The longest a batch of account reads waits for the read before it to come back. */
+export const ACCESS_BATCH_WAIT_MS = 50
 
 // Control characters (C0, DEL, C1) and the bidi embedding/override/isolate controls, which can
 // make a name display as something else (U+202E turns "evil\u202Egpj.exe" into "evilexe.jpg").
@@ -89,16 +91,25 @@ export function createUserService ({ models, log, endUserSessions }: {
   // ---- Access: who a token's subject is, cached per instance for at most ACCESS_CACHE_MS ----
 
   // The promise is cached, so a burst of requests from one user costs one read. Its age counts
-  // from when the read was sent, so no answer is older than the bound.
+  // from when it was asked for (the read goes out then or a little later, see below), so no
+  // answer is older than the bound.
   const accessCache = new Map<string, { at: number, access: Promise<Access | null> }>()
 
-  // Reads of different accounts asked for in the same turn of the event loop go out as one
-  // query: in a flash sale hundreds of users arrive at once, each needing its own lookup, and
-  // one `$in` read serves them all (the bench counts the database commands per hold).
+  // Reads of different accounts go out together: in a flash sale hundreds of users arrive at
+  // once, each needing its own lookup, and one `$in` read serves them all (the bench counts the
+  // database commands per hold). Ids asked for in one turn of the event loop form a batch; while
+  // a batch's read is at the database the next batch keeps collecting, and goes out when that read
+  // comes back (group commit: a cold burst's arrivals spread over many turns, and one read per
+  // turn was one per request or two), or after ACCESS_BATCH_WAIT_MS, whichever is first (a read
+  // stalled in an outage does not make the next wait twice). A full batch goes out at once.
   type Waiter = { resolve: (access: Access | null) => void, reject: (error: unknown) => void }
   let batch: Map<string, Waiter[]> | undefined
+  /** The collecting batch's turn has ended: it goes out when no read is at the database (or at this timer). */
+  let batchDue: NodeJS.Timeout | undefined
+  let reading = 0
 
   async function readAccessBatch (waiting: Map<string, Waiter[]>): Promise<void> {
+    reading++
     try {
       const ids = [...waiting.keys()].map((id) => new Types.ObjectId(id))
       const docs = await User.find({ _id: trusted({ $in: ids }) }, { role: 1, disabled: 1 }).lean()
@@ -106,7 +117,18 @@ export function createUserService ({ models, log, endUserSessions }: {
       for (const [id, waiters] of waiting) for (const waiter of waiters) waiter.resolve(found.get(id) ?? null)
     } catch (error) {
       for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(error)
+    } finally {
+      reading--
+      if (reading === 0 && batchDue !== undefined) sendBatch()
     }
+  }
+
+  function sendBatch (): void {
+    const waiting = batch
+    batch = undefined
+    clearTimeout(batchDue)
+    batchDue = undefined
+    if (waiting !== undefined) void readAccessBatch(waiting)
   }
 
   async function readAccess (id: string): Promise<Access | null> {
@@ -115,13 +137,13 @@ export function createUserService ({ models, log, endUserSessions }: {
         const waiting = new Map<string, Waiter[]>()
         batch = waiting
         setImmediate(() => {
-          if (batch === waiting) batch = undefined
-          void readAccessBatch(waiting)
+          if (batch !== waiting) return
+          if (reading === 0) sendBatch()
+          else batchDue = setTimeout(() => { if (batch === waiting) sendBatch() }, ACCESS_BATCH_WAIT_MS)
         })
       }
       batch.set(id, [...(batch.get(id) ?? []), { resolve, reject }])
-      // A full batch is sent as it is; later ids start the next one.
-      if (batch.size >= ACCESS_BATCH_MAX) batch = undefined
+      if (batch.size >= ACCESS_BATCH_MAX) sendBatch()
     })
   }
 
