@@ -9,10 +9,13 @@ import { bookableShowCacheOver } from '../../src/plugins/services.js'
 /**
  * A booking service over the test app's models, wired as the app wires its own, with the seat
  * map's ages and the expiry scheduler chosen by the test (the app's: 1 s, and Agenda).
+ * `mapReads` lists the show of every seat-map read its cache starts, as it starts.
  */
-export function bookingServiceOver (app: FastifyInstance, opts: { seatMapMaxAgeMs: number, seatMapHardMaxAgeMs: number, scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void> }): { bookings: BookingService, seatMaps: SeatMapCache, bookableShows: BookableShowCache } {
+export function bookingServiceOver (app: FastifyInstance, opts: { seatMapMaxAgeMs: number, seatMapHardMaxAgeMs: number, scheduleExpiry: (bookingId: Types.ObjectId, at: Date) => Promise<void> }): { bookings: BookingService, seatMaps: SeatMapCache, bookableShows: BookableShowCache, mapReads: string[] } {
   const { models, metrics, log } = app
-  const seatMaps = createSeatMapCache(seatMapCacheReader(models), opts.seatMapMaxAgeMs, opts.seatMapHardMaxAgeMs)
+  const read = seatMapCacheReader(models)
+  const mapReads: string[] = []
+  const seatMaps = createSeatMapCache(async (showId) => { mapReads.push(showId); return await read(showId) }, opts.seatMapMaxAgeMs, opts.seatMapHardMaxAgeMs)
   const bookableShows = bookableShowCacheOver(models)
   const bookings = createBookingService({
     models, metrics, log, seatMaps, bookableShows,
@@ -20,5 +23,5 @@ export function bookingServiceOver (app: FastifyInstance, opts: { seatMapMaxAgeM
     maxHoldExtensions: 2,
     scheduleExpiry: opts.scheduleExpiry
   })
-  return { bookings, seatMaps, bookableShows }
+  return { bookings, seatMaps, bookableShows, mapReads }
 }
