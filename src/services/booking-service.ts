@@ -295,7 +295,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const claim = await claimAll(show, seatIds, bookingId, heldUntil)
     if ('claimed' in claim) return { claimed: claim.claimed, heldUntil }
     metrics.conflicts.inc()
-    throw await explainRefusal(show._id, seatIds, claim.lost, index)
+    throw await explainRefusal(show._id, seatIds, claim, index)
   }
 
   /**
@@ -335,35 +335,43 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   /**
-   * A claim's turn at its seat. While another claim of the seat by this instance is at the
-   * database, waits for it (at most SEAT_CLAIM_WAIT_MS). If that claim came back (won or lost),
-   * was sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
-   * changes to the show it could not list) since it was sent, the seat was taken when the
-   * database decided it, a moment ago: this claim loses without a round trip (null; the same
-   * bound as a refusal from the seat map, fresher). Otherwise (no
-   * such claim, it failed, the wait ran out, seats were freed here meanwhile: an Idempotency-Key
-   * take-over giving back the very seat a stalled claim won, a cancel) marks this claim as the
-   * seat's and returns the function that ends it, told whether the claim came back (call it once,
-   * always, after the map has the outcome).
+   * Whether a claim of the seat this instance has at the database right now proves it taken: waits
+   * for that claim (at most SEAT_CLAIM_WAIT_MS); it proves it if it came back (won or lost), was
+   * sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
+   * changes to the show it could not list) since it was sent: the seat was taken when the database
+   * decided it, a moment ago (the same bound as a refusal from the seat map, fresher). No such
+   * claim, a claim that failed, a wait that ran out, seats freed here meanwhile (an
+   * Idempotency-Key take-over giving back the very seat a stalled claim won, a cancel): no proof.
    */
-  async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
+  async function takenByClaimHere (showKey: string, seatKey: string): Promise<boolean> {
     const waitingOn = seatClaims.get(showKey)
     const pending = waitingOn?.seats.get(seatKey)
-    if (waitingOn !== undefined && pending !== undefined) {
-      // Kept while this waiter looks at it, so frees meanwhile are counted where it looks.
-      waitingOn.waiters++
-      let timer: NodeJS.Timeout | undefined
-      const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
-      try {
-        const cameBack = await Promise.race([pending.settled, gaveUp]) === true
-        const freedSince = waitingOn.freed !== pending.freed || (waitingOn.freedSeats.get(seatKey) ?? 0) !== pending.seatFreed
-        if (cameBack && !freedSince && performance.now() - pending.sentAt < SEAT_CLAIM_WAIT_MS) return null
-      } finally {
-        clearTimeout(timer)
-        waitingOn.waiters--
-        dropIfIdle(showKey, waitingOn)
-      }
+    if (waitingOn === undefined || pending === undefined) return false
+    // Kept while this waiter looks at it, so frees meanwhile are counted where it looks.
+    waitingOn.waiters++
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
+    try {
+      const cameBack = await Promise.race([pending.settled, gaveUp]) === true
+      const freedSince = waitingOn.freed !== pending.freed || (waitingOn.freedSeats.get(seatKey) ?? 0) !== pending.seatFreed
+      return cameBack && !freedSince && performance.now() - pending.sentAt < SEAT_CLAIM_WAIT_MS
+    } finally {
+      clearTimeout(timer)
+      waitingOn.waiters--
+      dropIfIdle(showKey, waitingOn)
     }
+  }
+
+  /**
+   * A claim's turn at its seat. While another claim of the seat by this instance is at the
+   * database, waits for it: if it proves the seat taken (takenByClaimHere), this claim loses
+   * without a round trip (null). Otherwise marks this claim as the seat's and returns the function
+   * that ends it, told whether the claim came back (call it once, always, after the map has the
+   * outcome).
+   */
+  async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
+    // Only when a claim is out: with none, no await comes between this look and the marking below.
+    if (seatClaims.get(showKey)?.seats.has(seatKey) === true && await takenByClaimHere(showKey, seatKey)) return null
     // No await from here until the claim is marked.
     let turns = seatClaims.get(showKey)
     if (turns === undefined) {
@@ -569,8 +577,15 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * past the arrival check (refusedFromMemory) before any claim has landed; this way the losers
    * do not each claim, compensate and explain at the database.
    */
-  async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId }> {
+  async function claimAll (show: BookableShow, seatIds: Types.ObjectId[], bookingId: Types.ObjectId, heldUntil: Date): Promise<{ claimed: ClaimedSeat[] } | { lost: Types.ObjectId, untried: Types.ObjectId[] }> {
     const showKey = show._id.toHexString()
+    if (seatIds.length > 1) {
+      const taken = await seatTakenBeforeClaiming(showKey, seatIds)
+      if (taken !== undefined) {
+        metrics.claimsSkipped.inc()
+        return { lost: taken, untried: seatIds.filter((id) => !id.equals(taken)) }
+      }
+    }
     const claimed: ClaimedSeat[] = []
     let failure: unknown
     try {
@@ -610,7 +625,37 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     if (failure !== undefined) giveBack.push(seatIds[claimed.length])
     if (giveBack.length > 0) await compensate(show._id, bookingId, giveBack, failure !== undefined)
     if (failure !== undefined) throw failure
-    return { lost: seatIds[claimed.length] }
+    return { lost: seatIds[claimed.length], untried: seatIds.slice(claimed.length + 1) }
+  }
+
+  /**
+   * Before a hold of several seats claims any: a seat of it that this instance's current seat map
+   * shows surely taken, or that a claim of this instance at the database right now proves taken
+   * (takenByClaimHere; those claims are waited for together, the first proof ends the wait);
+   * undefined if none. Without this look, a hold whose later seat another hold here was claiming
+   * would claim its first seats, lose, and give them back: two round trips per seat for nothing,
+   * and holds of those seats meanwhile refused for a seat that was only passing through.
+   */
+  async function seatTakenBeforeClaiming (showKey: string, seatIds: Types.ObjectId[]): Promise<Types.ObjectId | undefined> {
+    const known = seatMaps.known(showKey)
+    const now = Date.now()
+    const turns = seatClaims.get(showKey)
+    const proofs: Array<Promise<Types.ObjectId | undefined>> = []
+    for (const id of seatIds) {
+      const key = id.toHexString()
+      if (known !== undefined && surelyTaken(known, key, now)) return id
+      if (turns?.seats.has(key) === true) proofs.push(takenByClaimHere(showKey, key).then((taken) => taken ? id : undefined, () => undefined))
+    }
+    if (proofs.length === 0) return undefined
+    return await new Promise((resolve) => {
+      let left = proofs.length
+      for (const proof of proofs) {
+        void proof.then((id) => {
+          left--
+          if (id !== undefined || left === 0) resolve(id)
+        })
+      }
+    })
   }
 
   /**
@@ -635,13 +680,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   /**
-   * The 409 of a named hold whose claim of `lost` failed, naming the requested seats known taken:
-   * `lost` (its claim just found it taken), none claimed before it (they were free and are given
-   * back), and of those after it (never tried) the ones this instance's current seat map shows
-   * taken, or, without a current map, what one read of just those seats finds. Unknown ids never
-   * get here (resolveSeats refused them from the show's seat index).
+   * The 409 of a named hold that lost `lost` (its claim found it taken, or a claim here or the map
+   * proved it before), naming the requested seats known taken: `lost`, none it claimed (they were
+   * free and are given back), and of those never tried the ones this instance's current seat map
+   * shows taken, or, without a current map, what one read of just those seats finds. Unknown ids
+   * never get here (resolveSeats refused them from the show's seat index).
    */
-  async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[], lost: Types.ObjectId, index: SeatIndex): Promise<AppError> {
+  async function explainRefusal (showId: Types.ObjectId, seatIds: Types.ObjectId[], { lost, untried }: { lost: Types.ObjectId, untried: Types.ObjectId[] }, index: SeatIndex): Promise<AppError> {
     const showKey = showId.toHexString()
     // The next refusals of a show in a sale are answered from a current map (refreshIfStale). A
     // show nobody has read the map of here is read too when this hold lost among others of the
@@ -650,7 +695,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // A lone 409 of a quiet show does not read its map.
     const turns = seatClaims.get(showKey)
     seatMaps.refreshIfStale(showKey, turns !== undefined && (turns.seats.size > 0 || turns.waiters > 0))
-    const untried = seatIds.slice(seatIds.findIndex((id) => id.equals(lost)) + 1)
     const taken = [lost.toHexString()]
     if (untried.length > 0) {
       const known = seatMaps.known(showKey)

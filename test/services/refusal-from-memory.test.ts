@@ -8,7 +8,7 @@
 import t from 'tap'
 import { Types } from 'mongoose'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp, createShow, hold, json, seatMap, signUp, waitFor } from '../helper.js'
+import { buildTestApp, createShow, hold, json, seatMap, signUp, statusByLabel, waitFor } from '../helper.js'
 import { AppError } from '../../src/errors.js'
 import { expectError } from '../routes/contract.js'
 import { seatMapCacheReader } from '../../src/services/seat-map-cache.js'
@@ -232,6 +232,28 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same(next, [], 'the next loser: refused from the map, no claim, no read')
     gate.release()
     t.equal((await carols).status, 'PENDING', 'the held-back claim still wins its seat')
+  })
+
+  t.test('a hold of several seats, one of them being claimed here: it waits for that claim and loses without claiming the others, which stay free for other holds', async (t) => {
+    const { bookings } = serviceOver(app)
+    const show = await createShow(app)
+    const dave = await signUp(app, 'dave-several')
+    // Carol's claim of B8 is at the database, its reply held back.
+    const gate = gateNextClaim(t, app)
+    const carols = bookings.holdSeats(carol.id, show.id, { seatLabels: ['B8'] })
+    await gate.reached
+    const bobs = refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['B3', 'B8'] }))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // Claimed first and given back after B8 lost, B3 would be HELD now, and Dave's hold of it refused.
+    const daves = await bookings.holdSeats(dave.id, show.id, { seatLabels: ['B3'] })
+    t.equal(daves.status, 'PENDING', 'B3 was never claimed for Bob: Dave holds it')
+    gate.release()
+    t.equal((await carols).status, 'PENDING', 'Carol holds B8')
+    const refused = await bobs
+    t.equal(refused.code, 'SEATS_UNAVAILABLE')
+    t.same([...(refused.details?.seats as string[])].sort(), ['B3', 'B8'], 'Bob\'s 409 names B8 (lost) and B3 (taken since)')
+    const seats = await statusByLabel(app, show.id)
+    t.same([seats.B3, seats.B8], ['HELD', 'HELD'])
   })
 
   t.test('seats freed through this instance are holdable at once, the map still current', async (t) => {
