@@ -10,7 +10,7 @@ export function createMetrics () {
     holds: counter('modex_holds_total', 'holds made (bookings created PENDING)'),
     conflicts: counter('modex_hold_conflicts_total', 'holds refused because a seat was taken'),
     refusedFromMemory: counter('modex_hold_conflicts_from_memory_total', 'of those, refused from this instance\'s seat map without a claim (a seat it shows booked, or held well before its end)'),
-    claimsSkipped: counter('modex_claims_skipped_from_memory_total', 'seat claims not sent: another claim of the seat by this instance came back while it waited, or this instance\'s seat map showed the seat booked or held well before its end (the hold is refused, its earlier claims given back)'),
+    claimsSkipped: counter('modex_claims_skipped_from_memory_total', 'seat claims not sent: another claim of the seat by this instance came back while it waited, or this instance\'s seat map showed the seat booked or held well before its end (the hold is refused, its earlier claims given back; a hold of several seats found so before claiming any counts once)'),
     confirmations: counter('modex_confirmations_total', 'bookings confirmed'),
     cancellations: counter('modex_cancellations_total', 'bookings cancelled'),
     expirations: counter('modex_expirations_total', 'holds expired (booking FAILED, seats released)'),

@@ -143,10 +143,11 @@ const BEST_AVAILABLE_LOSS_MEMORY_MS = 2000
  */
 const KNOWN_HELD_MARGIN_MS = 1000
 /**
- * How long a claim waits for another claim of the same seat on this instance to come back
- * (claimTurn); then it is sent alongside, as if there were none: a stalled claim (a slow
- * database, an attempt an Idempotency-Key repeat takes over) must not hold up the seat's other
- * holds for longer.
+ * How long after a claim was sent other claims of the same seat on this instance wait for it to
+ * come back (takenByClaimHere: claimTurn, and a hold of several seats before it claims any); then
+ * they are sent alongside, as if there were none: a stalled claim (a slow database, an attempt an
+ * Idempotency-Key repeat takes over) must not hold up the seat's other holds for longer, however
+ * many times a hold looks at it.
  */
 const SEAT_CLAIM_WAIT_MS = 500
 
@@ -336,7 +337,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   /**
    * Whether a claim of the seat this instance has at the database right now proves it taken: waits
-   * for that claim (at most SEAT_CLAIM_WAIT_MS); it proves it if it came back (won or lost), was
+   * for that claim (until SEAT_CLAIM_WAIT_MS after it was sent); it proves it if it came back (won or lost), was
    * sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
    * changes to the show it could not list) since it was sent: the seat was taken when the database
    * decided it, a moment ago (the same bound as a refusal from the seat map, fresher). No such
@@ -347,10 +348,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const waitingOn = seatClaims.get(showKey)
     const pending = waitingOn?.seats.get(seatKey)
     if (waitingOn === undefined || pending === undefined) return false
+    // Past SEAT_CLAIM_WAIT_MS from its sending a claim proves nothing: not waited for (again).
+    const budget = pending.sentAt + SEAT_CLAIM_WAIT_MS - performance.now()
+    if (budget <= 0) return false
     // Kept while this waiter looks at it, so frees meanwhile are counted where it looks.
     waitingOn.waiters++
     let timer: NodeJS.Timeout | undefined
-    const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, SEAT_CLAIM_WAIT_MS, 'gave up').unref() })
+    const gaveUp = new Promise<'gave up'>((resolve) => { timer = setTimeout(resolve, budget, 'gave up').unref() })
     try {
       const cameBack = await Promise.race([pending.settled, gaveUp]) === true
       const freedSince = waitingOn.freed !== pending.freed || (waitingOn.freedSeats.get(seatKey) ?? 0) !== pending.seatFreed
@@ -637,14 +641,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * and holds of those seats meanwhile refused for a seat that was only passing through.
    */
   async function seatTakenBeforeClaiming (showKey: string, seatIds: Types.ObjectId[]): Promise<Types.ObjectId | undefined> {
+    // The map first (a named hold's arrival check looked at it already; best available's did not).
     const known = seatMaps.known(showKey)
     const now = Date.now()
+    if (known !== undefined) for (const id of seatIds) if (surelyTaken(known, id.toHexString(), now)) return id
     const turns = seatClaims.get(showKey)
     const proofs: Array<Promise<Types.ObjectId | undefined>> = []
     for (const id of seatIds) {
-      const key = id.toHexString()
-      if (known !== undefined && surelyTaken(known, key, now)) return id
-      if (turns?.seats.has(key) === true) proofs.push(takenByClaimHere(showKey, key).then((taken) => taken ? id : undefined, () => undefined))
+      if (turns?.seats.has(id.toHexString()) === true) proofs.push(takenByClaimHere(showKey, id.toHexString()).then((taken) => taken ? id : undefined, () => undefined))
     }
     if (proofs.length === 0) return undefined
     return await new Promise((resolve) => {
