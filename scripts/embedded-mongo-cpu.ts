@@ -4,6 +4,8 @@
 // better on a shared one, so this is how a change to the server's own cost is compared there.
 // One client process (this one, 50 concurrent callers through the official driver) and the
 // server in a child process that reports its CPU time over IPC; same operations as bench:db.
+// `SERVER_CPU_PROF_DIR=DIR` profiles the server (`--cpu-prof`): two modes' profiles side by side
+// show where a replica set's own work goes.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MongoClient, ObjectId } from 'mongodb'
@@ -16,7 +18,7 @@ if (!['standalone', 'replica-set', 'stream'].includes(mode)) {
 }
 const OPS = Number(process.argv[3] ?? 30_000)
 const CALLERS = 50
-const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./embedded-mongo.ts', import.meta.url)), '--port', '0', ...(mode === 'standalone' ? ['--standalone'] : [])], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+const server = spawn(process.execPath, [...(process.env.SERVER_CPU_PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVER_CPU_PROF_DIR}`] : []), '--import', 'tsx', fileURLToPath(new URL('./embedded-mongo.ts', import.meta.url)), '--port', '0', ...(mode === 'standalone' ? ['--standalone'] : [])], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
 try {
   const uri = await new Promise<string>((resolve, reject) => {
     let out = ''
