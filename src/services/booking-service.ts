@@ -337,9 +337,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   /**
    * Whether a claim of the seat this instance has at the database right now proves it taken: waits
-   * for that claim (until SEAT_CLAIM_WAIT_MS after it was sent); it proves it if it came back (won or lost), was
-   * sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat (or made
-   * changes to the show it could not list) since it was sent: the seat was taken when the database
+   * for that claim (until SEAT_CLAIM_WAIT_MS after it was sent); it proves it if it came back (won
+   * or lost), was sent less than SEAT_CLAIM_WAIT_MS ago, and this instance has not freed the seat
+   * (or made changes to the show it could not list) since it was sent: the seat was taken when the database
    * decided it, a moment ago (the same bound as a refusal from the seat map, fresher). No such
    * claim, a claim that failed, a wait that ran out, seats freed here meanwhile (an
    * Idempotency-Key take-over giving back the very seat a stalled claim won, a cancel): no proof.
@@ -648,7 +648,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const turns = seatClaims.get(showKey)
     const proofs: Array<Promise<Types.ObjectId | undefined>> = []
     for (const id of seatIds) {
-      if (turns?.seats.has(id.toHexString()) === true) proofs.push(takenByClaimHere(showKey, id.toHexString()).then((taken) => taken ? id : undefined, () => undefined))
+      const key = id.toHexString()
+      if (turns?.seats.has(key) === true) proofs.push(takenByClaimHere(showKey, key).then((taken) => taken ? id : undefined))
     }
     if (proofs.length === 0) return undefined
     return await new Promise((resolve) => {
@@ -696,9 +697,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // show nobody has read the map of here is read too when this hold lost among others of the
     // show still claiming here (the first second of a sale, buyers holding without a map): from
     // then on its losers are refused, and their seats named, without claims or reads of their own.
-    // A lone 409 of a quiet show does not read its map.
-    const turns = seatClaims.get(showKey)
-    seatMaps.refreshIfStale(showKey, turns !== undefined && (turns.seats.size > 0 || turns.waiters > 0))
+    // A lone 409 of a quiet show does not read its map. (A show is in seatClaims only while claims
+    // or waiters of it are here: dropIfIdle.)
+    seatMaps.refreshIfStale(showKey, seatClaims.has(showKey))
     const taken = [lost.toHexString()]
     if (untried.length > 0) {
       const known = seatMaps.known(showKey)
