@@ -291,6 +291,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         metrics.refusedFromMemory.inc()
         throw refusal
       }
+    } else if (seatClaims.has(showKey)) {
+      // Other holds of the show are claiming here right now and there is no current map: the
+      // first second of a sale. The map is read now, beside this hold's claims, rather than when
+      // the first of them loses (explainRefusal): most of the rush's losers are then refused from
+      // it (refusedFromMemory, surelyTaken) without claims or reads of their own. A lone hold of a
+      // quiet show reads nothing.
+      seatMaps.refreshIfStale(showKey, true)
     }
     const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
     const claim = await claimAll(show, seatIds, bookingId, heldUntil)
@@ -369,11 +376,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /**
    * A claim's turn at its seat. While another claim of the seat by this instance is at the
    * database, waits for it: if it proves the seat taken (takenByClaimHere), this claim loses
-   * without a round trip (null). Otherwise marks this claim as the seat's and returns the function
-   * that ends it, told whether the claim came back (call it once, always, after the map has the
-   * outcome).
+   * without a round trip (null). Otherwise marks this claim as the seat's and returns its turn:
+   * `freedSince` says whether this instance has freed the seat (or changed the show in ways it
+   * could not list) since the claim was sent, and `end`, told whether the claim came back, ends
+   * the turn (call it once, always, after the map has the outcome).
    */
-  async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
+  async function claimTurn (showKey: string, seatKey: string): Promise<{ freedSince: () => boolean, end: (cameBack: boolean) => void } | null> {
     // Only when a claim is out: with none, no await comes between this look and the marking below.
     if (seatClaims.get(showKey)?.seats.has(seatKey) === true && await takenByClaimHere(showKey, seatKey)) return null
     // No await from here until the claim is marked.
@@ -386,10 +394,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let settle!: (cameBack: boolean) => void
     const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed, seatFreed: mine.freedSeats.get(seatKey) ?? 0 }
     mine.seats.set(seatKey, turn)
-    return (cameBack) => {
-      if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
-      dropIfIdle(showKey, mine)
-      settle(cameBack)
+    return {
+      freedSince: () => mine.freed !== turn.freed || (mine.freedSeats.get(seatKey) ?? 0) !== turn.seatFreed,
+      end: (cameBack) => {
+        if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
+        dropIfIdle(showKey, mine)
+        settle(cameBack)
+      }
     }
   }
 
@@ -595,9 +606,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     try {
       for (const seatId of seatIds) {
         const seatKey = seatId.toHexString()
-        const endTurn = await claimTurn(showKey, seatKey)
+        const turn = await claimTurn(showKey, seatKey)
         let seat: Awaited<ReturnType<typeof claimSeat>> = null
-        if (endTurn === null) {
+        if (turn === null) {
           metrics.claimsSkipped.inc()
         } else {
           let cameBack = false
@@ -607,11 +618,17 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
               metrics.claimsSkipped.inc()
             } else {
               seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
-              if (seat !== null) seatsChanged(show._id, [seatId], 'HELD', heldUntil)
+              // A win this instance has freed the seat since (an Idempotency-Key take-over gave
+              // back what this stalled claim won) may be older than that give-back: the map is
+              // read again rather than shown HELD (a false 409 for the seat's next holds).
+              if (seat !== null) {
+                if (turn.freedSince()) seatsChanged(show._id)
+                else seatsChanged(show._id, [seatId], 'HELD', heldUntil)
+              }
             }
             cameBack = true
           } finally {
-            endTurn(cameBack)
+            turn.end(cameBack)
           }
         }
         if (seat === null) break

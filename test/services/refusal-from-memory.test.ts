@@ -100,7 +100,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     const users = [alice, bob, carol, await signUp(app, 'dave'), await signUp(app, 'erin'), await signUp(app, 'frank')]
     const skipped = async (): Promise<number> => (await app.metrics.claimsSkipped.get()).values[0]?.value ?? 0
     /** Every user holds `label` at once (all past the arrival check together, as in a sale's first second). */
-    const race = async (label: string, prepare: (show: { id: string }, service: ReturnType<typeof serviceOver>) => Promise<void>): Promise<{ held: number, refused: AppError[], commands: string[], skipped: number }> => {
+    const race = async (label: string, prepare: (show: { id: string }, service: ReturnType<typeof serviceOver>) => Promise<void>): Promise<{ held: number, refused: AppError[], commands: string[], skipped: number, mapReads: string[] }> => {
       const service = serviceOver(app)
       const show = await createShow(app)
       await service.bookableShows.seats(new Types.ObjectId(show.id)) // the show's seat index, read once per show
@@ -111,7 +111,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
         outcomes = await Promise.allSettled(users.map(async (u) => await service.bookings.holdSeats(u.id, show.id, { seatLabels: [label] })))
       })
       const refused = outcomes.flatMap((o) => o.status === 'rejected' && o.reason instanceof AppError ? [o.reason] : [])
-      return { held: outcomes.filter((o) => o.status === 'fulfilled').length, refused, commands, skipped: await skipped() - before }
+      return { held: outcomes.filter((o) => o.status === 'fulfilled').length, refused, commands, skipped: await skipped() - before, mapReads: service.mapReads }
     }
     const naming = (refused: AppError[]): unknown[] => refused.map((e) => [e.code, e.details?.seats ?? e.details])
 
@@ -121,14 +121,17 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same(free.commands, ['findAndModify'], 'one claim; no claim, give-back or read for the others')
     t.equal(free.skipped, users.length - 1, 'counted in modex_claims_skipped_from_memory_total')
 
-    // Taken through another instance, unknown here (no map served: no memory at all): the one claim that loses speaks for all.
+    // Taken through another instance, unknown here (no map served: no memory at all): the one claim
+    // that loses speaks for all. The holds that arrive while it is out start the show's map read,
+    // once (a rush without a map: holdNamedSeats).
     const elsewhere = await race('B6', async (show) => {
       const seat = (await seatMap(app, show.id)).seats.find((s) => s.label === 'B6')
       await app.models.Seat.collection.updateOne({ _id: new Types.ObjectId(seat?.id) }, { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: new Date(Date.now() + 60_000) } })
     })
     t.equal(elsewhere.held, 0, 'a seat held elsewhere: no hold')
     t.same(naming(elsewhere.refused), Array(users.length).fill(['SEATS_UNAVAILABLE', ['B6']]), 'all refused, naming it')
-    t.same(elsewhere.commands, ['findAndModify'], 'one claim, which lost, for all of them')
+    t.same([...elsewhere.commands].sort(), ['find', 'findAndModify'], 'one claim, which lost, for all of them, and one read of the show\'s map')
+    t.equal(elsewhere.mapReads.length, 1, 'the map read once')
     t.equal(elsewhere.skipped, users.length - 1)
   })
 
@@ -137,23 +140,35 @@ t.test('refusals from this instance\'s seat map', async (t) => {
 
     // An Idempotency-Key repeat takes over a stalled attempt: it gives back B9, which the stalled
     // claim won, and claims B9 again while that claim is still out; the claim's reply then comes.
-    const { bookings } = serviceOver(app)
-    const show = await createShow(app)
-    const gate = gateNextClaim(t, app)
-    const first = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
-    await gate.reached
-    await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'stalled-again' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
-    const repeat = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'stalled-again'))
-    // Once B9 is given back the repeat's claim of it waits for its turn (were it slower, it would
-    // claim after the reply came: the same outcome).
-    const b9 = (await seatMap(app, show.id)).seats.find((seat) => seat.label === 'B9')
-    await waitFor('B9 given back', 10_000, async () => (await app.models.Seat.collection.findOne({ _id: new Types.ObjectId(b9?.id) }))?.status === 'AVAILABLE' ? true : undefined, 5)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    gate.release()
-    t.equal(await repeat, 'PENDING', 'the repeat holds B9: the reply that came was from before B9 was given back here')
-    t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
+    // Twice: on a show with no map here, and on one whose map this instance serves, where the
+    // stalled win, older than the give-back, must not show B9 held (every hold of B9 would be refused).
+    for (const mapServed of [false, true]) {
+      const { bookings, seatMaps } = serviceOver(app)
+      const show = await createShow(app)
+      const b9 = (await seatMap(app, show.id)).seats.find((seat) => seat.label === 'B9')
+      if (mapServed) await seatMaps.seats(show.id)
+      const key = `stalled-again-${String(mapServed)}`
+      const gate = gateNextClaim(t, app)
+      const first = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, key))
+      await gate.reached
+      await app.models.IdempotencyKey.updateOne({ userId: alice.id, key }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+      const repeat = settle(bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, key))
+      // Once B9 is given back the repeat's claim of it waits for its turn (were it slower, it would
+      // claim after the reply came: the same outcome).
+      await waitFor('B9 given back', 10_000, async () => (await app.models.Seat.collection.findOne({ _id: new Types.ObjectId(b9?.id) }))?.status === 'AVAILABLE' ? true : undefined, 5)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      gate.release()
+      t.equal(await repeat, 'PENDING', `the repeat holds B9: the reply that came was from before B9 was given back here (map served: ${String(mapServed)})`)
+      t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
+      if (mapServed) {
+        const served = JSON.parse((await seatMaps.get(show.id)).body) as { seats: Array<{ label: string, status: string }> }
+        t.equal(served.seats.find((seat) => seat.label === 'B9')?.status, 'HELD', 'the served map: B9 held, by the repeat')
+        t.equal((await app.models.Seat.collection.findOne({ _id: new Types.ObjectId(b9?.id) }))?.status, 'HELD', 'and in the database')
+      }
+    }
 
     // A lost claim's reply is late; meanwhile A7 is freed here (a cancel); a hold arriving after that is not refused by it.
+    const { bookings } = serviceOver(app)
     const show2 = await createShow(app)
     const booked = await bookings.holdSeats(carol.id, show2.id, { seatLabels: ['A7'] })
     await bookings.confirmBooking(carol.id, booked.id)
@@ -206,7 +221,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same(lastOnly, ['findAndModify', 'findAndModify', 'update'], 'the last seat lost: nothing left to read')
   })
 
-  t.test('a show nobody looked at here: a hold lost while others of the show are claiming reads its map, and the next losers cost no command; a lone 409 reads nothing', async (t) => {
+  t.test('a show nobody looked at here: a hold arriving while others of the show are claiming reads its map, and the next losers cost no command; a lone 409 reads nothing', async (t) => {
     const { bookings, seatMaps, mapReads } = serviceOver(app)
     const show = await createShow(app)
     await bookings.holdSeats(alice.id, show.id, { seatLabels: ['B1'] })
@@ -217,12 +232,12 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same(mapReads, [], 'no map read started')
     t.equal(seatMaps.known(show.id), undefined, 'and no map here')
 
-    // Carol's claim of B7 is at the database (its reply held back) when Bob's hold of B1 loses: a rush.
+    // Carol's claim of B7 is at the database (its reply held back) when Bob's hold of B1 arrives: a rush.
     const gate = gateNextClaim(t, app)
     const carols = bookings.holdSeats(carol.id, show.id, { seatLabels: ['B7'] })
     await gate.reached
     t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['B1'] }))).details, { seats: ['B1'] })
-    t.same(mapReads, [show.id], 'the loser started a read of the show\'s map')
+    t.same(mapReads, [show.id], 'Bob\'s hold started a read of the show\'s map (once: his loss started none)')
     const known = await waitFor('the show\'s map read', 5000, async () => seatMaps.known(show.id))
     const b1 = (await seatMap(app, show.id)).seats.find((s) => s.label === 'B1')
     t.equal(known.statusOf(b1?.id ?? ''), 'HELD', 'the map, read: B1 held')
