@@ -172,7 +172,7 @@ type ClaimedSeat = BookingRecord['seats'][number]
 type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 /** A seat's claim at the database (see claimTurn). */
 interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number, seatFreed: number }
-interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number, freedSeats: Map<string, number> }
+interface ShowTurns { seats: Map<string, SeatTurn>, out: number, waiters: number, freed: number, freedSeats: Map<string, number> }
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
@@ -334,12 +334,15 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * `settled` is true once it came back, won or lost, the outcome in the seat map; false if it
    * failed), when it was sent, and the counts of frees as they were then: while claims or
    * waiters are here, `freedSeats` counts the times this instance freed each seat of the show
-   * (seatsChanged with the seats listed), `freed` the changes it could not list.
+   * (seatsChanged with the seats listed), `freed` the changes it could not list. `out` counts the
+   * show's claims at the database, including one whose seat a later claim took over after
+   * waiting SEAT_CLAIM_WAIT_MS for it: the counts are kept until every claim has come back, so a
+   * stalled claim's win still tells whether this instance freed its seat since it was sent.
    */
   const seatClaims = new Map<string, ShowTurns>()
 
   function dropIfIdle (showKey: string, turns: ShowTurns): void {
-    if (turns.seats.size === 0 && turns.waiters === 0 && seatClaims.get(showKey) === turns) seatClaims.delete(showKey)
+    if (turns.out === 0 && turns.waiters === 0 && seatClaims.get(showKey) === turns) seatClaims.delete(showKey)
   }
 
   /**
@@ -387,17 +390,19 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     // No await from here until the claim is marked.
     let turns = seatClaims.get(showKey)
     if (turns === undefined) {
-      turns = { seats: new Map(), waiters: 0, freed: 0, freedSeats: new Map() }
+      turns = { seats: new Map(), out: 0, waiters: 0, freed: 0, freedSeats: new Map() }
       seatClaims.set(showKey, turns)
     }
     const mine = turns
     let settle!: (cameBack: boolean) => void
     const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed, seatFreed: mine.freedSeats.get(seatKey) ?? 0 }
     mine.seats.set(seatKey, turn)
+    mine.out++
     return {
       freedSince: () => mine.freed !== turn.freed || (mine.freedSeats.get(seatKey) ?? 0) !== turn.seatFreed,
       end: (cameBack) => {
         if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
+        mine.out--
         dropIfIdle(showKey, mine)
         settle(cameBack)
       }
@@ -620,9 +625,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
               seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
               // A win this instance has freed the seat since (an Idempotency-Key take-over gave
               // back what this stalled claim won) may be older than that give-back: the map is
-              // read again rather than shown HELD (a false 409 for the seat's next holds).
+              // read again rather than shown HELD (a false 409 for the seat's next holds). Only
+              // the map: a win frees nothing, so other claims' proofs stand (seatsChanged).
               if (seat !== null) {
-                if (turn.freedSince()) seatsChanged(show._id)
+                if (turn.freedSince()) seatMaps.invalidate(showKey)
                 else seatsChanged(show._id, [seatId], 'HELD', heldUntil)
               }
             }

@@ -183,6 +183,74 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.equal(await after, 'PENDING', 'the hold that came after A7 was freed here holds it')
   })
 
+  t.test('a stalled claim whose seat a later claim took over: its late win, older than the give-back, does not show the seat held', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app, { holdSeconds: 600 })
+    const b9 = (await seatMap(app, show.id)).seats.find((seat) => seat.label === 'B9')?.id ?? ''
+    await seatMaps.seats(show.id)
+    // Alice's claim of B9 lands; its reply stalls past SEAT_CLAIM_WAIT_MS, so Bob's hold claims
+    // B9 alongside (and loses) and its turn ends: no claim of the show is in that table any more
+    // but Alice's. Her Idempotency-Key repeat takes over (B9 given back), holds B9 and cancels.
+    const gate = gateNextClaim(t, app)
+    const first = bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'replaced-turn').then(() => 'held', (e: unknown) => e instanceof AppError ? e.code : String(e))
+    await gate.reached
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['B9'] }))).details, { seats: ['B9'] }, 'Bob claimed alongside and lost')
+    await app.models.IdempotencyKey.updateOne({ userId: alice.id, key: 'replaced-turn' }, { $set: { createdAt: new Date(Date.now() - 120_000) } })
+    const repeat = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['B9'] }, 'replaced-turn')
+    await bookings.cancelBooking(alice.id, repeat.id)
+    await seatMaps.seats(show.id) // read again (the take-over's give-back could not list its seats)
+    t.equal(seatMaps.known(show.id)?.statusOf(b9), 'AVAILABLE', 'the map: B9 free')
+    // The stalled reply comes: a hold of B9 made the moment the map hears of it is not refused.
+    let carols: Promise<string> | undefined
+    const apply = seatMaps.apply
+    const invalidate = seatMaps.invalidate
+    const next = (): void => { carols ??= bookings.holdSeats(carol.id, show.id, { seatLabels: ['B9'] }).then((b) => b.status, (e: unknown) => e instanceof AppError ? e.code : String(e)) }
+    seatMaps.apply = (...args) => { apply(...args); next() }
+    seatMaps.invalidate = (...args) => { invalidate(...args); next() }
+    t.teardown(() => { seatMaps.apply = apply; seatMaps.invalidate = invalidate })
+    gate.release()
+    t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
+    t.equal(await carols, 'PENDING', 'Carol holds B9: the map never showed it held by the stalled win')
+  })
+
+  t.test('a change this instance cannot list, in a rush, voids the claims then out once: later wins still go into the map', async (t) => {
+    const { bookings, seatMaps, mapReads } = serviceOver(app)
+    const show = await createShow(app, { seating: { totalSeats: 100, seatsPerRow: 10 } })
+    const labels = (await seatMap(app, show.id)).seats.map((s) => s.label)
+    await seatMaps.seats(show.id)
+    // A FAILED booking still holding a seat: its expire-hold job frees it without listing it.
+    const failed = await bookings.holdSeats(alice.id, show.id, { seatLabels: [labels[99]] })
+    await app.models.Booking.updateOne({ _id: new Types.ObjectId(failed.id) }, { $set: { status: 'FAILED' } })
+    // Claims take 40 ms, holds arrive every 10 ms: about four are out at any time.
+    const collection = app.models.Seat.collection
+    const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
+    ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
+      const result = await findOneAndUpdate(...args)
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      return result
+    }
+    t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+    let invalidations = 0
+    let heldPatches = 0
+    const { apply, invalidate } = seatMaps
+    seatMaps.invalidate = (showId) => { invalidations++; invalidate(showId) }
+    seatMaps.apply = (showId, seatIds, status, heldUntil) => { if (status === 'HELD') heldPatches++; apply(showId, seatIds, status, heldUntil) }
+    t.teardown(() => { seatMaps.apply = apply; seatMaps.invalidate = invalidate })
+    const readsBefore = mapReads.length
+    const holds: Array<Promise<unknown>> = []
+    for (let i = 0; i < 60; i++) {
+      holds.push(bookings.holdSeats([alice, bob, carol][i % 3].id, show.id, { seatLabels: [labels[i]] }))
+      if (i === 10) t.equal(await bookings.expireHoldJob(new Types.ObjectId(failed.id)), true, 'the unlisted change')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    t.equal((await Promise.allSettled(holds)).filter((o) => o.status === 'fulfilled').length, 60, 'every hold held')
+    t.ok(heldPatches >= 50, `the wins went into the map (${heldPatches} of 60)`)
+    t.ok(invalidations <= 6, `the map invalidated by the change and the few wins out with it, not by every win after (${invalidations})`)
+    t.ok(mapReads.length - readsBefore <= 6, `and read again as often (${mapReads.length - readsBefore})`)
+    t.not(seatMaps.known(show.id), undefined, 'a current map at the end')
+  })
+
   t.test('a claim that loses names the taken seats from the map: one claim, no read', async (t) => {
     const { bookings, seatMaps, bookableShows } = serviceOver(app)
     const show = await createShow(app)
