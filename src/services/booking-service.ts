@@ -172,7 +172,7 @@ type ClaimedSeat = BookingRecord['seats'][number]
 type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 /** A seat's claim at the database (see claimTurn). */
 interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number, seatFreed: number }
-interface ShowTurns { seats: Map<string, SeatTurn>, out: number, waiters: number, freed: number, freedSeats: Map<string, number> }
+interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number, freedSeats: Map<string, number> }
 
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
@@ -230,7 +230,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
             const landed = await madeByAttempt(bookingId)
             if (landed !== null) return landed
           }
-          if (await releaseHeldSeats(Seat, bookingId) > 0) seatsChanged(new Types.ObjectId(showId))
+          try {
+            if (await releaseHeldSeats(Seat, bookingId) > 0) seatsChanged(new Types.ObjectId(showId))
+          } finally {
+            noteGivenBack(bookingId)
+          }
           return null
         }
       })
@@ -334,15 +338,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * `settled` is true once it came back, won or lost, the outcome in the seat map; false if it
    * failed), when it was sent, and the counts of frees as they were then: while claims or
    * waiters are here, `freedSeats` counts the times this instance freed each seat of the show
-   * (seatsChanged with the seats listed), `freed` the changes it could not list. `out` counts the
-   * show's claims at the database, including one whose seat a later claim took over after
-   * waiting SEAT_CLAIM_WAIT_MS for it: the counts are kept until every claim has come back, so a
-   * stalled claim's win still tells whether this instance freed its seat since it was sent.
+   * (seatsChanged with the seats listed), `freed` the changes it could not list.
    */
   const seatClaims = new Map<string, ShowTurns>()
 
   function dropIfIdle (showKey: string, turns: ShowTurns): void {
-    if (turns.out === 0 && turns.waiters === 0 && seatClaims.get(showKey) === turns) seatClaims.delete(showKey)
+    if (turns.seats.size === 0 && turns.waiters === 0 && seatClaims.get(showKey) === turns) seatClaims.delete(showKey)
   }
 
   /**
@@ -379,34 +380,50 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /**
    * A claim's turn at its seat. While another claim of the seat by this instance is at the
    * database, waits for it: if it proves the seat taken (takenByClaimHere), this claim loses
-   * without a round trip (null). Otherwise marks this claim as the seat's and returns its turn:
-   * `freedSince` says whether this instance has freed the seat (or changed the show in ways it
-   * could not list) since the claim was sent, and `end`, told whether the claim came back, ends
-   * the turn (call it once, always, after the map has the outcome).
+   * without a round trip (null). Otherwise marks this claim as the seat's and returns the function
+   * that ends it, told whether the claim came back (call it once, always, after the map has the
+   * outcome).
    */
-  async function claimTurn (showKey: string, seatKey: string): Promise<{ freedSince: () => boolean, end: (cameBack: boolean) => void } | null> {
+  async function claimTurn (showKey: string, seatKey: string): Promise<((cameBack: boolean) => void) | null> {
     // Only when a claim is out: with none, no await comes between this look and the marking below.
     if (seatClaims.get(showKey)?.seats.has(seatKey) === true && await takenByClaimHere(showKey, seatKey)) return null
     // No await from here until the claim is marked.
     let turns = seatClaims.get(showKey)
     if (turns === undefined) {
-      turns = { seats: new Map(), out: 0, waiters: 0, freed: 0, freedSeats: new Map() }
+      turns = { seats: new Map(), waiters: 0, freed: 0, freedSeats: new Map() }
       seatClaims.set(showKey, turns)
     }
     const mine = turns
     let settle!: (cameBack: boolean) => void
     const turn: SeatTurn = { settled: new Promise<boolean>((resolve) => { settle = resolve }), sentAt: performance.now(), freed: mine.freed, seatFreed: mine.freedSeats.get(seatKey) ?? 0 }
     mine.seats.set(seatKey, turn)
-    mine.out++
-    return {
-      freedSince: () => mine.freed !== turn.freed || (mine.freedSeats.get(seatKey) ?? 0) !== turn.seatFreed,
-      end: (cameBack) => {
-        if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
-        mine.out--
-        dropIfIdle(showKey, mine)
-        settle(cameBack)
-      }
+    return (cameBack) => {
+      if (mine.seats.get(seatKey) === turn) mine.seats.delete(seatKey)
+      dropIfIdle(showKey, mine)
+      settle(cameBack)
     }
+  }
+
+  /**
+   * Bookings whose seats this instance gave back while claims of theirs may still be at the
+   * database (an Idempotency-Key repeat taking over a stalled attempt), and when the give-back
+   * came back (performance.now()): a claim of such a booking sent before that moment that comes
+   * back won after it may have landed before the give-back, so its win is not put in the map
+   * (claimAll; a win that came back earlier was patched into a map the give-back's unlisted
+   * change then invalidated). Kept ten minutes, at most 10,000 (take-overs are rare); a seat freed for any other
+   * booking cannot undo a claim of this one, so those frees do not count here.
+   */
+  const givenBack = new Map<string, number>()
+
+  function noteGivenBack (bookingId: Types.ObjectId): void {
+    const now = performance.now()
+    for (const [key, at] of givenBack) {
+      if (at > now - 600_000 && givenBack.size < 10_000) break
+      givenBack.delete(key)
+    }
+    const key = bookingId.toHexString()
+    givenBack.delete(key)
+    givenBack.set(key, now)
   }
 
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
@@ -611,9 +628,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     try {
       for (const seatId of seatIds) {
         const seatKey = seatId.toHexString()
-        const turn = await claimTurn(showKey, seatKey)
+        const endTurn = await claimTurn(showKey, seatKey)
         let seat: Awaited<ReturnType<typeof claimSeat>> = null
-        if (turn === null) {
+        if (endTurn === null) {
           metrics.claimsSkipped.inc()
         } else {
           let cameBack = false
@@ -622,19 +639,20 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
             if (known !== undefined && surelyTaken(known, seatKey, Date.now())) {
               metrics.claimsSkipped.inc()
             } else {
+              const sentAt = performance.now()
               seat = await claimSeat(Seat, seatId, show._id, bookingId, heldUntil)
-              // A win this instance has freed the seat since (an Idempotency-Key take-over gave
-              // back what this stalled claim won) may be older than that give-back: the map is
-              // read again rather than shown HELD (a false 409 for the seat's next holds). Only
-              // the map: a win frees nothing, so other claims' proofs stand (seatsChanged).
+              // A win of a booking whose seats this instance gave back since the claim was sent
+              // (an Idempotency-Key take-over of this stalled attempt) may be older than that
+              // give-back: the map is read again rather than shown HELD (a false 409 for the
+              // seat's next holds). Only the map: a win frees nothing (seatsChanged).
               if (seat !== null) {
-                if (turn.freedSince()) seatMaps.invalidate(showKey)
+                if ((givenBack.get(bookingId.toHexString()) ?? -Infinity) >= sentAt) seatMaps.invalidate(showKey)
                 else seatsChanged(show._id, [seatId], 'HELD', heldUntil)
               }
             }
             cameBack = true
           } finally {
-            turn.end(cameBack)
+            endTurn(cameBack)
           }
         }
         if (seat === null) break
@@ -703,8 +721,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       seatsChanged(showId)
       return
     }
-    await release
-    seatsChanged(showId, seatIds, 'AVAILABLE')
+    // Fewer freed than given back: some went back another way (an Idempotency-Key take-over of
+    // this attempt) and may be held again since: not patched AVAILABLE, re-read.
+    if (await release === seatIds.length) seatsChanged(showId, seatIds, 'AVAILABLE')
+    else seatsChanged(showId)
   }
 
   /**

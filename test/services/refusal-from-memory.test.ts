@@ -39,19 +39,24 @@ async function seatCommands (t: Teardown, app: FastifyInstance, work: () => Prom
 
 /** Holds back the reply of the next seat claim (a stalled process); the database decides it meanwhile. */
 function gateNextClaim (t: Teardown, app: FastifyInstance): { release: () => void, reached: Promise<void> } {
-  const collection = app.models.Seat.collection
-  const findOneAndUpdate = collection.findOneAndUpdate.bind(collection)
+  return gateNextSeatWrite(t, app, 'findOneAndUpdate')
+}
+
+/** Holds back the reply of the next `method` call on the seats (a claim, a give-back); the database applies it meanwhile. */
+function gateNextSeatWrite (t: Teardown, app: FastifyInstance, method: 'findOneAndUpdate' | 'updateMany'): { release: () => void, reached: Promise<void> } {
+  const collection = app.models.Seat.collection as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>
+  const original = collection[method].bind(collection)
   let release = (): void => {}
   let entered = (): void => {}
   const opened = new Promise<void>((resolve) => { release = resolve })
   const reached = new Promise<void>((resolve) => { entered = resolve })
   let gated = true
-  ;(collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = async (...args: Parameters<typeof findOneAndUpdate>) => {
-    const result = await findOneAndUpdate(...args)
+  collection[method] = async (...args: unknown[]) => {
+    const result = await original(...args)
     if (gated) { gated = false; entered(); await opened }
     return result
   }
-  t.teardown(() => { (collection as unknown as { findOneAndUpdate: unknown }).findOneAndUpdate = findOneAndUpdate })
+  t.teardown(() => { collection[method] = original })
   return { release, reached }
 }
 
@@ -212,6 +217,30 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     gate.release()
     t.equal(await first, 'DATABASE_UNAVAILABLE', 'the stalled attempt meets its fence')
     t.equal(await carols, 'PENDING', 'Carol holds B9: the map never showed it held by the stalled win')
+  })
+
+  t.test('a seat an expiry here frees while a claim of it is at the database: the win still goes into the map (a free for another booking cannot undo it)', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    const lapsing = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['B4'] })
+    const b4 = lapsing.seats[0].id
+    // Alice's hold has lapsed (its end moved into the past at the database), and the map knows its end.
+    await app.models.Booking.collection.updateOne({ _id: new Types.ObjectId(lapsing.id) }, { $set: { expiresAt: new Date(Date.now() - 1000) } })
+    await app.models.Seat.collection.updateOne({ _id: new Types.ObjectId(b4) }, { $set: { heldUntil: new Date(Date.now() - 1000) } })
+    await seatMaps.freshSeats(show.id, Date.now())
+    // The expiry's give-back lands, its reply held back; Bob's claim of B4 lands, its reply held
+    // back; the expiry then tells the map (B4 free), and then Bob's win comes.
+    const giveBack = gateNextSeatWrite(t, app, 'updateMany')
+    const expiring = bookings.expireHold(new Types.ObjectId(lapsing.id))
+    await giveBack.reached
+    const claim = gateNextClaim(t, app)
+    const bobs = bookings.holdSeats(bob.id, show.id, { seatLabels: ['B4'] })
+    await claim.reached
+    giveBack.release()
+    t.equal(await expiring, true, 'the hold expired')
+    claim.release()
+    t.equal((await bobs).status, 'PENDING', 'Bob holds B4')
+    t.equal(seatMaps.known(show.id)?.statusOf(b4), 'HELD', 'the map, still current: B4 held')
   })
 
   t.test('a change this instance cannot list, in a rush, voids the claims then out once: later wins still go into the map', async (t) => {
