@@ -296,12 +296,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         throw refusal
       }
     } else if (seatClaims.has(showKey)) {
-      // Other holds of the show are claiming here right now and there is no current map: the
+      // Other holds of the show are claiming here right now and nobody has read its map here: the
       // first second of a sale. The map is read now, beside this hold's claims, rather than when
       // the first of them loses (explainRefusal): most of the rush's losers are then refused from
       // it (refusedFromMemory, surelyTaken) without claims or reads of their own. A lone hold of a
-      // quiet show reads nothing.
-      seatMaps.refreshIfStale(showKey, true)
+      // quiet show reads nothing; a show whose map is stale is refreshed by its refusals, as before.
+      seatMaps.readIfNeverServed(showKey)
     }
     const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
     const claim = await claimAll(show, seatIds, bookingId, heldUntil)

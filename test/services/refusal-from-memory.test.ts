@@ -243,7 +243,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.equal(seatMaps.known(show.id)?.statusOf(b4), 'HELD', 'the map, still current: B4 held')
   })
 
-  t.test('a change this instance cannot list, in a rush, voids the claims then out once: later wins still go into the map', async (t) => {
+  t.test('a change this instance cannot list, in a rush, does not keep the wins after it out of the map', async (t) => {
     const { bookings, seatMaps, mapReads } = serviceOver(app)
     const show = await createShow(app, { seating: { totalSeats: 100, seatsPerRow: 10 } })
     const labels = (await seatMap(app, show.id)).seats.map((s) => s.label)
@@ -277,7 +277,6 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.ok(heldPatches >= 50, `the wins went into the map (${heldPatches} of 60)`)
     t.ok(invalidations <= 6, `the map invalidated by the change and the few wins out with it, not by every win after (${invalidations})`)
     t.ok(mapReads.length - readsBefore <= 6, `and read again as often (${mapReads.length - readsBefore})`)
-    t.not(seatMaps.known(show.id), undefined, 'a current map at the end')
   })
 
   t.test('a claim that loses names the taken seats from the map: one claim, no read', async (t) => {
