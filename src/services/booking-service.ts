@@ -295,13 +295,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         metrics.refusedFromMemory.inc()
         throw refusal
       }
-    } else if (seatClaims.has(showKey)) {
-      // Other holds of the show are claiming here right now and nobody has read its map here: the
-      // first second of a sale. The map is read now, beside this hold's claims, rather than when
-      // the first of them loses (explainRefusal): most of the rush's losers are then refused from
-      // it (refusedFromMemory, surelyTaken) without claims or reads of their own. A lone hold of a
-      // quiet show reads nothing; a show whose map is stale is refreshed by its refusals, as before.
-      seatMaps.readIfNeverServed(showKey)
     }
     const heldUntil = new Date(Date.now() + show.holdSeconds * 1000)
     const claim = await claimAll(show, seatIds, bookingId, heldUntil)
@@ -410,8 +403,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * came back (performance.now()): a claim of such a booking sent before that moment that comes
    * back won after it may have landed before the give-back, so its win is not put in the map
    * (claimAll; a win that came back earlier was patched into a map the give-back's unlisted
-   * change then invalidated). Kept ten minutes, at most 10,000 (take-overs are rare); a seat freed for any other
-   * booking cannot undo a claim of this one, so those frees do not count here.
+   * change then invalidated). Kept ten minutes, at most 10,000 (take-overs are rare). A seat
+   * freed for any other booking cannot undo a claim of this one, so other frees do not count.
    */
   const givenBack = new Map<string, number>()
 

@@ -255,25 +255,16 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
    */
   function refreshIfStale (showId: string, evenIfNeverServed = false): void {
     if (evenIfNeverServed && entries.get(showId)?.snapshot === undefined) {
-      readIfNeverServed(showId)
+      // What the show's first GET /seats here would do: the entry first, so this instance's
+      // changes from now on are kept for the read to re-apply, then one read.
+      const entry = entryOf(showId)
+      if (entry.building === undefined) startRead(showId, entry).catch(() => undefined)
       return
     }
     const entry = entries.get(showId)
     if (entry === undefined || entry.snapshot === undefined || entry.building !== undefined) return
     if (entry.snapshot.version === entry.version && Date.now() - entry.snapshot.observedAt < maxAgeMs / 2) return
     startRead(showId, entry).catch(() => undefined)
-  }
-
-  /**
-   * Starts the show's first map read here, if it has none and none is under way: what the show's
-   * first GET /seats here would do (the entry first, so this instance's changes from now on are
-   * kept for the read to re-apply, then one read). A show with a map, current or not, is left to
-   * refreshIfStale.
-   */
-  function readIfNeverServed (showId: string): void {
-    if (entries.get(showId)?.snapshot !== undefined) return
-    const entry = entryOf(showId)
-    if (entry.building === undefined) startRead(showId, entry).catch(() => undefined)
   }
 
   /** This instance set these seats of the show to `status` (HELD: until `heldUntil`, ms, when given). */
@@ -294,7 +285,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
     if (entry !== undefined) entry.version++
   }
 
-  return { get, seats, freshSeats, known, refreshIfStale, readIfNeverServed, apply, invalidate }
+  return { get, seats, freshSeats, known, refreshIfStale, apply, invalidate }
 }
 export type SeatMapCache = ReturnType<typeof createSeatMapCache>
 
