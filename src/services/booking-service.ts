@@ -639,7 +639,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
               // give-back: the map is read again rather than shown HELD (a false 409 for the
               // seat's next holds). Only the map: a win frees nothing (seatsChanged).
               if (seat !== null) {
-                if ((givenBack.get(bookingId.toHexString()) ?? -Infinity) >= sentAt) seatMaps.invalidate(showKey)
+                if (givenBack.size > 0 && (givenBack.get(bookingId.toHexString()) ?? -Infinity) >= sentAt) seatMaps.invalidate(showKey)
                 else seatsChanged(show._id, [seatId], 'HELD', heldUntil)
               }
             }
