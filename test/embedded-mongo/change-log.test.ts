@@ -39,3 +39,8 @@ t.test('an update is described once, from its versions before and after', async 
   t.equal(log.at(3).id, 5)
   t.same(log.at(3).description(describe), { updatedFields: { a: 5 }, removedFields: [], was: 0 })
 })
+
+t.test('a size that cannot hold a change is refused at once', async (t) => {
+  for (const size of [0, -1, 2.5, Number.NaN]) t.throws(() => new ChangeLog(size), RangeError, String(size))
+  t.equal(new ChangeLog(1).capacity, 1)
+})
