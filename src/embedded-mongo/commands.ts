@@ -16,7 +16,7 @@ import { indexHandlers } from './handlers/indexes.js'
 import { insertHandlers } from './handlers/insert.js'
 import { updateHandlers } from './handlers/update.js'
 import { ObjectId } from 'bson'
-import { Change, ChangeLog, CLUSTER_TIME, Clock, fromTimestamp, RetryRecords, type ChangeOp, type SessionRecord, type Stamped } from './replication.js'
+import { ChangeLog, CLUSTER_TIME, Clock, fromTimestamp, RetryRecords, type ChangeOp, type SessionRecord, type Stamped } from './replication.js'
 import type { StreamCursor } from './streams.js'
 import { isPlainObject, toNumber, type Doc } from './values.js'
 
@@ -124,7 +124,7 @@ export class Engine {
     if (this.history === undefined) return
     // References only: the update description is built when (if ever) a stream reads the change.
     const ts = this.clock.tick()
-    this.history.append(new Change(ts, this.clock.wall, op, db, coll, id, op === 'update' ? before : undefined, after, to))
+    this.history.append(ts, this.clock.wall, op, db, coll, id, op === 'update' ? before : undefined, after, to)
   }
 
   killCursor(id: string): boolean {

@@ -189,7 +189,7 @@ function collect(e: Engine, cur: StreamCursor, limit: number): { events: Doc[]; 
     return { events, token: ev._id as Doc }
   }
   // Caught up: the high-water mark is the latest cluster time, so a resume skips what was scanned.
-  const caughtUp = log.count === 0 || log.at(log.count - 1).ts <= cur.pos
+  const caughtUp = log.count === 0 || log.tsAt(log.count - 1) <= cur.pos
   if (caughtUp && e.clock.current > cur.pos) cur.pos = e.clock.current
   return { events, token: caughtUp || lastToken === undefined ? encodeToken(cur.pos) : lastToken }
 }
