@@ -74,6 +74,7 @@ t.test('database outage mid-traffic', async (t) => {
   const downUntil = Date.now()
 
   // ---- back, on the same port (empty: the embedded database keeps data in memory only) ----
+  const restartingAt = Date.now()
   await startDatabase(t, db.port, 'db (restarted)')
   const restartedAt = Date.now()
   await waitFor('/ready to answer 200 again', 15_000, async () => (await call(app.url, 'GET', '/ready', { timeoutMs: 5000 })).status === 200 ? true : undefined)
@@ -98,8 +99,10 @@ t.test('database outage mid-traffic', async (t) => {
   t.same(known.filter((s) => s.status !== 503 || s.code !== 'DATABASE_UNAVAILABLE'), [], 'every /api request answers 503 DATABASE_UNAVAILABLE')
   t.same(known.filter((s) => s.retryAfter === null), [], 'with a Retry-After header')
   t.same(known.filter((s) => s.ms > FAST_MS), [], `each within ${FAST_MS} ms`)
-  // Requests caught in the moment the database died may wait for server selection, but they too end in a 503.
-  t.same(during.filter((s) => s.status !== 503 && s.status !== 200 && s.status !== 201 && s.status !== 409), [],
+  // Requests caught in the moment the database died may wait for server selection, but they too
+  // end in a 503, unless their wait outlasted the outage: one answered after the restart began was
+  // served by the new, empty database (a 404 for the show it no longer has is then right).
+  t.same(during.filter((s) => s.started + s.ms < restartingAt && s.status !== 503 && s.status !== 200 && s.status !== 201 && s.status !== 409), [],
     'requests in flight when it died: 503 (or done before), nothing else')
 
   // ---- full recovery of the same process ----
