@@ -5,6 +5,7 @@ import t from 'tap'
 import { BSON, MongoClient, ObjectId, Timestamp, type Document } from 'mongodb'
 import { startEmbeddedMongo } from '../../src/embedded-mongo/index.js'
 import { slot, WireConnection } from '../../scripts/bench/wire-client.js'
+import { runInterleaved } from '../../scripts/bench/wire-load.js'
 
 const byId = { findAndModify: 'counters', query: { _id: slot('int32') }, remove: false, new: true, upsert: false, update: { $inc: { n: 1 } } }
 const claim = {
@@ -57,3 +58,20 @@ for (const standalone of [false, true]) {
     await t.rejects(conn.command('bad', 'bench', { findAndModify: 'counters', query: { _id: 7 }, update: { $bad: { n: 1 } } }, [], true), /Unknown modifier/, 'a refused command rejects with the server\'s message')
   })
 }
+
+t.test('the side-by-side load takes turns on the servers and counts every operation it sends', async (t) => {
+  const servers = [await startEmbeddedMongo({ standalone: true }), await startEmbeddedMongo()]
+  t.teardown(async () => { for (const s of servers) await s.stop() })
+  const clients = servers.map((s) => new MongoClient(s.uri))
+  t.teardown(async () => { for (const c of clients) await c.close() })
+  const counters = clients.map((c) => c.db('bench').collection<{ _id: number, n: number }>('counters'))
+  for (const c of counters) await c.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i, n: 0 })))
+  const total = async (c: typeof counters[number]): Promise<number> => (await c.find().toArray()).reduce((sum, d) => sum + d.n, 0)
+  let before: number[] | undefined
+  const targets = servers.map((s, i) => ({ uri: s.uri, replicaSet: i === 1, showIds: [] }))
+  const results = await runInterleaved(targets, 'byId', 5, 60, 3, async () => { before = await Promise.all(counters.map(total)) })
+  t.ok(before !== undefined && before.every((n) => n > 0), 'a warm-up round ran on both before the measured ones')
+  const after = await Promise.all(counters.map(total))
+  t.same(results.map((r) => r.n), after.map((n, i) => n - (before as number[])[i]), 'each server\'s count is what it executed after the warm-up')
+  for (const r of results) t.ok(r.secs >= 3 * 0.06 && r.secs < 3, `three slices of 60 ms each (${r.secs.toFixed(3)} s)`)
+})
