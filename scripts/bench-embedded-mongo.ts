@@ -12,15 +12,22 @@
 //   and the server's together.
 // `BENCH_CPU_PROF_DIR=DIR` profiles every server (`--cpu-prof`, a folder per mode).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { MongoClient, ObjectId } from 'mongodb'
 import { timesOf } from '../src/process-cpu.js'
 import { WireConnection } from './bench/wire-client.js'
 import { runInterleaved, wireOp, type Phase, type SliceResult, type Target } from './bench/wire-load.js'
 
+/** A whole number ≥ 1 from the environment (or its default); anything else stops the benchmark at once. */
+function setting (name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1, not ${process.env[name]}`)
+  return value
+}
 const CALLERS = 50
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2)
-const DURATION_MS = Number(process.env.BENCH_MS ?? 5000)
+const CLIENTS = setting('BENCH_CLIENTS', 2)
+const DURATION_MS = setting('BENCH_MS', 5000)
 const WARMUP_MS = 1000
 const SHOWS = 10
 const SEATS_PER_SHOW = 500 // 5,000 seat documents in all
@@ -95,7 +102,13 @@ async function runWireClient (uri: string, replicaSet: boolean, phase: Phase, ca
 
 if (process.env.BENCH_ROLE === 'interleave') {
   const { targets, phase, callers, sliceMs, slices } = JSON.parse(process.env.BENCH_CLIENT ?? '{}') as { targets: Target[], phase: Phase, callers: number, sliceMs: number, slices: number }
-  const results = await runInterleaved(targets, phase, callers, sliceMs, slices, () => { process.stdout.write('measuring\n') })
+  // The parent reads the servers' CPU times when told, and answers `ok` on stdin.
+  const answers = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+  const results = await runInterleaved(targets, phase, callers, sliceMs, slices, async () => {
+    process.stdout.write('measuring\n')
+    await answers.next()
+  })
+  process.stdin.destroy()
   process.stdout.write(`${JSON.stringify(results)}\n`)
 } else if (process.env.BENCH_ROLE === 'client') {
   const { uri, load, replicaSet, phase, callers, startAt, showIds } = JSON.parse(process.env.BENCH_CLIENT ?? '{}') as { uri: string, load: Load, replicaSet: boolean, phase: Phase, callers: number, startAt: number, showIds: string[] }
@@ -152,19 +165,31 @@ if (process.env.BENCH_ROLE === 'interleave') {
     }
   }
 
-  /** Runs a client process of this script in `role`; resolves with its last stdout line, parsed. `onLine` sees every line. */
-  const runClientProcess = async <T>(role: string, config: unknown, onLine?: (line: string) => void): Promise<T> => await new Promise<T>((resolve, reject) => {
+  /**
+   * Runs a client process of this script in `role`; resolves with its last stdout line, parsed.
+   * `onLine` sees every line before it; when it returns a promise, the line `ok` is written to the
+   * client's stdin once that settles (the interleaved client waits for it before measuring).
+   */
+  const runClientProcess = async <T>(role: string, config: unknown, onLine?: (line: string) => void | Promise<void>): Promise<T> => await new Promise<T>((resolve, reject) => {
     const env = { ...process.env, BENCH_ROLE: role, BENCH_CLIENT: JSON.stringify(config) }
-    const client = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const client = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['pipe', 'pipe', 'inherit'] })
     let out = ''
+    let last = ''
     client.stdout.on('data', (b: Buffer) => {
       out += b.toString()
       const lines = out.split('\n')
       out = lines.pop() as string
-      for (const line of lines) { onLine?.(line); last = line }
+      for (const line of lines) {
+        last = line
+        const answered = onLine?.(line)
+        if (answered instanceof Promise) void answered.finally(() => { client.stdin.write('ok\n') })
+      }
     })
-    let last = ''
-    client.once('exit', (code) => code === 0 ? resolve(JSON.parse(last) as T) : reject(new Error(`client exited ${code}`)))
+    // 'close', not 'exit': only then has all of its output been read.
+    client.once('close', (code) => {
+      if (code !== 0) { reject(new Error(`${role} client exited ${code}`)); return }
+      try { resolve(JSON.parse(last) as T) } catch { reject(new Error(`${role} client ended without a result (last line: ${JSON.stringify(last)})`)) }
+    })
   })
 
   /** Loads a started server with one phase from the load's client processes at once; ops/s over all of them. */
@@ -204,16 +229,23 @@ if (process.env.BENCH_ROLE === 'interleave') {
    * machine. Server CPU per op: each server's CPU time over the measured rounds (it is idle
    * outside its slices) ÷ its ops; its event loop's busy share: busy time ÷ its slices' time.
    */
-  const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 400)
+  const SLICE_MS = setting('BENCH_SLICE_MS', 400)
+  const ROUNDS = setting('BENCH_ROUNDS', 2)
   const SLICES = Math.max(1, Math.round(DURATION_MS * 2 / SLICE_MS))
   const runSideBySide = async (): Promise<Map<Mode, LoadResult>> => {
-    const servers = [await startServer('standalone'), await startServer('replica-set')]
+    const servers: Server[] = []
     try {
+      servers.push(await startServer('standalone'), await startServer('replica-set'))
       const phaseResult = async (phase: Phase): Promise<Array<{ opsPerSec: number, cpu: Cpu }>> => {
         let t0: Array<Promise<{ cpuMs: number, loopActiveMs: number } | null>> = []
         const results = await runClientProcess<SliceResult[]>('interleave', {
           targets: servers.map((s) => ({ uri: s.uri, replicaSet: s.mode !== 'standalone', showIds: s.showIds })), phase, callers: CALLERS, sliceMs: SLICE_MS, slices: SLICES
-        }, (line) => { if (line === 'measuring') t0 = servers.map(async (s) => await timesOf(s.process)) })
+        }, async (line) => {
+          if (line !== 'measuring') return
+          // Read before the client goes on: it waits for the answer (no server is working meanwhile).
+          t0 = servers.map(async (s) => await timesOf(s.process))
+          await Promise.all(t0)
+        })
         const t1 = await Promise.all(servers.map(async (s) => await timesOf(s.process)))
         const before = await Promise.all(t0)
         return results.map((r, i) => {
@@ -237,8 +269,6 @@ if (process.env.BENCH_ROLE === 'interleave') {
   for (const [m, r] of wire) console.log(`side by side, ${m}: ${Math.round(r.byId)} ops/s by _id (${r.cpu.byId.server.toFixed(1)} µs server CPU each), ${Math.round(r.claim)} claims/s (${r.cpu.claim.server.toFixed(1)} µs)`)
   // 2. Through the driver: standalone and replica set alternate ROUNDS times and each keeps its
   // best run, so a burst of load from elsewhere on the machine does not decide the ratio.
-  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
-  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a whole number >= 1, not ${process.env.BENCH_ROUNDS}`)
   const driver = new Map<Mode, LoadResult>()
   const keep = (m: Mode, r: LoadResult): void => {
     const b = driver.get(m)
@@ -290,7 +320,7 @@ if (process.env.BENCH_ROLE === 'interleave') {
     }
     console.log(`replica set / standalone: ${pct(ratio[load])} (target >= 85 %: ${meets(ratio[load]) ? 'ok' : 'MISSED'})`)
   }
-  console.log(`\n${CALLERS} concurrent callers, ${DURATION_MS} ms a phase; targets ${targets.byId} and ${targets.claim} ops/s`)
+  console.log(`\n${CALLERS} concurrent callers; targets ${targets.byId} and ${targets.claim} ops/s; a phase: ${DURATION_MS} ms measured (side by side: ${SLICES} slices of ${SLICE_MS} ms for each server)`)
   table('wire', `The server's throughput: the wire-level client (one process), the server saturated; standalone and replica set side by side (${SLICES} slices of ${SLICE_MS} ms each, in turn), the stream alone`)
   table('driver', `Through the official driver (${CLIENTS} client processes on the same cores as the server; best of ${ROUNDS} alternating runs, the stream: one run)`)
   const us = (v: number): string => Number.isNaN(v) ? '      -' : v.toFixed(1).padStart(7)

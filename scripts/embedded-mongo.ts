@@ -43,3 +43,5 @@ const shutdown = (): void => {
 }
 process.on('SIGINT', shutdown)
 process.on('SIGTERM', shutdown)
+// Started with an IPC channel (by a benchmark): it ends with the process that started it.
+process.on('disconnect', shutdown)

@@ -46,8 +46,8 @@ export interface SliceResult { n: number, secs: number, resets: number }
 
 /**
  * The wire-level load on several servers in turn: `slices` rounds, each giving every server
- * `sliceMs` of `callers` concurrent operations (then waiting for the last ones in flight), the
- * order reversed every round. The servers run at once on the same machine, so a change in the
+ * `sliceMs` of `callers` concurrent operations (then waiting for the last ones in flight), in
+ * the same order every round. The servers run at once on the same machine, so a change in the
  * machine's speed (other load, the host's) reaches them all alike; run one after the other,
  * their ratio moved by a third between minutes here. The first round is a warm-up; `onMeasuring`
  * is called (and awaited) when it ends, between slices (no operation in flight).
@@ -63,8 +63,7 @@ export async function runInterleaved (targets: Target[], phase: Phase, callers: 
       for (const l of loads) l.counts.resets = 0
       await onMeasuring?.()
     }
-    const order = round % 2 === 0 ? loads : [...loads].reverse()
-    for (const l of order) {
+    for (const l of loads) {
       const t0 = process.hrtime.bigint()
       const end = Date.now() + sliceMs
       let n = 0
