@@ -16,8 +16,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { MongoClient, ObjectId } from 'mongodb'
 import { timesOf } from '../src/process-cpu.js'
-import { WireConnection } from './bench/wire-client.js'
-import { runInterleaved, wireOp, type Phase, type SliceResult, type Target } from './bench/wire-load.js'
+import { openConnections, runFor, runInterleaved, wireOp, type Phase, type SliceResult, type Target } from './bench/wire-load.js'
 
 /** A whole number ≥ 1 from the environment (or its default); anything else stops the benchmark at once. */
 function setting (name: string, fallback: number): number {
@@ -39,21 +38,10 @@ interface ClientResult { n: number, secs: number, resets: number, cpuMs: number 
 
 /** Runs `op` from `callers` concurrent loops after a warm-up; counts completed ops. */
 async function measure (callers: number, op: () => Promise<void>): Promise<{ n: number, secs: number, cpuMs: number }> {
-  const run = async (ms: number): Promise<number> => {
-    const end = Date.now() + ms
-    let n = 0
-    await Promise.all(Array.from({ length: callers }, async () => {
-      while (Date.now() < end) {
-        await op()
-        n++
-      }
-    }))
-    return n
-  }
-  await run(WARMUP_MS)
+  await runFor(WARMUP_MS, callers, op)
   const t0 = process.hrtime.bigint()
   const cpu0 = process.cpuUsage()
-  const n = await run(DURATION_MS)
+  const n = await runFor(DURATION_MS, callers, op)
   const cpu = process.cpuUsage(cpu0)
   return { n, secs: Number(process.hrtime.bigint() - t0) / 1e9, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
@@ -92,7 +80,7 @@ async function runClient (uri: string, phase: Phase, callers: number, startAt: n
 
 /** The same operations through the wire-level client, on one server. */
 async function runWireClient (uri: string, replicaSet: boolean, phase: Phase, callers: number, startAt: number, showIds: ObjectId[]): Promise<ClientResult> {
-  const connections = await Promise.all(Array.from({ length: callers }, async () => await WireConnection.open(uri, replicaSet)))
+  const connections = await openConnections(uri, replicaSet, callers)
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())))
   const counts = { resets: 0 }
   const result = await measure(callers, wireOp(connections, phase, showIds, counts))

@@ -7,6 +7,24 @@ import { slot, WireConnection } from './wire-client.js'
 /** findOneAndUpdate by `_id` on 1,000 counters, or seat claims on `{ showId, status }` (with resets). */
 export type Phase = 'byId' | 'claim'
 
+/** Runs `op` from `callers` concurrent loops until `ms` have passed (the last ones in flight finish); counts completed ops. */
+export async function runFor (ms: number, callers: number, op: () => Promise<void>): Promise<number> {
+  const end = Date.now() + ms
+  let n = 0
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (Date.now() < end) {
+      await op()
+      n++
+    }
+  }))
+  return n
+}
+
+/** `callers` wire connections to one server, one per caller (as the driver's pool has). */
+export async function openConnections (uri: string, replicaSet: boolean, callers: number): Promise<WireConnection[]> {
+  return await Promise.all(Array.from({ length: callers }, async () => await WireConnection.open(uri, replicaSet)))
+}
+
 /**
  * The phase's operation through the wire-level client: the commands the driver sends for it
  * (findAndModify as a retryable write; updateMany, which is not one, without a txnNumber), over
@@ -54,7 +72,7 @@ export interface SliceResult { n: number, secs: number, resets: number }
  */
 export async function runInterleaved (targets: Target[], phase: Phase, callers: number, sliceMs: number, slices: number, onMeasuring?: () => void | Promise<void>): Promise<SliceResult[]> {
   const loads = await Promise.all(targets.map(async (t) => {
-    const connections = await Promise.all(Array.from({ length: callers }, async () => await WireConnection.open(t.uri, t.replicaSet)))
+    const connections = await openConnections(t.uri, t.replicaSet, callers)
     const counts = { resets: 0 }
     return { connections, counts, op: wireOp(connections, phase, t.showIds.map((id) => new ObjectId(id)), counts), n: 0, secs: 0 }
   }))
@@ -65,14 +83,7 @@ export async function runInterleaved (targets: Target[], phase: Phase, callers: 
     }
     for (const l of loads) {
       const t0 = process.hrtime.bigint()
-      const end = Date.now() + sliceMs
-      let n = 0
-      await Promise.all(Array.from({ length: callers }, async () => {
-        while (Date.now() < end) {
-          await l.op()
-          n++
-        }
-      }))
+      const n = await runFor(sliceMs, callers, l.op)
       if (round === 0) continue
       l.n += n
       l.secs += Number(process.hrtime.bigint() - t0) / 1e9

@@ -119,6 +119,12 @@ export class Change {
   }
 }
 
+/** `to`, holding `from`'s values at its start. */
+function enlarged<T extends Float64Array | Uint8Array>(from: T, to: T): T {
+  to.set(from)
+  return to
+}
+
 // A change's references in ChangeLog.refs: op, db, coll, id, the version before an update (or,
 // once a stream has read it, the update's description), the version after, a rename's target.
 const REFS = 7
@@ -186,15 +192,9 @@ export class ChangeLog {
 
   private grow(): void {
     const size = Math.min(this.capacity, this.times.length * 2)
-    const times = new Float64Array(size)
-    times.set(this.times)
-    this.times = times
-    const walls = new Float64Array(size)
-    walls.set(this.walls)
-    this.walls = walls
-    const described = new Uint8Array(size)
-    described.set(this.described)
-    this.described = described
+    this.times = enlarged(this.times, new Float64Array(size))
+    this.walls = enlarged(this.walls, new Float64Array(size))
+    this.described = enlarged(this.described, new Uint8Array(size))
   }
 
   private slotOf(i: number): number {
