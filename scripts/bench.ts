@@ -1005,8 +1005,7 @@ async function main (): Promise<void> {
     const run: Run = { t, db, admin: await adminToken(t), tokens: await registerUsers(t, USERS) }
     const floor = PHASES.has('1') ? await databaseFloorPhase(run) : null
     const calibration = PHASES.has('1') || PHASES.has('2') ? await calibrationPhase(run) : null
-    let burstRun = PHASES.has("6") ? await burstPhase(run) : null
-    for (let k = 1; k < Number(process.env.BURSTS ?? 1); k++) burstRun = await burstPhase(run)
+    const burstRun = PHASES.has('6') ? await burstPhase(run) : null
     const sale = PHASES.has('2') ? await flashSalePhase(run, floor, calibration) : null
     const maps = PHASES.has('3') ? await seatMapPhase(run) : null
     const expiry = PHASES.has('4') ? await expiryPhase(run) : null
