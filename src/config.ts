@@ -70,7 +70,17 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+interface SettingError { instancePath: string, keyword: string, params: { allowedValue?: unknown } }
+
 function describe (error: unknown): string {
+  // A setting with a fixed set of values (a union of literals) fails every literal; ajv's own
+  // message would say only "must be equal to constant", so the values allowed are named instead.
+  const errors = (error as { errors?: SettingError[] } | undefined)?.errors ?? []
+  const first = errors[0]
+  if (first?.keyword === 'const') {
+    const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => String(e.params.allowedValue))
+    return `${first.instancePath.replace(/^\//, '')} must be one of ${allowed.join(', ')}`
+  }
   const message = error instanceof Error ? error.message : String(error)
   // ajv says "env/HOLD_SECONDS must be >= 1"; keep it to the setting's name and the rule.
   return message.replace(/^env\/?/, '').split(', env/')[0]

@@ -24,16 +24,6 @@ async function run (): Promise<void> {
   const app = await buildTestApp(t, { HOLD_SECONDS: '4', SWEEP_SECONDS: '1' })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const baseURL = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  // Sessions with refresh tokens, live seat maps and the box office (categories, best available,
-  // extend) are built on branches of their own: the parts of these tests that need one run
-  // when the service documents it, and say so when it does not.
-  const documented = json<{ paths: Record<string, unknown>, components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }>(
-    await app.inject({ method: 'GET', url: '/docs/json' }))
-  const has = {
-    sessions: '/api/auth/refresh' in documented.paths,
-    live: '/api/shows/{id}/seats/events' in documented.paths,
-    boxOffice: 'categories' in (documented.components.schemas.Show?.properties ?? {})
-  }
   const browser: Browser = await launchBrowser()
   const pages: UserPage[] = []
   const open = async (viewport?: { width: number, height: number }): Promise<UserPage> => {
@@ -66,10 +56,8 @@ async function run (): Promise<void> {
     await ada.page.goto(`/#/shows/${show.id}`)
     await bob.page.goto(`/#/shows/${show.id}`)
     await seat(bob.page, 'A', 5, 'available').waitFor()
-    if (has.live) {
-      await bob.page.getByText('Live', { exact: true }).waitFor()
-      t.pass('the map is on the live stream')
-    }
+    await bob.page.getByText('Live', { exact: true }).waitFor()
+    t.pass('the map is on the live stream')
 
     await seat(ada.page, 'A', 5, 'available').click()
     await seat(ada.page, 'A', 6, 'available').click()
@@ -78,7 +66,7 @@ async function run (): Promise<void> {
     await ada.page.getByRole('timer').waitFor()
     t.match(await ada.page.getByRole('complementary', { name: 'Your booking' }).innerText(), /A5[\s\S]*A6/, 'the hold lists its seats')
 
-    // Bob's map changes by itself: the live stream (or the 2 s poll where there is none).
+    // Bob's map changes by itself, from the live stream.
     await seat(bob.page, 'A', 5, 'held').waitFor()
     await seat(bob.page, 'A', 6, 'held').waitFor()
     t.ok(await seat(bob.page, 'A', 5, 'held').isDisabled(), 'a held seat cannot be chosen')
@@ -100,7 +88,6 @@ async function run (): Promise<void> {
     t.pass('a cancelled booking frees its seats on the other screen')
 
     // The admin cancels the show while Bob watches: the live stream says so.
-    if (!has.live) return
     const cancelled = await app.inject({ method: 'POST', url: `/api/admin/shows/${show.id}/cancel`, headers: await adminAuth(app) })
     t.equal(cancelled.statusCode, 200)
     await bob.page.getByRole('alert').filter({ hasText: 'This show was cancelled.' }).waitFor()
@@ -161,12 +148,9 @@ async function run (): Promise<void> {
     await page.getByRole('alert').filter({ hasText: 'password' }).waitFor()
     t.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true', 'too short: the password is marked invalid')
 
-    if (has.sessions) {
-      // WEAK_PASSWORD came with the session work.
-      await fill('Eve', 'eve@example.com', 'eve@example.com')
-      await page.getByRole('alert').filter({ hasText: 'Please choose a stronger password' }).waitFor()
-      t.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true', 'a password equal to the email: weak, marked')
-    }
+    await fill('Eve', 'eve@example.com', 'eve@example.com')
+    await page.getByRole('alert').filter({ hasText: 'Please choose a stronger password' }).waitFor()
+    t.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true', 'a password equal to the email: weak, marked')
 
     const existing = await signUp(app, 'taken')
     await fill('Eve', existing.email.toUpperCase(), 'a-long-unusual-passphrase')
@@ -198,9 +182,7 @@ async function run (): Promise<void> {
     t.match(await limited.innerText(), /Please wait \d+ s and try again/, 'says how long to wait (Retry-After)')
   })
 
-  await t.test('sessions: refreshed before expiry, a reused refresh token signs out cleanly, sign-out revokes', {
-    skip: has.sessions ? false : 'this service has no POST /api/auth/refresh yet'
-  }, async (t) => {
+  await t.test('sessions: refreshed before expiry, a reused refresh token signs out cleanly, sign-out revokes', async (t) => {
     // An instance of its own whose access tokens live 5 s: the page must refresh to stay signed in.
     const short = await buildTestApp(t, { ACCESS_TOKEN_SECONDS: '5' })
     await short.listen({ port: 0, host: '127.0.0.1' })
@@ -249,13 +231,11 @@ async function run (): Promise<void> {
     await form.getByLabel('Venue').fill('Hall 1')
     await form.getByLabel('Total seats').fill('48')
     await form.getByLabel('Seats per row').fill('12')
-    if (has.boxOffice) {
-      await form.getByRole('button', { name: 'Add a category' }).click()
-      const category = form.getByRole('group', { name: 'Category 1' })
-      await category.getByLabel('Name').fill('premium')
-      await category.getByLabel('Price').fill('20')
-      await category.getByLabel('Rows').fill('A, B')
-    }
+    await form.getByRole('button', { name: 'Add a category' }).click()
+    const category = form.getByRole('group', { name: 'Category 1' })
+    await category.getByLabel('Name').fill('premium')
+    await category.getByLabel('Price').fill('20')
+    await category.getByLabel('Rows').fill('A, B')
     await form.getByRole('button', { name: 'Create show' }).click()
 
     const list = page.getByRole('list', { name: 'All shows' })
@@ -284,7 +264,7 @@ async function run (): Promise<void> {
     const after = json<{ status: string, totalSeats: number, categories?: Array<{ name: string, priceCents: number, totalSeats: number }> }>(await app.inject({ method: 'GET', url: `/api/shows/${created?.id ?? ''}` }))
     t.equal(after.status, 'CANCELLED', 'the show is cancelled')
     t.equal(after.totalSeats, 48, 'created with the seats typed in the form')
-    if (has.boxOffice) t.match(after.categories, [{ name: 'PREMIUM', priceCents: 2000, totalSeats: 24 }], 'created with its category (rows A and B)')
+    t.match(after.categories, [{ name: 'PREMIUM', priceCents: 2000, totalSeats: 24 }], 'created with its category (rows A and B)')
   })
 
   await t.test('screenshots and accessibility: show page, admin page, phone', async (t) => {
@@ -292,12 +272,8 @@ async function run (): Promise<void> {
     const show = await createShow(app, {
       name: 'Dune: Part Three', venue: 'Screen 2', holdSeconds: 600, priceCents: 1250, startTime: later(48),
       description: 'The saga continues. 155 minutes.',
-      ...(has.boxOffice
-        ? {
-            seating: { totalSeats: 96, seatsPerRow: 12, rowPreference: ['F', 'G', 'E'] },
-            categories: [{ name: 'PREMIUM', priceCents: 1800, rows: ['F', 'G'] }, { name: 'ACCESSIBLE', priceCents: 900, labels: ['H1', 'H2', 'H11', 'H12'] }]
-          }
-        : { seating: { totalSeats: 96, seatsPerRow: 12 } })
+      seating: { totalSeats: 96, seatsPerRow: 12, rowPreference: ['F', 'G', 'E'] },
+      categories: [{ name: 'PREMIUM', priceCents: 1800, rows: ['F', 'G'] }, { name: 'ACCESSIBLE', priceCents: 900, labels: ['H1', 'H2', 'H11', 'H12'] }]
     })
     // Some seats already held and booked by others, for a realistic map.
     const other = await signUp(app, 'crowd')
@@ -342,9 +318,7 @@ async function run (): Promise<void> {
     await admin.page.screenshot({ path: `${SCREENSHOTS}admin-page.png`, fullPage: true })
   })
 
-  await t.test('box office: prices by category, best available of a category, extending the hold', {
-    skip: has.boxOffice ? false : 'this service has no categories, best available or extend yet'
-  }, async (t) => {
+  await t.test('box office: prices by category, best available of a category, extending the hold', async (t) => {
     const show = await createShow(app, {
       name: 'Box office', holdSeconds: 60, startTime: later(35), priceCents: 1250,
       seating: { totalSeats: 36, seatsPerRow: 12, rowPreference: ['B', 'C', 'A'] },

@@ -27,13 +27,8 @@ export interface SeatChange { id: string, label: string, status: SeatStatus }
 type Paths = import('./schema').paths
 type JsonBody<T> = T extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
 
-export type DocumentedHoldRequest = JsonBody<Paths['/api/shows/{id}/bookings']['post']>
-/** A hold: chosen seats, or best available (`quantity`, `category?`, `adjacent?`). */
-export type HoldRequest = DocumentedHoldRequest | { quantity: number, category?: string, adjacent?: boolean }
+/** A hold: chosen seats (`seatIds` or `seatLabels`), or best available (`quantity`, `category?`, `adjacent?`). */
+export type HoldRequest = JsonBody<Paths['/api/shows/{id}/bookings']['post']>
 
-/** POST /api/admin/shows, with the categories and row preference of shared/API.md. */
-export type CreateShowRequest = Omit<JsonBody<Paths['/api/admin/shows']['post']>, 'seating' | 'venue'> & {
-  venue?: string
-  seating: { totalSeats: number, seatsPerRow?: number, rowPreference?: string[] } | { labels: string[] }
-  categories?: Array<{ name: string, priceCents: number, rows?: string[], labels?: string[] }>
-}
+/** POST /api/admin/shows: seating generated (rows, row preference) or labelled, and categories. */
+export type CreateShowRequest = JsonBody<Paths['/api/admin/shows']['post']>

@@ -118,8 +118,7 @@ export function ShowPage ({ id }) {
         params: { path: { id } },
         // A retried click (double submit, flaky network) must not make a second booking.
         headers: { 'idempotency-key': crypto.randomUUID() },
-        // Best available is in shared/API.md ahead of the served document (see api/pending.d.ts).
-        body: /** @type {import('../api/types').DocumentedHoldRequest} */ (body)
+        body
       })))
       setBooking(held)
       setSelected(new Set())
