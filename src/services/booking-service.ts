@@ -880,8 +880,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   async function finishConfirmed (booking: BookingRecord): Promise<void> {
     const seatIds = booking.seats.map((s) => s.id)
-    await bookSeats(Seat, booking._id, seatIds)
-    seatsChanged(booking.showId, seatIds, 'BOOKED')
+    const booked = await bookSeats(Seat, booking._id, seatIds)
+    // Every seat moved: the map shows them BOOKED at once. Fewer: some were BOOKED already (a
+    // repeated confirm) or a cancel that came in between freed them, and which, this instance
+    // cannot tell; patching them BOOKED would refuse free seats from memory, so the show's map is
+    // read again instead.
+    if (booked === seatIds.length) seatsChanged(booking.showId, seatIds, 'BOOKED')
+    else seatsChanged(booking.showId)
   }
 
   // ---- 3. Expire -----------------------------------------------------------------------

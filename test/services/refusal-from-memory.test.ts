@@ -381,6 +381,32 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A6'] }))).details, { seats: ['A6'] }, 'booked stays refused')
   })
 
+  t.test('a confirm whose seats a cancel freed before it could book them does not show them BOOKED', async (t) => {
+    const { bookings, seatMaps } = serviceOver(app)
+    const show = await createShow(app)
+    await seatMaps.seats(show.id)
+    const held = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['A1', 'A2'] })
+    // The owner's cancel lands between the confirm's win on the booking and its seats' HELD → BOOKED.
+    const seats = app.models.Seat.collection as unknown as { updateMany: (...args: unknown[]) => Promise<unknown> }
+    const original = seats.updateMany.bind(seats)
+    let cancelled = false
+    seats.updateMany = async (...args: unknown[]) => {
+      const update = args[1] as { $set?: { status?: string } }
+      if (!cancelled && update.$set?.status === 'BOOKED') {
+        cancelled = true
+        await bookings.cancelBooking(alice.id, held.id)
+      }
+      return await original(...args)
+    }
+    t.teardown(() => { seats.updateMany = original })
+    await bookings.confirmBooking(alice.id, held.id)
+    seats.updateMany = original
+    t.ok(cancelled, 'the cancel ran inside the confirm')
+    const inDatabase = await app.models.Seat.collection.find({ showId: new Types.ObjectId(show.id), label: { $in: ['A1', 'A2'] } }).toArray()
+    t.same(inDatabase.map((s) => s.status), ['AVAILABLE', 'AVAILABLE'], 'the cancel freed the seats; the confirm booked none')
+    t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1'] })).status, 'PENDING', 'a free seat is held, not refused as BOOKED from the map')
+  })
+
   t.test('a map read knows when the database read its seats (the freshness a refusal from memory is judged by)', async (t) => {
     const show = await createShow(app)
     const before = Date.now()
