@@ -881,12 +881,13 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   async function finishConfirmed (booking: BookingRecord): Promise<void> {
     const seatIds = booking.seats.map((s) => s.id)
     const booked = await bookSeats(Seat, booking._id, seatIds)
-    // Every seat moved: the map shows them BOOKED at once. Fewer: some were BOOKED already (a
-    // repeated confirm) or a cancel that came in between freed them, and which, this instance
-    // cannot tell; patching them BOOKED would refuse free seats from memory, so the show's map is
-    // read again instead.
+    // Only what this update moved goes into the map. All of them: BOOKED at once. None: nothing
+    // changed here (a repeated confirm found them BOOKED already, or a cancel that came in
+    // between freed them and said so itself); patching them BOOKED would refuse free seats from
+    // memory. Some (the rest booked by a confirm that died half-way, or freed meanwhile): which,
+    // this instance cannot tell, so the show's map is read again.
     if (booked === seatIds.length) seatsChanged(booking.showId, seatIds, 'BOOKED')
-    else seatsChanged(booking.showId)
+    else if (booked > 0) seatsChanged(booking.showId)
   }
 
   // ---- 3. Expire -----------------------------------------------------------------------

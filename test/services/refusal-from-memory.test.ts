@@ -382,7 +382,7 @@ t.test('refusals from this instance\'s seat map', async (t) => {
   })
 
   t.test('a confirm whose seats a cancel freed before it could book them does not show them BOOKED', async (t) => {
-    const { bookings, seatMaps } = serviceOver(app)
+    const { bookings, seatMaps, mapReads } = serviceOver(app)
     const show = await createShow(app)
     await seatMaps.seats(show.id)
     const held = await bookings.holdSeats(alice.id, show.id, { seatLabels: ['A1', 'A2'] })
@@ -405,6 +405,13 @@ t.test('refusals from this instance\'s seat map', async (t) => {
     const inDatabase = await app.models.Seat.collection.find({ showId: new Types.ObjectId(show.id), label: { $in: ['A1', 'A2'] } }).toArray()
     t.same(inDatabase.map((s) => s.status), ['AVAILABLE', 'AVAILABLE'], 'the cancel freed the seats; the confirm booked none')
     t.equal((await bookings.holdSeats(bob.id, show.id, { seatLabels: ['A1'] })).status, 'PENDING', 'a free seat is held, not refused as BOOKED from the map')
+    // A repeated confirm moves nothing: the map, BOOKED already, is kept (no read per repeat).
+    const booked = await bookings.holdSeats(carol.id, show.id, { seatLabels: ['A5'] })
+    await bookings.confirmBooking(carol.id, booked.id)
+    const reads = mapReads.length
+    t.equal((await bookings.confirmBooking(carol.id, booked.id)).status, 'CONFIRMED', 'confirming twice answers the same')
+    t.same((await refusal(bookings.holdSeats(bob.id, show.id, { seatLabels: ['A5'] }))).details, { seats: ['A5'] }, 'the booked seat is still refused')
+    t.equal(mapReads.length, reads, 'from the map kept, not from one read again')
   })
 
   t.test('a map read knows when the database read its seats (the freshness a refusal from memory is judged by)', async (t) => {
