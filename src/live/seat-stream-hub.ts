@@ -393,7 +393,9 @@ export function createSeatStreamHub (opts: HubOptions) {
    * Returns the unsubscribe function.
    */
   async function subscribe (showId: string, lastEventId: string | undefined, client: StreamClient): Promise<() => void> {
-    const watched = watch(showId)
+    // Keyed by the lower-case id the change feed names: a second copy of the show under another
+    // spelling would take its seats' events over from the first (seatShow keeps one per seat).
+    const watched = watch(showId.toLowerCase())
     try {
       await watched.ready
     } catch (error) {

@@ -151,8 +151,10 @@ export async function cancelBookingFrom (Booking: BookingModel, bookingId: Types
   const now = new Date()
   return await transition(Booking,
     { _id: bookingId, status: from },
-    // A confirmed booking's seats may be BOOKED, where no recovery step but the one this flag
-    // asks for looks (see freeSeatsOfPendingReleases); a PENDING one's HELD seats lapse as any hold's.
-    { $set: { status: 'CANCELLED', cancelledAt: now, updatedAt: now, ...(from === 'CONFIRMED' && { releasePending: true }) } }
+    // Until the canceller frees the seats and clears this flag, the overdue pass and the sweep free
+    // them (see freeSeatsOfPendingReleases): a confirmed booking's seats may be BOOKED, where no
+    // other recovery step looks, and a PENDING one's HELD seats would otherwise stay held by a
+    // CANCELLED booking until their hold's end (up to the show's hold time).
+    { $set: { status: 'CANCELLED', cancelledAt: now, updatedAt: now, releasePending: true } }
   )
 }

@@ -20,11 +20,15 @@ const showSchema = new Schema({
   rowPreference: { type: [String], default: undefined },
   // The show's categories as sold: those the admin named, then STANDARD if any seat is in none.
   // Shows stored before categories have none: all their seats are STANDARD at priceCents.
-  categories: { type: [{ _id: false, name: { type: String, required: true }, priceCents: { type: Number, required: true } }], default: undefined }
+  categories: { type: [{ _id: false, name: { type: String, required: true }, priceCents: { type: Number, required: true } }], default: undefined },
+  // Set with CANCELLED, cleared once every live booking of the show is cancelled: a cancel cut
+  // short mid-way is finished by the sweep (finishShowCancels).
+  cancelPending: { type: Boolean }
 }, { timestamps: true, strictQuery: true })
 // The public catalogue: scheduled shows that have not started, soonest first.
 showSchema.index({ status: 1, startTime: 1 })
 showSchema.index({ createdAt: -1 })
+showSchema.index({ cancelPending: 1 }, { sparse: true })
 
 /** A show as stored. */
 export type ShowRecord = InferRawDocTypeFromSchema<typeof showSchema> & { _id: Types.ObjectId, createdAt: Date, updatedAt: Date }

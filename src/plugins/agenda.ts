@@ -95,6 +95,8 @@ export default fp(async function agendaPlugin (fastify: FastifyInstance, opts: {
     // CONFIRMED (an expirer or canceller killed between its two writes): one indexed query.
     fastify.services.bookings.expireOverdueHolds(cutoff)
       .then(async () => await fastify.services.bookings.settleLapsedSeats(cutoff))
+      // And seats of bookings cancelled by then whose canceller did not free them (killed or cut off).
+      .then(async () => await fastify.services.bookings.freeSeatsOfPendingReleases(cutoff))
       .catch((error: unknown) => fastify.log.debug({ err: error }, 'overdue pass failed; the next one retries'))
       .finally(() => { passing = false })
   }, opts.config.overduePassMs)

@@ -102,6 +102,8 @@ const CANCEL_GRACE_MS = 10_000
 const LATE_WRITE_GRACE_MS = 1000
 /** How many stale bookings or seats one sweep settles; the next sweep takes the rest. */
 const SWEEP_BATCH = 1000
+/** Show cancels cut short that one sweep finishes (each may be thousands of bookings). */
+const SHOW_CANCELS_PER_SWEEP = 5
 /** How many overdue bookings the sweep expires at once (two round trips each). */
 const SWEEP_PARALLEL = 32
 /**
@@ -1023,11 +1025,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       await freeSeatsOf(Seat, bookingId, seatIds)
       // Told at once (not after the mark below): a hold arriving here meanwhile must not be refused for them.
       seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
-      // Done: the sweep need not look at this booking (until this lands, it frees the same seats).
-      if (current.status === 'CONFIRMED') {
-        await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
-          .catch((error: unknown) => log.warn({ err: error, bookingId }, 'cancel not marked done; the sweep will look at its seats'))
-      }
+      // Done: recovery need not look at this booking (until this lands, it frees the same seats).
+      await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
+        .catch((error: unknown) => log.warn({ err: error, bookingId }, 'cancel not marked done; recovery will look at its seats'))
       metrics.cancellations.inc()
       return cancelled
     }
@@ -1051,14 +1051,38 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     return toBooking(cancelled, summaryOf(cancelled, show))
   }
 
-  /** Cancels every PENDING and CONFIRMED booking of a show (the show is already CANCELLED). */
+  /**
+   * Cancels every PENDING and CONFIRMED booking of a show (the show is already CANCELLED, with
+   * cancelPending), then clears the show's cancelPending: until then the sweep finishes the job
+   * (finishShowCancels) if this one is cut short by a crash or an outage.
+   */
   async function cancelShowBookings (showId: Types.ObjectId): Promise<number> {
     let count = 0
     for (;;) {
       const live = await Booking.find({ showId, status: trusted({ $in: ['PENDING', 'CONFIRMED'] }) }, { _id: 1 }).limit(500).lean()
-      if (live.length === 0) return count
+      if (live.length === 0) break
       for (const { _id } of live) if (await cancelLiveBooking(_id) !== null) count++
     }
+    await Show.updateOne({ _id: showId, status: 'CANCELLED' }, { $unset: { cancelPending: 1 } })
+    return count
+  }
+
+  /**
+   * The sweep's step for show cancels cut short: a show CANCELLED with cancelPending still set
+   * CANCEL_GRACE_MS after its last change has bookings its canceller may not have reached (it was
+   * killed, or the database failed under it, mid-way). Its live bookings are cancelled here; a
+   * canceller still at work meanwhile only repeats conditional steps. A few shows per sweep.
+   */
+  async function finishShowCancels (now: Date): Promise<number> {
+    const shows = await Show.find({ cancelPending: true, status: 'CANCELLED', updatedAt: trusted({ $lte: new Date(now.getTime() - CANCEL_GRACE_MS) }) }, { _id: 1 })
+      .limit(SHOW_CANCELS_PER_SWEEP).lean<Array<{ _id: Types.ObjectId }>>()
+    let cancelled = 0
+    for (const show of shows) cancelled += await cancelShowBookings(show._id)
+    if (cancelled > 0) {
+      metrics.recoveries.inc(cancelled)
+      log.warn({ cancelled, showIds: shows.map((s) => s._id.toHexString()) }, 'recovery cancelled bookings of cancelled shows')
+    }
+    return cancelled
   }
 
   // ---- 5. Recovery ---------------------------------------------------------------------
@@ -1067,27 +1091,33 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * Settles what a crash can leave behind; idempotent, safe on several instances at once.
    * Fails PENDING bookings past expiresAt (their job was lost), then settles every HELD seat
    * whose hold has passed by its booking: CONFIRMED → BOOKED (roll forward); missing, FAILED
-   * or CANCELLED → AVAILABLE (roll back).
+   * or CANCELLED → AVAILABLE (roll back). Then frees the seats of cancels cut short, and finishes
+   * show cancels cut short (their bookings cancelled; `settled` counts those too).
    */
   async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
-    const settled = await settleLapsedSeats(now) + await freeSeatsOfPendingReleases()
+    const settled = await settleLapsedSeats(now) + await freeSeatsOfPendingReleases() + await finishShowCancels(now)
     return { expired, settled }
   }
 
   /**
    * Seats still HELD or BOOKED for a cancelled booking whose canceller has not marked its seats
-   * freed (releasePending, set with CANCELLED on a confirmed booking): one that stalled past its
-   * grace after moving the seats BOOKED → HELD (the lapsed seats then rolled forward to BOOKED,
-   * the booking still CONFIRMED), then wrote CANCELLED and was killed before freeing them, left
-   * them BOOKED, where no other step looks. CANCELLED is final and owns no seat, so they go back
-   * (conditional on that bookingId) and the flag is cleared. A flag on exactly those bookings
-   * (sparse index) rather than a time window: no number of other cancellations, no outage however
-   * long, hides one. Normally there are none, or only cancels in progress.
+   * freed (releasePending, set with CANCELLED): a canceller killed, or cut off from the database,
+   * between writing CANCELLED and freeing the seats. Without this, a PENDING booking's seats stay
+   * HELD until their hold's end, and a confirmed one's can stay BOOKED, where no other step looks
+   * (a canceller that stalled past its grace after moving them BOOKED → HELD, so that they rolled
+   * forward, or a repeated confirm that booked them again in between). CANCELLED is final and owns
+   * no seat, so they go back (conditional on that bookingId) and the flag is cleared. A flag on
+   * exactly those bookings (sparse index) rather than a time window: no number of other
+   * cancellations, no outage however long, hides one. Normally there are none, or only cancels in
+   * progress; with `cutoff` (the overdue pass), only those cancelled by then, so that a canceller
+   * at work is normally left to finish.
    */
-  async function freeSeatsOfPendingReleases (): Promise<number> {
-    const cancelled = await Booking.find({ releasePending: true, status: 'CANCELLED' }, { _id: 1, showId: 1 })
+  async function freeSeatsOfPendingReleases (cutoff?: Date): Promise<number> {
+    const filter: Record<string, unknown> = { releasePending: true, status: 'CANCELLED' }
+    if (cutoff !== undefined) filter.cancelledAt = trusted({ $lte: cutoff })
+    const cancelled = await Booking.find(filter, { _id: 1, showId: 1 })
       .limit(SWEEP_BATCH).lean<Array<{ _id: Types.ObjectId, showId: Types.ObjectId }>>()
     if (cancelled.length === 0) return 0
     const ids = cancelled.map((b) => b._id)
@@ -1237,7 +1267,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   }
 
   return {
-    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, expireOverdueHoldsInBulk, settleLapsedSeats, sweepStaleHolds,
+    holdSeats, confirmBooking, cancelBooking, extendHold, expireHold, expireHoldJob, expireOverdueHolds, expireOverdueHoldsInBulk, settleLapsedSeats, freeSeatsOfPendingReleases, sweepStaleHolds,
     cancelShowBookings, getBooking, listBookings
   }
 }

@@ -17,6 +17,10 @@ function rowName (index: number): string {
 /** The seats a show's seating describes, in map order. */
 export function layoutSeats (seating: Seating): SeatSpec[] {
   if ('labels' in seating) {
+    // Text that is not well-formed UTF-16 (a lone surrogate) is stored as U+FFFD, so two labels
+    // the schema's uniqueItems sees as different could become the same label at the database.
+    const malformed = seating.labels.filter((l) => LONE_SURROGATE.test(l))
+    if (malformed.length > 0) throw invalid('body/seating/labels', 'must be well-formed Unicode text (no lone surrogate code units)', malformed.map((l) => JSON.stringify(l)))
     return seating.labels.map((label, i) => ({ label, row: null, number: i + 1, position: i }))
   }
   const perRow = seating.seatsPerRow ?? 10
@@ -26,6 +30,9 @@ export function layoutSeats (seating: Seating): SeatSpec[] {
     return { label: `${row}${number}`, row, number, position: i }
   })
 }
+
+/** A UTF-16 code unit of a surrogate pair standing alone (in `u` mode, pairs are one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
 
 const invalid = (field: string, message: string, values?: string[]) =>
   badRequest('VALIDATION_ERROR', `${field} ${message}`, { field, ...(values !== undefined && { values }) })

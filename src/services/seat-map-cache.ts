@@ -203,7 +203,11 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
   }
 
   async function get (showId: string): Promise<CachedSeatMap> {
-    return serialise(showId, await served(showId))
+    // Ids are hex in either case on the way in; every key here is the lower-case form that this
+    // instance's changes (ObjectId.toHexString) name, or a request in capitals would be served a
+    // map of its own that no change patches.
+    const key = showId.toLowerCase()
+    return serialise(key, await served(key))
   }
 
   /**
@@ -212,7 +216,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
    * when it was read from the database. No JSON is made or parsed for it.
    */
   async function seats (showId: string): Promise<SeatSnapshot> {
-    const snapshot = await served(showId)
+    const snapshot = await served(showId.toLowerCase())
     return { seats: snapshot.map.seats, readAt: snapshot.readAt }
   }
 

@@ -98,27 +98,33 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
     const rowPreference = checkRowPreference(layout, body.seating)
     const priceCents = body.priceCents ?? 0
     const { seats: specs, categories } = priceSeats(layout, body.categories ?? [], priceCents)
-    const show = await Show.create({
-      name: body.name,
-      type: body.type,
-      venue: body.venue ?? null,
-      startTime,
-      description: body.description ?? null,
-      movieId: body.movieId ?? null,
-      durationMinutes: body.durationMinutes ?? null,
-      holdSeconds: body.holdSeconds ?? defaultHoldSeconds,
-      priceCents,
-      totalSeats: specs.length,
-      rowPreference,
-      categories
-    })
+    // The seats first, the show last: a show is never visible (listed, bookable) before all its
+    // seats are there. Otherwise a hold by label or id during the insert, on an instance that read
+    // the show's seat index then, would be refused for the missing seats as long as that index is
+    // kept; and a crash in between would leave a bookable show with missing seats. Seats whose
+    // show never got written belong to nothing anyone can see.
+    const showId = new Types.ObjectId()
+    let show: InstanceType<typeof Show>
     try {
       // One bulk insert; lean skips per-document hydration of thousands of seats.
-      await Seat.insertMany(specs.map((s) => ({ ...s, showId: show._id, status: 'AVAILABLE', bookingId: null, heldUntil: null })), { lean: true })
+      await Seat.insertMany(specs.map((s) => ({ ...s, showId, status: 'AVAILABLE', bookingId: null, heldUntil: null })), { lean: true })
+      show = await Show.create({
+        _id: showId,
+        name: body.name,
+        type: body.type,
+        venue: body.venue ?? null,
+        startTime,
+        description: body.description ?? null,
+        movieId: body.movieId ?? null,
+        durationMinutes: body.durationMinutes ?? null,
+        holdSeconds: body.holdSeconds ?? defaultHoldSeconds,
+        priceCents,
+        totalSeats: specs.length,
+        rowPreference,
+        categories
+      })
     } catch (error) {
-      // A show without its seats must not stay visible.
-      await Seat.deleteMany({ showId: show._id })
-      await Show.deleteOne({ _id: show._id })
+      await Seat.deleteMany({ showId })
       throw error
     }
     const byCategory = new Map<string, Counts>()
@@ -176,7 +182,7 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
 
   /** The show stops being bookable first, so no new hold starts; then its live bookings are cancelled. */
   async function cancelShow (id: string): Promise<Show> {
-    const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED' } }, { returnDocument: 'after' }).lean<ShowRecord>()
+    const doc = await Show.findByIdAndUpdate(id, { $set: { status: 'CANCELLED', cancelPending: true } }, { returnDocument: 'after' }).lean<ShowRecord>()
     if (doc === null) throw notFound('SHOW_NOT_FOUND', `show ${id} does not exist`)
     // Before its bookings are cancelled: from here on this instance takes no hold for it.
     showChanged?.(id)
