@@ -21,8 +21,9 @@ const bookingSchema = new Schema({
   extensions: { type: Number, default: 0 },
   confirmedAt: { type: Date, default: null },
   cancelledAt: { type: Date, default: null },
-  // A confirmed booking's cancel, written CANCELLED, has yet to free its seats (unset once it has):
-  // while set, the sweep frees them too (its canceller may have died). Absent on every other booking.
+  // A cancel, written CANCELLED, has yet to free the booking's seats (unset once it has): while
+  // set, the overdue pass and the sweep free them too (its canceller may have died). Absent on
+  // every other booking.
   releasePending: { type: Boolean },
   failureReason: { type: String, default: null },
   paymentReference: { type: String, default: null }

@@ -104,6 +104,8 @@ const LATE_WRITE_GRACE_MS = 1000
 const SWEEP_BATCH = 1000
 /** Show cancels cut short that one sweep finishes (each may be thousands of bookings). */
 const SHOW_CANCELS_PER_SWEEP = 5
+/** How often a show cancel at work tells the sweep so (well inside CANCEL_GRACE_MS). */
+const SHOW_CANCEL_RENEW_MS = 2000
 /** How many overdue bookings the sweep expires at once (two round trips each). */
 const SWEEP_PARALLEL = 32
 /**
@@ -1022,9 +1024,12 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // CANCELLED is final, so every seat it still owns goes back, HELD or BOOKED (a confirm that won
       // just before may have booked them after the step above); a late HELD → BOOKED then matches nothing.
       const seatIds = cancelled.seats.map((s) => s.id)
-      await freeSeatsOf(Seat, bookingId, seatIds)
-      // Told at once (not after the mark below): a hold arriving here meanwhile must not be refused for them.
-      seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
+      const freed = await freeSeatsOf(Seat, bookingId, seatIds)
+      // Told at once (not after the mark below): a hold arriving here meanwhile must not be refused
+      // for them. Only if this freed them all: recovery may have freed some first (this canceller
+      // stalled), and a newer hold taken them since, so the map is read again instead.
+      if (freed === seatIds.length) seatsChanged(cancelled.showId, seatIds, 'AVAILABLE')
+      else seatsChanged(cancelled.showId)
       // Done: recovery need not look at this booking (until this lands, it frees the same seats).
       await Booking.updateOne({ _id: bookingId, status: 'CANCELLED' }, { $unset: { releasePending: 1 } })
         .catch((error: unknown) => log.warn({ err: error, bookingId }, 'cancel not marked done; recovery will look at its seats'))
@@ -1054,14 +1059,24 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   /**
    * Cancels every PENDING and CONFIRMED booking of a show (the show is already CANCELLED, with
    * cancelPending), then clears the show's cancelPending: until then the sweep finishes the job
-   * (finishShowCancels) if this one is cut short by a crash or an outage.
+   * (finishShowCancels) if this one is cut short by a crash or an outage. While it works it renews
+   * the show's updatedAt every SHOW_CANCEL_RENEW_MS, so a long cancel (thousands of bookings)
+   * is not taken for one cut short.
    */
   async function cancelShowBookings (showId: Types.ObjectId): Promise<number> {
     let count = 0
+    let renewed = Date.now()
     for (;;) {
       const live = await Booking.find({ showId, status: trusted({ $in: ['PENDING', 'CONFIRMED'] }) }, { _id: 1 }).limit(500).lean()
       if (live.length === 0) break
-      for (const { _id } of live) if (await cancelLiveBooking(_id) !== null) count++
+      for (const { _id } of live) {
+        if (await cancelLiveBooking(_id) !== null) count++
+        if (Date.now() - renewed > SHOW_CANCEL_RENEW_MS) {
+          renewed = Date.now()
+          // (timestamps: mongoose sets updatedAt on every update.)
+          await Show.updateOne({ _id: showId, cancelPending: true }, { $set: { cancelPending: true } })
+        }
+      }
     }
     await Show.updateOne({ _id: showId, status: 'CANCELLED' }, { $unset: { cancelPending: 1 } })
     return count
@@ -1069,18 +1084,25 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
 
   /**
    * The sweep's step for show cancels cut short: a show CANCELLED with cancelPending still set
-   * CANCEL_GRACE_MS after its last change has bookings its canceller may not have reached (it was
-   * killed, or the database failed under it, mid-way). Its live bookings are cancelled here; a
-   * canceller still at work meanwhile only repeats conditional steps. A few shows per sweep.
+   * CANCEL_GRACE_MS after its last change (a canceller at work renews it) has bookings its
+   * canceller did not reach: it was killed, or the database failed under it, mid-way. Its live
+   * bookings are cancelled here, the oldest such shows first, a few per sweep. How many
+   * bookings this cancelled.
    */
   async function finishShowCancels (now: Date): Promise<number> {
     const shows = await Show.find({ cancelPending: true, status: 'CANCELLED', updatedAt: trusted({ $lte: new Date(now.getTime() - CANCEL_GRACE_MS) }) }, { _id: 1 })
-      .limit(SHOW_CANCELS_PER_SWEEP).lean<Array<{ _id: Types.ObjectId }>>()
+      .sort({ updatedAt: 1 }).limit(SHOW_CANCELS_PER_SWEEP).lean<Array<{ _id: Types.ObjectId }>>()
     let cancelled = 0
-    for (const show of shows) cancelled += await cancelShowBookings(show._id)
-    if (cancelled > 0) {
-      metrics.recoveries.inc(cancelled)
-      log.warn({ cancelled, showIds: shows.map((s) => s._id.toHexString()) }, 'recovery cancelled bookings of cancelled shows')
+    for (const show of shows) {
+      const showId = show._id.toHexString()
+      try {
+        const count = await cancelShowBookings(show._id)
+        cancelled += count
+        log.warn({ showId, cancelled: count }, 'recovery finished a show cancel cut short')
+      } catch (error) {
+        // The next sweep tries again; the other shows go on meanwhile.
+        log.warn({ err: error, showId }, 'recovery could not finish a show cancel; the next sweep retries')
+      }
     }
     return cancelled
   }
@@ -1091,14 +1113,15 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * Settles what a crash can leave behind; idempotent, safe on several instances at once.
    * Fails PENDING bookings past expiresAt (their job was lost), then settles every HELD seat
    * whose hold has passed by its booking: CONFIRMED → BOOKED (roll forward); missing, FAILED
-   * or CANCELLED → AVAILABLE (roll back). Then frees the seats of cancels cut short, and finishes
-   * show cancels cut short (their bookings cancelled; `settled` counts those too).
+   * or CANCELLED → AVAILABLE (roll back). Then frees the seats of cancels cut short (`settled`
+   * counts seats), and finishes show cancels cut short (`cancelled` counts their bookings).
    */
-  async function sweepStaleHolds (): Promise<{ expired: number, settled: number }> {
+  async function sweepStaleHolds (): Promise<{ expired: number, settled: number, cancelled: number }> {
     const now = new Date()
     const expired = (await expireOverdueHolds(now)).length
-    const settled = await settleLapsedSeats(now) + await freeSeatsOfPendingReleases() + await finishShowCancels(now)
-    return { expired, settled }
+    const settled = await settleLapsedSeats(now) + await freeSeatsOfPendingReleases()
+    const cancelled = await finishShowCancels(now)
+    return { expired, settled, cancelled }
   }
 
   /**

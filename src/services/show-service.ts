@@ -1,6 +1,7 @@
 import { Types, trusted } from 'mongoose'
 import type { Models } from '../models/index.js'
 import { badRequest, notFound } from '../errors.js'
+import { databaseFault } from './mongo-errors.js'
 import type { Page } from '../schemas/common.js'
 import type { AdminShowQuery, CreateShowBody, PublicShowQuery, Show, UpdateShowBody } from '../schemas/show.js'
 import type { SeatStatus } from '../models/seat.js'
@@ -102,13 +103,19 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
     // seats are there. Otherwise a hold by label or id during the insert, on an instance that read
     // the show's seat index then, would be refused for the missing seats as long as that index is
     // kept; and a crash in between would leave a bookable show with missing seats. Seats whose
-    // show never got written belong to nothing anyone can see.
+    // show never got written belong to nothing anyone can see (no listing, hold, count or sweep
+    // reaches them).
     const showId = new Types.ObjectId()
-    let show: InstanceType<typeof Show>
     try {
       // One bulk insert; lean skips per-document hydration of thousands of seats.
       await Seat.insertMany(specs.map((s) => ({ ...s, showId, status: 'AVAILABLE', bookingId: null, heldUntil: null })), { lean: true })
-      show = await Show.create({
+    } catch (error) {
+      await Seat.deleteMany({ showId }).catch(() => undefined)
+      throw error
+    }
+    let show: ShowRecord
+    try {
+      show = (await Show.create({
         _id: showId,
         name: body.name,
         type: body.type,
@@ -122,10 +129,17 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
         totalSeats: specs.length,
         rowPreference,
         categories
-      })
+      })).toObject() as ShowRecord
     } catch (error) {
-      await Seat.deleteMany({ showId })
-      throw error
+      // The insert may have landed with its reply lost: then the show is whole, and created.
+      const landed = await Show.findById(showId).lean<ShowRecord>().catch(() => undefined)
+      if (landed === null || landed === undefined) {
+        // Seats are given back only when the show surely did not land (an insert refused, not
+        // one cut off, which might land yet); otherwise they stay, seen by no one.
+        if (databaseFault(error) === undefined) await Seat.deleteMany({ showId }).catch(() => undefined)
+        throw error
+      }
+      show = landed
     }
     const byCategory = new Map<string, Counts>()
     for (const seat of specs) {
@@ -133,7 +147,7 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
       c.AVAILABLE++
       byCategory.set(seat.category, c)
     }
-    return toShow(show.toObject() as ShowRecord, { all: { ...noSeats(), AVAILABLE: specs.length }, byCategory })
+    return toShow(show, { all: { ...noSeats(), AVAILABLE: specs.length }, byCategory })
   }
 
   async function getShow (id: string): Promise<Show> {

@@ -170,7 +170,7 @@ t.test('recovery: the sweep settles what crashes leave behind', async (t) => {
   t.equal(after.seats.find((s) => s.id === s3.id)?.status, 'BOOKED', 'confirmed booking rolled forward')
   t.equal(after.seats.find((s) => s.id === s4.id)?.status, 'BOOKED')
   t.same(await auditSeats(app.models, show.id), [])
-  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0 }, 'a second sweep finds nothing to do')
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0, cancelled: 0 }, 'a second sweep finds nothing to do')
 })
 
 t.test('recovery: a cancel of a confirmed booking that died half-way is finished by the sweep', async (t) => {
@@ -188,7 +188,8 @@ t.test('recovery: a cancel of a confirmed booking that died half-way is finished
 })
 
 t.test('recovery: a cancel that stalled past its grace (its seats rolled forward to BOOKED), then died after CANCELLED, is finished by the sweep', async (t) => {
-  const app = await buildTestApp(t)
+  // The overdue pass off: it frees such seats too (a second after the cancel), and this is the sweep's test.
+  const app = await buildTestApp(t, { OVERDUE_PASS_MS: '0' })
   const show = await createShow(app)
   const user = await signUp(app)
   const cancelled = json<{ id: string }>(await hold(app, user.authorization, show.id, { seatLabels: ['A1', 'A2'] }))
@@ -199,11 +200,11 @@ t.test('recovery: a cancel that stalled past its grace (its seats rolled forward
   // The end state: the booking CANCELLED, its seats BOOKED (no step but this one looks at BOOKED seats).
   await app.models.Booking.updateOne({ _id: cancelled.id }, { $set: { status: 'CANCELLED', cancelledAt: new Date(), releasePending: true } })
   t.not((await auditSeats(app.models, show.id)).length, 0, 'the audit sees the stuck seats')
-  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 2 })
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 2, cancelled: 0 })
   const seats = await statusByLabel(app, show.id)
   t.same([seats.A1, seats.A2, seats.A3], ['AVAILABLE', 'AVAILABLE', 'BOOKED'], 'the cancelled booking\'s seats freed, a confirmed one\'s kept')
   t.same(await auditSeats(app.models, show.id), [])
-  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0 }, 'a second sweep finds nothing to do')
+  t.same(await app.services.bookings.sweepStaleHolds(), { expired: 0, settled: 0, cancelled: 0 }, 'a second sweep finds nothing to do')
   // A cancel that runs to its end clears the flag it set with CANCELLED: the sweep never looks at it.
   t.equal((await app.inject({ method: 'POST', url: `/api/bookings/${kept.id}/cancel`, headers: { authorization: user.authorization } })).statusCode, 200)
   t.same(await app.models.Booking.findById(kept.id, { status: 1, releasePending: 1, _id: 0 }).lean(), { status: 'CANCELLED' })
