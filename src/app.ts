@@ -4,7 +4,7 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { unavailable } from './errors.js'
-import errors, { refusalOptions, refusalRoutes } from './plugins/errors.js'
+import errors, { REQUEST_TIMEOUT_MS, refusalOptions, refusalRoutes } from './plugins/errors.js'
 import metrics from './plugins/metrics.js'
 import swagger from './plugins/swagger.js'
 import mongo from './plugins/mongo.js'
@@ -103,8 +103,16 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     logger: typeof logger === 'object' ? { redact: ['req.headers.authorization'], ...logger } : logger,
     // 5,000 seat labels fit; anything larger is refused before it is parsed.
     bodyLimit: BODY_LIMIT,
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: 60_000,
+    http: {
+      // Node checks requestTimeout (a request's head; the body: see the errors plugin) only this
+      // often, 30 s by default: a head that stalled got its 408 at up to 60 s.
+      connectionsCheckingInterval: 2_000,
+      // Node answers an HTTP/1.1 request without Host itself, with a bare 400 (no contract
+      // body, no CORS or security headers); the errors plugin refuses it instead.
+      requireHostHeader: false
+    },
     keepAliveTimeout: 72_000,
     // The app answers requests that arrive while closing itself (see the closing hooks above).
     return503OnClosing: false,
@@ -120,6 +128,15 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
         // An annotation for the OpenAPI document only (@fastify/swagger makes it the request body's
         // named examples); ajv's strict mode would otherwise refuse it as an unknown keyword.
         keywords: ['x-examples']
+      },
+      // RFC 3339's date-time allows second 60 (a leap second), which JavaScript's Date cannot
+      // hold: such a time passed validation and then failed as "a value has the wrong type"
+      // without naming its field. A date-time must also be one Date can read.
+      onCreate: (ajv) => {
+        const rfc3339 = ajv.formats['date-time']
+        const check = (typeof rfc3339 === 'object' && rfc3339 !== null && 'validate' in rfc3339 ? rfc3339.validate : undefined) as ((value: string) => boolean) | undefined
+        if (typeof check !== 'function') throw new Error('ajv-formats gave no date-time validator')
+        ajv.addFormat('date-time', { type: 'string', validate: (value: string) => check(value) && !Number.isNaN(Date.parse(value)) })
       }
     },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
@@ -131,6 +148,9 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Not encapsulated: whoever holds the instance (server.ts, tests) sees its decorators (models, services, agenda).
   built.app = fastify
+  // An Expect other than 100-continue: Node would answer a bare 417 itself. RFC 9110 lets a server
+  // ignore an expectation it does not support, so the request is answered as any other.
+  fastify.server.on('checkExpectation', (request, response) => { fastify.routing(request, response) })
   fastify.register(fp(app, { name: 'modex' }), opts)
   return fastify
 }

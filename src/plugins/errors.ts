@@ -73,6 +73,14 @@ export function toAppError (error: unknown): AppError {
   if (databaseFault(e) !== undefined) return databaseUnavailable()
   if (e.name === 'CastError' || e.name === 'BSONError') return badRequest('VALIDATION_ERROR', 'a value has the wrong type')
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
+  // The static files refuse a path they will not serve with a 400 or 403: @fastify/static a `..`
+  // segment (FST_STATIC_FORBIDDEN_PATH), its sender @fastify/send a NUL byte or an over-long name
+  // (http-errors: no `code`, an `expose` flag). To the client that is no such file (a 403 here
+  // means "not an admin").
+  const staticRefusal = e.code === 'FST_STATIC_FORBIDDEN_PATH' || (e.code === undefined && typeof (e as { expose?: unknown }).expose === 'boolean')
+  if ((status === 400 || status === 403) && staticRefusal) {
+    return new AppError(404, 'NOT_FOUND', 'no such file')
+  }
   if (status < 500) {
     const code = FASTIFY_CODES[e.code] ?? (e.message.includes('JSON') ? 'INVALID_JSON' : (STATUS_CODES[status] ?? 'BAD_REQUEST').toUpperCase().replace(/[^A-Z]+/g, '_'))
     return new AppError(status, code, e.message)
@@ -90,6 +98,8 @@ export function toAppError (error: unknown): AppError {
 // refusal, so it gets the same hooks, error handler and headers as any other answer.
 
 const REFUSAL_ROUTE = '/__modex/refusal'
+/** How long a request may take to arrive, head and body (Node's requestTimeout is set to it). */
+export const REQUEST_TIMEOUT_MS = 30_000
 /** Refusals of requests re-routed in this process (frameworkErrors), by their raw request. */
 const refusals = new WeakMap<IncomingMessage, AppError>()
 /** For refusals answered through inject (clientErrorHandler): a header no client can forge. */
@@ -191,6 +201,11 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
   // coerced, and a JSON 1e400 fails the integer check), so they are checked here, after validation.
   // The callback form, as every per-request hook (src/app.ts says why).
   fastify.addHook('preHandler', (request, _reply, done) => {
+    // Node's own check is off (src/app.ts), so that this refusal has the contract's body and headers.
+    if (request.raw.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      done(badRequest('MALFORMED_REQUEST', 'an HTTP/1.1 request must have a Host header'))
+      return
+    }
     const query = request.query
     if (query !== null && typeof query === 'object') {
       for (const [key, value] of Object.entries(query)) {
@@ -201,6 +216,25 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
       }
     }
     done()
+  })
+  // Node's requestTimeout (src/app.ts) covers a request's head only: once the head is in, a body
+  // that stalled was cut off at connectionTimeout (60 s of silence) with no answer. A body still
+  // arriving when it is to be parsed (rare: a small body is in by then) gets REQUEST_TIMEOUT_MS;
+  // past that the read fails with the contract's 408, and the connection closes after it.
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
+    if (request.raw.complete) {
+      done(null, payload)
+      return
+    }
+    const timer = setTimeout(() => {
+      void reply.header('connection', 'close')
+      // An error event, not destroy(): destroying the request would close the socket unanswered.
+      payload.emit('error', new AppError(408, 'REQUEST_TIMEOUT', 'the request took too long to arrive'))
+    }, REQUEST_TIMEOUT_MS)
+    const settled = (): void => { clearTimeout(timer) }
+    payload.once('end', settled)
+    payload.once('close', settled)
+    done(null, payload)
   })
   fastify.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }

@@ -41,7 +41,10 @@ export default fp(async function securityPlugin (fastify: FastifyInstance, opts:
     methods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
     exposedHeaders: ['retry-after', 'etag', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
-    maxAge: 600
+    maxAge: 600,
+    // An OPTIONS that is no preflight (no Access-Control-Request-Method) is answered as one (204
+    // with the CORS headers) instead of @fastify/cors's plain-text 400 outside the contract.
+    strictPreflight: false
   })
 
   // Keyed by the signed-in user when the token verifies, else by address: a forged token gets no key of its own.

@@ -50,6 +50,13 @@ const seatEvents: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request, reply) => {
+    if (request.method === 'HEAD') {
+      // Fastify answers HEAD with the GET's handler: the stream's head alone, for a show that
+      // exists, and no subscription (a HEAD that subscribed never ended, holding a stream slot).
+      await fastify.services.shows.findShow(request.params.id)
+      // (No body goes out for a HEAD; the route's typed 200 is the stream's message, hence the cast.)
+      return await reply.code(200).header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send('' as never)
+    }
     // Limits and the show's existence are settled before anything is written, so each is an ordinary error answer.
     const release = reserveStream(request.ip)
     let unsubscribe: (() => void) | undefined
