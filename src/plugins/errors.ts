@@ -217,25 +217,6 @@ export default fp(async function errorsPlugin (fastify: FastifyInstance) {
     }
     done()
   })
-  // Node's requestTimeout (src/app.ts) covers a request's head only: once the head is in, a body
-  // that stalled was cut off at connectionTimeout (60 s of silence) with no answer. A body still
-  // arriving when it is to be parsed (rare: a small body is in by then) gets REQUEST_TIMEOUT_MS;
-  // past that the read fails with the contract's 408, and the connection closes after it.
-  fastify.addHook('preParsing', (request, reply, payload, done) => {
-    if (request.raw.complete) {
-      done(null, payload)
-      return
-    }
-    const timer = setTimeout(() => {
-      void reply.header('connection', 'close')
-      // An error event, not destroy(): destroying the request would close the socket unanswered.
-      payload.emit('error', new AppError(408, 'REQUEST_TIMEOUT', 'the request took too long to arrive'))
-    }, REQUEST_TIMEOUT_MS)
-    const settled = (): void => { clearTimeout(timer) }
-    payload.once('end', settled)
-    payload.once('close', settled)
-    done(null, payload)
-  })
   fastify.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }
     return reply.code(404).send(body)

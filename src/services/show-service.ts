@@ -134,9 +134,10 @@ export function createShowService ({ models, defaultHoldSeconds, bookings, showC
       // The insert may have landed with its reply lost: then the show is whole, and created.
       const landed = await Show.findById(showId).lean<ShowRecord>().catch(() => undefined)
       if (landed === null || landed === undefined) {
-        // Seats are given back only when the show surely did not land (an insert refused, not
-        // one cut off, which might land yet); otherwise they stay, seen by no one.
-        if (databaseFault(error) === undefined) await Seat.deleteMany({ showId }).catch(() => undefined)
+        // Seats are given back only when the show surely did not land: the look found nothing
+        // and the insert was refused, not cut off (which might land yet). Otherwise they stay,
+        // seen by no one.
+        if (landed === null && databaseFault(error) === undefined) await Seat.deleteMany({ showId }).catch(() => undefined)
         throw error
       }
       show = landed

@@ -90,9 +90,14 @@ t.test('HTTP edges', async (t) => {
   })
 
   t.test('a request whose body stalls gets 408 REQUEST_TIMEOUT at 30 s, not a closed socket at 60 s', async (t) => {
+    // Alongside: a GET answered before its announced body came (a first fix of the 408 armed a
+    // timer there that threw in the process 30 s later, with nothing listening for its error).
+    const answeredEarly = raw(port, 'GET /api/shows HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n', 45_000)
     const { text, closedAfterMs } = await raw(port, 'POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"email":"a@b', 45_000)
     t.equal(statusOf(text), 408, text.slice(0, 200))
     t.match(bodyOf(text), { statusCode: 408, code: 'REQUEST_TIMEOUT' })
     t.ok(closedAfterMs !== null && closedAfterMs < 40_000, `answered within the 30-s bound and a check interval (${closedAfterMs} ms)`)
+    t.equal(statusOf((await answeredEarly).text), 200, 'the GET was answered')
+    t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'and the service is still up')
   })
 })
