@@ -490,9 +490,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * from the served map, at random among the best few blocks (so requests on several instances
    * reading the same map stop picking the same block), more blocks after each loss. When the served
    * map has nothing left, the map is read afresh, one read shared by every request that needs it
-   * (through the cache); a 409 is answered only from such a read, and a 503 OVERLOADED when the
-   * tries or the time budget run out first. Seats other requests here are claiming are waited
-   * for, not raced.
+   * (through the cache); a 409 is answered only from such a read, or when the tries or the time
+   * budget run out. Seats other requests here are claiming are waited for, not raced.
    */
   async function holdBestAvailable (show: BookableShow, request: BestAvailableBody, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
     const { quantity, category } = request
@@ -512,8 +511,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let losses = 0
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available = 0
-    // Set when a fresh read had nothing suitable: the one ending that is a 409.
-    let noneSuitable = false
     try {
       // When set, the next choice needs a map read from the database no earlier than this.
       let freshSince: number | undefined
@@ -545,10 +542,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // Nothing suitable: final only from a read begun at most BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           // before this request arrived, and after its last loss (a read under way since then is
           // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
-          if (fresh) {
-            noneSuitable = true
-            break
-          }
+          if (fresh) break
           freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
@@ -575,13 +569,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     } finally {
       if (inFlight.size === 0) choosing.delete(showKey)
     }
-    const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
-    // Out of tries or time while the last look still found suitable seats: every choice lost its
-    // race to other holds. A 409 would say the seats are not there (API.md: while enough suitable
-    // seats are free, a best-available request does not fail as unavailable); this is contention,
-    // answered as load shedding is, and a retry can succeed.
-    if (!noneSuitable) throw unavailable('OVERLOADED', `${quantity} ${kind} are free, but other holds kept taking them first; retry`, 1, { available })
     metrics.conflicts.inc()
+    const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
     throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind} are not free (${available} free)`, { available })
   }
 

@@ -34,9 +34,7 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
             'a seat freed elsewhere within that second may still be refused). ' +
             'SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running.',
           422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats).',
-          429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.',
-          503: 'Also, for best available, OVERLOADED (Retry-After 1): suitable seats are free but other holds kept taking the chosen ones first ' +
-            'within the request\'s time budget; nothing was held, and a retry can succeed.'
+          429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.'
         })
       }
     }

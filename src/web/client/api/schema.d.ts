@@ -1823,15 +1823,6 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not available now; retry after the `Retry-After` seconds. Also, for best available, OVERLOADED (Retry-After 1): suitable seats are free but other holds kept taking the chosen ones first within the request's time budget; nothing was held, and a retry can succeed. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
             };
         };
         delete?: never;
