@@ -107,11 +107,10 @@ export function buildApp (opts: AppOptions, logger: FastifyServerOptions['logger
     connectionTimeout: 60_000,
     http: {
       // Node bounds a whole request, head and body, by the larger of headersTimeout and
-      // requestTimeout, and Fastify sets only the latter (after creating the server), so
-      // headersTimeout stayed at Node's 60 s: a request whose body stalled was closed unanswered
-      // at 60 s. Both at 30 s, a stalled head or body gets the contract's 408 (clientErrorHandler).
+      // requestTimeout, and Fastify sets only the latter (requestTimeout above), so headersTimeout
+      // stayed at Node's 60 s: a request whose body stalled was closed unanswered at 60 s. Both at
+      // 30 s, a stalled head or body gets the contract's 408 (clientErrorHandler).
       headersTimeout: REQUEST_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
       // And Node checks for them only this often (30 s by default: a 408 at up to 60 s).
       connectionsCheckingInterval: 2_000,
       // Node answers an HTTP/1.1 request without Host itself, with a bare 400 (no contract

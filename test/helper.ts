@@ -52,6 +52,14 @@ async function dropDatabase (dbName: string): Promise<void> {
   await connection.close()
 }
 
+/** Makes the app listen on a free local port (for real sockets, SSE, browsers); its base URL. */
+export async function listen (app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return `http://127.0.0.1:${address.port}`
+}
+
 export const json = <T = Record<string, unknown>>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T
 
 let counter = 0

@@ -2,15 +2,8 @@
 // change, resume, limits, shutdown, metrics. (Several instances: test/live/two-instances.test.ts.)
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { adminAuth, buildTestApp, createShow, json, seatMap, signUp } from '../helper.js'
+import { adminAuth, buildTestApp, createShow, json, listen, seatMap, signUp } from '../helper.js'
 import { countsOf, open, replay, type SseStream } from './sse-client.js'
-
-async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return `http://127.0.0.1:${address.port}`
-}
 
 /** The stream's replayed map equals GET /seats (statuses and counts). */
 async function agreesWithSeatMap (t: Tap, app: FastifyInstance, stream: SseStream, showId: string, what: string): Promise<void> {

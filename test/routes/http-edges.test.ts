@@ -2,36 +2,19 @@
 // with the contract's error body (or as an ordinary request), never left hanging or answered by
 // Node's bare defaults. Real sockets where Node decides before the app sees the request.
 import t from 'tap'
-import { connect } from 'node:net'
-import type { FastifyInstance } from 'fastify'
-import { adminAuth, buildTestApp, createShow, json } from '../helper.js'
+import { adminAuth, buildTestApp, createShow, json, listen } from '../helper.js'
 import { expectError } from './contract.js'
+import { parseAnswers, rawExchange } from './raw-http.js'
 
-async function listen (app: FastifyInstance): Promise<number> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
+/** The first answer's status and body (the JSON of an error). */
+const first = (text: string): { status: number, body: Record<string, unknown> } => {
+  const [answer] = parseAnswers(text)
+  return { status: answer?.status ?? 0, body: answer === undefined ? {} : JSON.parse(answer.body || '{}') as Record<string, unknown> }
 }
-
-/** Sends raw bytes (optionally holding the connection open after them) and collects the answer until the server closes or `ms` pass. */
-async function raw (port: number, bytes: string, ms: number): Promise<{ text: string, closedAfterMs: number | null }> {
-  return await new Promise((resolve) => {
-    const started = Date.now()
-    let text = ''
-    const socket = connect({ port, host: '127.0.0.1' }, () => { socket.write(bytes) })
-    const timer = setTimeout(() => { socket.destroy(); resolve({ text, closedAfterMs: null }) }, ms)
-    socket.on('data', (chunk) => { text += chunk.toString('utf8') })
-    socket.on('close', () => { clearTimeout(timer); resolve({ text, closedAfterMs: Date.now() - started }) })
-    socket.on('error', () => undefined)
-  })
-}
-const statusOf = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
-const bodyOf = (text: string): Record<string, unknown> => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>
 
 t.test('HTTP edges', async (t) => {
   const app = await buildTestApp(t, { OVERDUE_PASS_MS: '0', CORS_ORIGIN: 'http://app.example' })
-  const port = await listen(app)
+  const port = Number(new URL(await listen(app)).port)
   const show = await createShow(app)
 
   t.test('HEAD of a live seat map answers the stream\'s head and ends; of an unknown show, 404', async (t) => {
@@ -42,8 +25,8 @@ t.test('HTTP edges', async (t) => {
     const unknown = await app.inject({ method: 'HEAD', url: '/api/shows/0123456789abcdef01234567/seats/events' })
     t.equal(unknown.statusCode, 404)
     // Over a socket: before the fix, a HEAD got no answer at all and held one of the client's stream slots.
-    const { text } = await raw(port, `HEAD /api/shows/${show.id}/seats/events HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, 5000)
-    t.equal(statusOf(text), 200, 'answered over a socket')
+    const text = await rawExchange(port, `HEAD /api/shows/${show.id}/seats/events HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, 5000)
+    t.match(text, /^HTTP\/1\.1 200 /, 'answered over a socket')
   })
 
   t.test('an OPTIONS that is no preflight gets 204 with the CORS headers, not a plain-text 400', async (t) => {
@@ -53,20 +36,19 @@ t.test('HTTP edges', async (t) => {
   })
 
   t.test('an Expect the server does not support is ignored: the request is answered as any other', async (t) => {
-    const { text } = await raw(port, 'GET /api/shows HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\norigin: http://app.example\r\nconnection: close\r\n\r\n', 5000)
-    t.equal(statusOf(text), 200, text.slice(0, 200))
+    const text = await rawExchange(port, 'GET /api/shows HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\norigin: http://app.example\r\nconnection: close\r\n\r\n', 5000)
+    t.equal(first(text).status, 200, text.slice(0, 200))
     t.match(text, /access-control-allow-origin: http:\/\/app\.example/i)
   })
 
   t.test('an HTTP/1.1 request without Host: 400 MALFORMED_REQUEST with the contract body and headers', async (t) => {
-    const { text } = await raw(port, 'GET /api/shows HTTP/1.1\r\norigin: http://app.example\r\nconnection: close\r\n\r\n', 5000)
-    t.equal(statusOf(text), 400, text.slice(0, 200))
-    t.match(bodyOf(text), { statusCode: 400, code: 'MALFORMED_REQUEST' })
+    const text = await rawExchange(port, 'GET /api/shows HTTP/1.1\r\norigin: http://app.example\r\nconnection: close\r\n\r\n', 5000)
+    t.equal(first(text).status, 400, text.slice(0, 200))
+    t.match(first(text).body, { statusCode: 400, code: 'MALFORMED_REQUEST' })
     t.match(text, /access-control-allow-origin: http:\/\/app\.example/i)
     t.match(text, /x-content-type-options: nosniff/i)
     // HTTP/1.0 needs none.
-    const old = await raw(port, 'GET /api/shows HTTP/1.0\r\n\r\n', 5000)
-    t.equal(statusOf(old.text.replace('HTTP/1.0', 'HTTP/1.1')), 200)
+    t.equal(first(await rawExchange(port, 'GET /api/shows HTTP/1.0\r\n\r\n', 5000)).status, 200)
   })
 
   t.test('a static path the sender refuses (a NUL byte, a `..` segment) is 404 NOT_FOUND', async (t) => {
@@ -92,12 +74,14 @@ t.test('HTTP edges', async (t) => {
   t.test('a request whose body stalls gets 408 REQUEST_TIMEOUT at 30 s, not a closed socket at 60 s', async (t) => {
     // Alongside: a GET answered before its announced body came (a first fix of the 408 armed a
     // timer there that threw in the process 30 s later, with nothing listening for its error).
-    const answeredEarly = raw(port, 'GET /api/shows HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n', 45_000)
-    const { text, closedAfterMs } = await raw(port, 'POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"email":"a@b', 45_000)
-    t.equal(statusOf(text), 408, text.slice(0, 200))
-    t.match(bodyOf(text), { statusCode: 408, code: 'REQUEST_TIMEOUT' })
-    t.ok(closedAfterMs !== null && closedAfterMs < 40_000, `answered within the 30-s bound and a check interval (${closedAfterMs} ms)`)
-    t.equal(statusOf((await answeredEarly).text), 200, 'the GET was answered')
+    const answeredEarly = rawExchange(port, 'GET /api/shows HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n', 45_000)
+    const started = Date.now()
+    const text = await rawExchange(port, 'POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"email":"a@b', 45_000)
+    const closedAfterMs = Date.now() - started
+    t.equal(first(text).status, 408, text.slice(0, 200))
+    t.match(first(text).body, { statusCode: 408, code: 'REQUEST_TIMEOUT' })
+    t.ok(closedAfterMs < 40_000, `answered within the 30-s bound and a check interval (${closedAfterMs} ms)`)
+    t.equal(first(await answeredEarly).status, 200, 'the GET was answered')
     t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'and the service is still up')
   })
 })

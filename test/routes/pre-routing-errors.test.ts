@@ -5,10 +5,10 @@
 import t from 'tap'
 import net from 'node:net'
 import { STATUS_CODES } from 'node:http'
-import type { LightMyRequestResponse } from 'fastify'
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb'
 import { buildTestApp, createShow, json, signUp } from '../helper.js'
 import { expectError, type Tap } from './contract.js'
+import { asResponse, parseAnswers, rawExchange } from './raw-http.js'
 import { databaseFault, toAppError } from '../../src/plugins/errors.js'
 
 const ORIGIN = 'http://spa.example'
@@ -20,38 +20,6 @@ function expectUsualHeaders (t: Tap, headers: Record<string, unknown>, what: str
   t.ok(typeof headers['content-security-policy'] === 'string', `${what}: content-security-policy`)
   if (rateLimited) t.ok(headers['x-ratelimit-limit'] !== undefined, `${what}: rate-limit headers`)
 }
-
-/** One raw HTTP exchange over a real socket: what the server wrote until it closed. */
-async function rawExchange (port: number, request: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request))
-    let out = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (chunk: string) => { out += chunk })
-    socket.on('close', () => resolve(out))
-    socket.on('error', (error: NodeJS.ErrnoException) => error.code === 'ECONNRESET' ? resolve(out) : reject(error))
-    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`no answer: ${out}`)) })
-  })
-}
-
-interface RawAnswer { status: number, headers: Record<string, string>, body: string }
-/** Splits what rawExchange read into its answers (each with a content-length). */
-function parseAnswers (text: string): RawAnswer[] {
-  const answers: RawAnswer[] = []
-  let rest = text
-  while (rest.startsWith('HTTP/1.1 ')) {
-    const end = rest.indexOf('\r\n\r\n')
-    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n')
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
-    const length = Number(headers['content-length'])
-    answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) })
-    rest = rest.slice(end + 4 + length)
-  }
-  return answers
-}
-
-/** A raw answer as the light-my-request shape expectError reads. */
-const asResponse = (a: RawAnswer): LightMyRequestResponse => ({ statusCode: a.status, headers: a.headers, body: a.body }) as unknown as LightMyRequestResponse
 
 t.test('errors before routing answer the contract', async (t) => {
   const app = await buildTestApp(t, { RATE_LIMIT: '600', CORS_ORIGIN: ORIGIN })

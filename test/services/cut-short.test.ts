@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Types } from 'mongoose'
-import { adminAuth, buildTestApp, cancel, confirm, createShow, hold, holdOk, json, signUp, waitFor } from '../helper.js'
+import { adminAuth, buildTestApp, cancel, confirm, createShow, hold, holdOk, json, listen, signUp, waitFor } from '../helper.js'
 import { open, replay } from '../live/sse-client.js'
 
 type Fn = (...args: unknown[]) => Promise<unknown>
@@ -196,10 +196,7 @@ t.test('seat labels that are not well-formed Unicode are a 400, and nothing is w
 
 t.test('a show id in capitals names the same show: the served map and the live map see this instance\'s changes', async (t) => {
   const app = await buildTestApp(t, { OVERDUE_PASS_MS: '0' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  const base = `http://127.0.0.1:${address.port}`
+  const base = await listen(app)
   const user = await signUp(app)
   const show = await createShow(app, { seating: { totalSeats: 10, seatsPerRow: 10 } })
   const upperUrl = `/api/shows/${show.id.toUpperCase()}/seats`
