@@ -21,8 +21,8 @@
  *    their booking, never a PENDING booking whose seats may be freed, nor one without a job at its end.
  * 7. Best available: a choice from the served seat map, claimed as in step 1; a lost claim is
  *    compensated, its seat excluded and the choice made again (at random among the best few blocks),
- *    a few times within a time budget; a 409 only from a fresh read (shared, at most 250 ms older
- *    than the request) when the served map has nothing left, or when the tries run out.
+ *    a few times within a time budget, then from fresh reads; a 409 only from a fresh read (shared,
+ *    at most 250 ms older than the request, begun after its last lost race) with nothing suitable.
  */
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -121,6 +121,12 @@ const SETTLED_MEMORY = 20_000
 const BEST_AVAILABLE_TRIES = 16
 /** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
 const BEST_AVAILABLE_SURE_TRIES = 10
+/**
+ * Once those have run out with suitable seats still shown free, this many more lost races, each
+ * choice made from a fresh read (see holdBestAvailable), before 503 OVERLOADED: a request is not
+ * left to spin when every fresh choice is taken first.
+ */
+const BEST_AVAILABLE_FINAL_TRIES = 8
 /**
  * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
  * this instance's other claims): a request is not left to spin under contention. From the first
@@ -490,8 +496,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * from the served map, at random among the best few blocks (so requests on several instances
    * reading the same map stop picking the same block), more blocks after each loss. When the served
    * map has nothing left, the map is read afresh, one read shared by every request that needs it
-   * (through the cache); a 409 is answered only from such a read, or when the tries or the time
-   * budget run out. Seats other requests here are claiming are waited for, not raced.
+   * (through the cache); a 409 is answered only from such a read. When the tries or the time budget
+   * run out, each further choice is made from a fresh read, and if a few of those lose their races
+   * too, the answer is 503 OVERLOADED (contention, not a lack of seats). Seats other requests here
+   * are claiming are waited for, not raced.
    */
   async function holdBestAvailable (show: BookableShow, request: BestAvailableBody, bookingId: Types.ObjectId): Promise<{ claimed: ClaimedSeat[], heldUntil: Date }> {
     const { quantity, category } = request
@@ -509,19 +517,26 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const waitUntil = arrived + BEST_AVAILABLE_BUDGET_MS
     let retryUntil = Infinity
     let losses = 0
+    // Lost races after the tries ran out, each choice then made from a fresh read.
+    let finalLosses = 0
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
-    let available = 0
+    let available: number
+    // Set when a fresh read had nothing suitable: the ending that is a 409.
+    let noneSuitable = false
     try {
       // When set, the next choice needs a map read from the database no earlier than this.
       let freshSince: number | undefined
       let lastLossAt: number | undefined
-      for (let attempt = 0; attempt < BEST_AVAILABLE_TRIES && (attempt < BEST_AVAILABLE_SURE_TRIES || Date.now() < retryUntil); attempt++) {
+      for (;;) {
         // The served map (at most ~1 s old, this instance's changes in it); a fresh read (one shared
-        // by every request that needs it) once it has nothing left.
+        // by every request that needs it) once it has nothing left, or once the tries have run out.
         const fresh = freshSince !== undefined
         const read = freshSince !== undefined ? await seatMaps.freshSeats(showKey, freshSince) : await seatMaps.seats(showKey)
         // Seats lost since this map was read are taken, whatever it says; so are seats other requests here are claiming.
-        const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) >= read.readAt }
+        // (A loss in the read's own millisecond is taken as in the read: at worst one more lost race,
+        // where the other way a fresh read just after a loss would hide a seat that is free, and a
+        // 409 could be answered with seats free.)
+        const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) > read.readAt }
         const excluded = { has: (id: string) => inFlight.has(id) || lostSinceRead.has(id) }
         // Wider after each loss: requests on other instances are choosing among the same best blocks.
         const spread = losses === 0 ? 1 : Math.min(BEST_AVAILABLE_SPREAD_MAX, BEST_AVAILABLE_SPREAD << (losses - 1))
@@ -533,7 +548,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // the served map) and look again: that costs no try. Past the time budget, race them.
           if (choice.seatIds !== null && Date.now() < waitUntil) {
             await claimsSettled(showKey, waitUntil)
-            attempt--
             continue
           }
         }
@@ -542,7 +556,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // Nothing suitable: final only from a read begun at most BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           // before this request arrived, and after its last loss (a read under way since then is
           // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
-          if (fresh) break
+          // The step to that read costs no try.
+          if (fresh) {
+            noneSuitable = true
+            break
+          }
           freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
@@ -557,20 +575,34 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           if (retryUntil === Infinity) retryUntil = lastLossAt + BEST_AVAILABLE_BUDGET_MS
           noteLostClaim(showKey, claim.lost.toHexString())
           losses++
-          // Choose again from the served map (it refreshes itself in the background), around the seats
-          // lost, among more blocks each time. (A fresh read after a few losses was tried: on a loaded
-          // machine the wait for it cost more tries than the stale map did.)
-          freshSince = undefined
         } finally {
           for (const id of chosen) inFlight.delete(id)
           wakeWaiters(showKey, inFlight)
         }
+        if (losses < BEST_AVAILABLE_SURE_TRIES || (losses < BEST_AVAILABLE_TRIES && lastLossAt < retryUntil)) {
+          // Choose again from the served map (it refreshes itself in the background), around the seats
+          // lost, among more blocks each time. (A fresh read after a few losses was tried: on a loaded
+          // machine the wait for it cost more tries than the stale map did.)
+          freshSince = undefined
+          continue
+        }
+        // Out of tries, and every choice came from a map that still showed suitable seats: with
+        // instances whose served maps lag each other (up to a second each), or a loaded machine,
+        // those can all be seats taken meanwhile. The answer is decided on the truth of now: each
+        // choice from here on is made from a read begun after the last loss, and a 409 only when
+        // such a read has nothing suitable (API.md: while enough suitable seats are free, a
+        // best-available request does not fail). A CI run caught a 409 with 162 seats free.
+        if (finalLosses++ >= BEST_AVAILABLE_FINAL_TRIES) break
+        freshSince = lastLossAt
       }
     } finally {
       if (inFlight.size === 0) choosing.delete(showKey)
     }
-    metrics.conflicts.inc()
     const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
+    // Fresh reads kept showing suitable seats and other holds kept taking them first: contention,
+    // not "no seats" (a 409 would say they are not there). Answered as load shedding is; a retry can succeed.
+    if (!noneSuitable) throw unavailable('OVERLOADED', `${quantity} ${kind} are free, but other holds kept taking them first; retry`, 1, { available })
+    metrics.conflicts.inc()
     throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind} are not free (${available} free)`, { available })
   }
 

@@ -186,6 +186,48 @@ t.test('box office', async (t) => {
     t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 2, HELD: 4, BOOKED: 0 }, 'only the one successful hold holds seats')
   })
 
+  /**
+   * Makes the next `losing` seat claims lose, as when holds on other instances (whose served maps
+   * this one's does not show yet) keep taking the chosen seats first; counts the claims sent.
+   */
+  const claimsLosing = (t: { teardown: (fn: () => void) => void }, losing: number) => {
+    const seats = app.models.Seat.collection as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const claim = seats.findOneAndUpdate.bind(seats)
+    const sent = { claims: 0 }
+    seats.findOneAndUpdate = async (...args: unknown[]) => {
+      const filter = args[0] as { status?: unknown }
+      if (filter.status !== 'AVAILABLE') return await claim(...args)
+      sent.claims++
+      return sent.claims <= losing ? null : await claim(...args)
+    }
+    const restore = () => { seats.findOneAndUpdate = claim }
+    t.teardown(restore)
+    return Object.assign(sent, { restore })
+  }
+
+  t.test('best available whose choices keep losing races while seats are free: chosen again from fresh reads, then held (no 409 with seats free)', async (t) => {
+    const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
+    // More losses than the tries from the served map (16): a CI run answered 409 with 162 seats free this way.
+    const sent = claimsLosing(t, 20)
+    const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
+    t.equal(res.statusCode, 201, `held after ${sent.claims - 2} lost races (${res.body.slice(0, 120)})`)
+    t.equal(json<Booking>(res).seats.length, 2)
+    t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 18, HELD: 2, BOOKED: 0 }, 'the two seats, and only they, are held')
+  })
+
+  t.test('best available whose every choice loses, seats free: 503 OVERLOADED (retry) after a bounded number of claims; nothing held; a retry holds', async (t) => {
+    const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
+    const sent = claimsLosing(t, Infinity)
+    const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
+    expectError(t, res, 503, 'OVERLOADED')
+    t.match(body(res), { message: '2 adjacent seats are free, but other holds kept taking them first; retry', details: { available: 20 } })
+    t.equal(res.headers['retry-after'], '1')
+    t.ok(sent.claims <= 30, `the request gave up (${sent.claims} claims sent)`)
+    t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'nothing held')
+    sent.restore()
+    t.equal(json<Booking>(await hold(app, alice.authorization, show.id, { quantity: 2 })).seats.length, 2, 'a retry holds')
+  })
+
   t.test('best available with an Idempotency-Key: a repeat answers the seats first chosen', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
     const key = { 'idempotency-key': 'best-1' }

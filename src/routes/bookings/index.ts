@@ -34,7 +34,9 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
             'a seat freed elsewhere within that second may still be refused). ' +
             'SHOW_NOT_BOOKABLE: the show is cancelled or has started. IDEMPOTENCY_KEY_IN_USE: a request with this key is still running.',
           422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats).',
-          429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.'
+          429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.',
+          503: 'Also, for best available, OVERLOADED (Retry-After 1): fresh reads of the seat map kept showing suitable seats free, ' +
+            'and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, and a retry can succeed.'
         })
       }
     }
