@@ -281,19 +281,20 @@ async function counterTotal (t: Target, name: string): Promise<number> {
 }
 
 /** CPU milliseconds each process has used so far, as the processes report them (null: unknown). */
-interface CpuReading { service: number | null, db: number | null }
+interface CpuReading { service: number | null, db: number | null, serviceSystem: number | null }
 async function cpuNow (t: Target): Promise<CpuReading> {
   const text = await (await fetch(`${t.base}/metrics`)).text()
   const service = readCounter(text, 'modex_process_cpu_seconds_total', 'none')
+  const system = readCounter(text, 'modex_process_cpu_system_seconds_total', 'none')
   // A database the service started itself reports through the service; one the bench started answers over IPC.
   const local = readCounter(text, 'modex_local_database_cpu_seconds_total', 'none')
   const db = dbChild !== undefined ? await cpuMsOf(dbChild) : local.total > 0 ? local.total * 1000 : null
-  return { service: service.total > 0 ? service.total * 1000 : null, db }
+  return { service: service.total > 0 ? service.total * 1000 : null, db, serviceSystem: system.total > 0 ? system.total * 1000 : null }
 }
-/** CPU ms per answered hold between two readings, per process. */
-function cpuPerHold (before: CpuReading, after: CpuReading, answered: number): { service: number | null, db: number | null } {
+/** CPU ms per answered hold between two readings, per process (and of the service's, the kernel's part). */
+function cpuPerHold (before: CpuReading, after: CpuReading, answered: number): { service: number | null, db: number | null, serviceSystem: number | null } {
   const per = (a: number | null, b: number | null): number | null => a === null || b === null || answered === 0 ? null : round((b - a) / answered, 2)
-  return { service: per(before.service, after.service), db: per(before.db, after.db) }
+  return { service: per(before.service, after.service), db: per(before.db, after.db), serviceSystem: per(before.serviceSystem, after.serviceSystem) }
 }
 
 async function jobsCancelled (t: Target): Promise<number> {
@@ -583,7 +584,7 @@ async function calibrationPhase ({ t, tokens }: Run): Promise<CalibrationResult>
   return { dbCommandsPerHold: cal.by, dbOpsPerHold }
 }
 
-interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number, cpu: { service: number | null, db: number | null } }
+interface Sale { elapsed: number, holdsPerSec: number, holdLatencies: number[], holdStatus: Record<string, number>, confirmStatus: Record<string, number>, saleCommands: number, cpu: { service: number | null, db: number | null, serviceSystem: number | null } }
 
 /**
  * The flash sale itself (phases 2, 5 and 7): USERS connections holding what `holdBody` asks for
@@ -651,7 +652,7 @@ async function flashSalePhase ({ t, db, admin, tokens }: Run, floor: FloorResult
   log(`phase 2: flash sale — ${SEATS} seats, ${USERS} users, ${SECONDS} s, holds of ${show.holdSeconds} s, half of the winners confirm`)
   const { elapsed, holdsPerSec, holdLatencies, holdStatus, confirmStatus, saleCommands, cpu } = await runSale(t, show.id, tokens, namedSeats(pick))
   log(`  ${Math.round(holdsPerSec)} holds/s answered; holds ${JSON.stringify(holdStatus)}; confirms ${JSON.stringify(confirmStatus)}`)
-  log(`  CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms`)
+  log(`  CPU per answered hold: service ${cpu.service ?? '?'} ms (kernel ${cpu.serviceSystem ?? '?'}), database ${cpu.db ?? '?'} ms`)
   const live = await auditShow(t, db, show.id, 'running')
   log(`  audit right after the sale: ${live.doubleBooked} seats in two live bookings, ${live.disagreeing} BOOKED without a CONFIRMED booking`)
   await waitQuietThenLapse(t, show.holdSeconds)
@@ -819,7 +820,7 @@ async function burstPhase ({ t, db, admin, tokens }: Run): Promise<BurstResult> 
   const cpu = cpuPerHold(cpuBefore, cpuAfter, answered)
   const holdsPerSec = answered / (elapsedMs / 1000)
   const audited = await auditShow(t, db, show.id, 'running')
-  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms, database ${cpu.db ?? '?'} ms; ${commands} database commands ${JSON.stringify(byCommand)}, ${skipped} claims not sent`)
+  log(`  ${Math.round(holdsPerSec)} holds/s answered in ${Math.round(elapsedMs)} ms, p99 ${percentile(latencies, 99)} ms; ${JSON.stringify(status)}; CPU per answered hold: service ${cpu.service ?? '?'} ms (kernel ${cpu.serviceSystem ?? '?'}), database ${cpu.db ?? '?'} ms; ${commands} database commands ${JSON.stringify(byCommand)}, ${skipped} claims not sent`)
   return {
     burstHoldsPerSec: round(holdsPerSec),
     burstP50Ms: percentile(latencies, 50),

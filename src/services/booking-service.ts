@@ -122,11 +122,14 @@ const BEST_AVAILABLE_TRIES = 16
 /** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
 const BEST_AVAILABLE_SURE_TRIES = 10
 /**
- * Once those have run out with suitable seats still shown free, this many more lost races, each
- * choice made from a fresh read (see holdBestAvailable), before 503 OVERLOADED: a request is not
- * left to spin when every fresh choice is taken first.
+ * Once those have run out with suitable seats still shown free, up to this many more lost races,
+ * each choice made from a fresh read (see holdBestAvailable)...
  */
 const BEST_AVAILABLE_FINAL_TRIES = 8
+/** ...within this long of the tries running out; then a last fresh read decides: 409 or 503 OVERLOADED. */
+const BEST_AVAILABLE_FINAL_BUDGET_MS = 2000
+/** Choices from fresh reads are made at random among this many of the best blocks (every instance reads the same seats). */
+const BEST_AVAILABLE_FINAL_SPREAD = 256
 /**
  * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
  * this instance's other claims): a request is not left to spin under contention. From the first
@@ -232,6 +235,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // The attempt's id is the booking's id, so an attempt that gave no answer is found by it.
         attempt: async (bookingId) => await holdSeatsNow(userId, showId, request, bookingId),
         madeBy: madeByAttempt,
+        madeNothing: (error) => error instanceof Error && madeNothing.has(error),
         undo: async (bookingId) => {
           // Fence first: an insert of the abandoned attempt still in flight then fails on the
           // duplicate id (writePending answers 503) instead of landing after its seats went back.
@@ -429,6 +433,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     givenBack.set(key, now)
   }
 
+  /** Failures known to have written nothing (every claim given back, no job, no booking). */
+  const madeNothing = new WeakSet<Error>()
+
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
   const choosing = new Map<string, Set<string>>()
   /**
@@ -517,8 +524,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const waitUntil = arrived + BEST_AVAILABLE_BUDGET_MS
     let retryUntil = Infinity
     let losses = 0
-    // Lost races after the tries ran out, each choice then made from a fresh read.
+    // Lost races after the tries ran out, each choice then made from a fresh read, until finalUntil.
     let finalLosses = 0
+    let finalUntil: number | undefined
+    // Set when the next fresh read only decides the answer (409 or 503), with no choice claimed.
+    let lastLook = false
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available: number
     // Set when a fresh read had nothing suitable: the ending that is a 409.
@@ -539,7 +549,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) > read.readAt }
         const excluded = { has: (id: string) => inFlight.has(id) || lostSinceRead.has(id) }
         // Wider after each loss: requests on other instances are choosing among the same best blocks.
-        const spread = losses === 0 ? 1 : Math.min(BEST_AVAILABLE_SPREAD_MAX, BEST_AVAILABLE_SPREAD << (losses - 1))
+        const spread = finalUntil !== undefined
+          ? BEST_AVAILABLE_FINAL_SPREAD
+          : losses === 0 ? 1 : Math.min(BEST_AVAILABLE_SPREAD_MAX, BEST_AVAILABLE_SPREAD << (losses - 1))
         let choice = chooseBestAvailable(read.seats, { ...rules, exclude: excluded, spread })
         if (choice.seatIds === null && inFlight.size > 0) {
           // Nothing left around the seats other requests here are claiming; among them, maybe.
@@ -564,6 +576,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
+        // Suitable seats free by a read begun after the last loss, and no more tries or time: 503.
+        if (lastLook) break
         const chosen = choice.seatIds
         for (const id of chosen) inFlight.add(id)
         try {
@@ -592,7 +606,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // choice from here on is made from a read begun after the last loss, and a 409 only when
         // such a read has nothing suitable (API.md: while enough suitable seats are free, a
         // best-available request does not fail). A CI run caught a 409 with 162 seats free.
-        if (finalLosses++ >= BEST_AVAILABLE_FINAL_TRIES) break
+        // Bounded in tries and in time; the last look is a fresh read too, so a show that sold
+        // out with the last lost race is answered 409, not 503.
+        finalUntil ??= lastLossAt + BEST_AVAILABLE_FINAL_BUDGET_MS
+        lastLook = finalLosses++ >= BEST_AVAILABLE_FINAL_TRIES || lastLossAt >= finalUntil
         freshSince = lastLossAt
       }
     } finally {
@@ -600,8 +617,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     }
     const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
     // Fresh reads kept showing suitable seats and other holds kept taking them first: contention,
-    // not "no seats" (a 409 would say they are not there). Answered as load shedding is; a retry can succeed.
-    if (!noneSuitable) throw unavailable('OVERLOADED', `${quantity} ${kind} are free, but other holds kept taking them first; retry`, 1, { available })
+    // not "no seats" (a 409 would say they are not there). Answered as load shedding is; a retry
+    // can succeed. Every claim was given back and nothing else was written: an Idempotency-Key
+    // is released (madeNothing), so a repeat runs afresh and leaves no FAILED booking behind.
+    if (!noneSuitable) {
+      const contended = unavailable('OVERLOADED', `${quantity} ${kind} are free, but other holds kept taking them first; retry`, 1, { available })
+      madeNothing.add(contended)
+      throw contended
+    }
     metrics.conflicts.inc()
     throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind} are not free (${available} free)`, { available })
   }

@@ -27,6 +27,11 @@ export interface OnceWork<T> {
    * just before the fence) is returned instead, as the answer.
    */
   undo: (attemptId: Types.ObjectId) => Promise<T | null>
+  /**
+   * Whether a failure that is no answer (5xx) is known to have written nothing: the key is then
+   * released, so a repeat runs the work afresh, with nothing to find or undo.
+   */
+  madeNothing?: (error: unknown) => boolean
 }
 
 /**
@@ -99,6 +104,10 @@ export function createIdempotency ({ models, log }: { models: Models, log: Fasti
     } catch (error) {
       if (error instanceof AppError && error.statusCode < 500) {
         await recordAnswer(entryId, error.statusCode, error.toBody(), attemptId)
+      } else if (work.madeNothing?.(error) === true) {
+        // Not awaited either: a repeat that comes first finds IN_PROGRESS and waits for the key to go.
+        void IdempotencyKey.deleteOne({ _id: entryId, state: 'IN_PROGRESS', attemptId })
+          .catch((e: unknown) => log.warn({ err: e }, 'idempotency key not released; a repeat will take it over once stale'))
       } else {
         // Only while the entry is still this attempt's: a repeat may have taken it over. Not
         // awaited: after a database fault it would make the caller wait out server selection a

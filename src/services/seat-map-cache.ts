@@ -82,6 +82,8 @@ interface Entry {
   version: number
   snapshot?: Snapshot & { version: number }
   building?: { version: number, startedAt: number, promise: Promise<Snapshot> }
+  /** The read that starts when `building` ends, shared by fresh readers for whom `building` began too early (freshSeats). */
+  following?: Promise<Snapshot>
   /** This instance's own recent changes, re-applied onto a snapshot whose read began before them. */
   patches: Patch[]
 }
@@ -222,8 +224,11 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
 
   /**
    * Like `seats`, but read from the database no earlier than `since` (a best-available request
-   * that found nothing in the served map). Concurrent callers share one read: a read already
-   * started at or after `since` is joined rather than repeated.
+   * that found nothing in the served map, or whose tries ran out). Concurrent callers share
+   * reads: a read already started at or after `since` is joined rather than repeated; if the read
+   * under way began earlier, the caller waits for the one read that starts when it ends, shared
+   * by every caller waiting meanwhile (each of them asked before it began). So a crowd costs at
+   * most one read in flight and one queued per show, whatever its size.
    */
   async function freshSeats (showId: string, since: number): Promise<SeatSnapshot> {
     const entry = entryOf(showId)
@@ -231,8 +236,21 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
     let read: Snapshot
     if (snapshot !== undefined && snapshot.version === entry.version && snapshot.readAt >= since) read = snapshot
     else if (building !== undefined && building.version === entry.version && building.startedAt >= since) read = await building.promise
+    else if (building !== undefined) read = await followingRead(showId, entry, building.promise)
     else read = await startRead(showId, entry)
     return { seats: read.map.seats, readAt: read.readAt }
+  }
+
+  function followingRead (showId: string, entry: Entry, after: Promise<Snapshot>): Promise<Snapshot> {
+    if (entry.following === undefined) {
+      const next: Promise<Snapshot> = after.catch(() => undefined).then(async () => {
+        // From here on it is the read under way (building): later callers compare its start with theirs.
+        if (entry.following === next) entry.following = undefined
+        return await startRead(showId, entry)
+      })
+      entry.following = next
+    }
+    return entry.following
   }
 
   /**

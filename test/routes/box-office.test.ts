@@ -187,45 +187,87 @@ t.test('box office', async (t) => {
   })
 
   /**
-   * Makes the next `losing` seat claims lose, as when holds on other instances (whose served maps
-   * this one's does not show yet) keep taking the chosen seats first; counts the claims sent.
+   * Makes seat claims lose, as when holds on other instances (whose served maps this one's does
+   * not show yet) keep taking the chosen seats first: `lose(n)` says whether the n-th claim loses,
+   * and may change the seats first. Counts the claims sent and the seat map reads.
    */
-  const claimsLosing = (t: { teardown: (fn: () => void) => void }, losing: number) => {
-    const seats = app.models.Seat.collection as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+  const claimsLosing = (t: { teardown: (fn: () => void) => void }, lose: (n: number) => boolean | Promise<boolean>) => {
+    const seats = app.models.Seat.collection as unknown as Record<string, (...args: unknown[]) => unknown>
     const claim = seats.findOneAndUpdate.bind(seats)
-    const sent = { claims: 0 }
+    const find = seats.find.bind(seats)
+    const sent = { claims: 0, reads: 0 }
     seats.findOneAndUpdate = async (...args: unknown[]) => {
       const filter = args[0] as { status?: unknown }
       if (filter.status !== 'AVAILABLE') return await claim(...args)
-      sent.claims++
-      return sent.claims <= losing ? null : await claim(...args)
+      return await lose(++sent.claims) ? null : await claim(...args)
     }
-    const restore = () => { seats.findOneAndUpdate = claim }
+    seats.find = (...args: unknown[]) => {
+      if (String((args[1] as { comment?: unknown } | undefined)?.comment).startsWith('seat map read')) sent.reads++
+      return find(...args)
+    }
+    const restore = () => {
+      seats.findOneAndUpdate = claim
+      seats.find = find
+    }
     t.teardown(restore)
     return Object.assign(sent, { restore })
   }
+  // The tries from the served map (16 within 2 s of the first loss), then up to 8 from fresh reads.
+  const TRIES = 16
+  const FINAL_TRIES = 8
 
   t.test('best available whose choices keep losing races while seats are free: chosen again from fresh reads, then held (no 409 with seats free)', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
-    // More losses than the tries from the served map (16): a CI run answered 409 with 162 seats free this way.
-    const sent = claimsLosing(t, 20)
+    await seatMap(app, show.id)
+    // More losses than the tries from the served map: a CI run answered 409 with 162 seats free this way.
+    const sent = claimsLosing(t, (n) => n <= TRIES + 3)
     const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
     t.equal(res.statusCode, 201, `held after ${sent.claims - 2} lost races (${res.body.slice(0, 120)})`)
     t.equal(json<Booking>(res).seats.length, 2)
+    t.ok(sent.reads >= 4, `the choices after the tries came from fresh reads (${sent.reads} seat map reads)`)
     t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 18, HELD: 2, BOOKED: 0 }, 'the two seats, and only they, are held')
   })
 
   t.test('best available whose every choice loses, seats free: 503 OVERLOADED (retry) after a bounded number of claims; nothing held; a retry holds', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
-    const sent = claimsLosing(t, Infinity)
+    const sent = claimsLosing(t, () => true)
     const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
     expectError(t, res, 503, 'OVERLOADED')
     t.match(body(res), { message: '2 adjacent seats are free, but other holds kept taking them first; retry', details: { available: 20 } })
     t.equal(res.headers['retry-after'], '1')
-    t.ok(sent.claims <= 30, `the request gave up (${sent.claims} claims sent)`)
+    t.equal(sent.claims, TRIES + FINAL_TRIES, 'the request gave up after its tries and its tries from fresh reads')
     t.same((await seatMap(app, show.id)).counts, { AVAILABLE: 20, HELD: 0, BOOKED: 0 }, 'nothing held')
     sent.restore()
     t.equal(json<Booking>(await hold(app, alice.authorization, show.id, { quantity: 2 })).seats.length, 2, 'a retry holds')
+  })
+
+  t.test('best available whose last lost race took the last seats: 409 from a read after it, not 503', async (t) => {
+    const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
+    const sellOut = async () => {
+      await app.models.Seat.collection.updateMany({ showId: new Types.ObjectId(show.id), status: 'AVAILABLE' },
+        { $set: { status: 'HELD', bookingId: new Types.ObjectId(), heldUntil: new Date(Date.now() + 60_000) } })
+    }
+    const sent = claimsLosing(t, async (n) => {
+      if (n === TRIES + FINAL_TRIES) await sellOut()
+      return true
+    })
+    const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
+    t.equal(sent.claims, TRIES + FINAL_TRIES, 'the show sold out with the last claim the request could make')
+    expectError(t, res, 409, 'SEATS_UNAVAILABLE')
+    t.match(body(res), { message: '2 adjacent seats are not free (0 free)', details: { available: 0 } })
+  })
+
+  t.test('best available answered 503 with an Idempotency-Key: a repeat runs afresh and leaves no FAILED booking', async (t) => {
+    const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
+    const key = { 'idempotency-key': 'contended-1' }
+    const sent = claimsLosing(t, () => true)
+    expectError(t, await hold(app, bob.authorization, show.id, { quantity: 2 }, key), 503, 'OVERLOADED')
+    sent.restore()
+    const again = await hold(app, bob.authorization, show.id, { quantity: 2 }, key)
+    t.equal(again.statusCode, 201, 'the repeat holds')
+    const bookings = await app.models.Booking.find({ showId: show.id, userId: bob.id }).lean()
+    t.same(bookings.map((b) => [b.status, b.seats.length]), [['PENDING', 2]], 'one booking, the repeat\'s: no FAILED ABANDONED fence for an attempt that wrote nothing')
+    t.same(json(await hold(app, bob.authorization, show.id, { quantity: 2 }, key)), json(again), 'a further repeat answers the same booking')
   })
 
   t.test('best available with an Idempotency-Key: a repeat answers the seats first chosen', async (t) => {

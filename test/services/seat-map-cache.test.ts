@@ -60,6 +60,32 @@ t.test('freshSeats(since): one database read shared by concurrent callers, none 
   t.equal(db.state.reads, 3, 'a later since reads again')
 })
 
+t.test('freshSeats(since) while a read that began before since is under way: one read after it, shared by every such caller', async (t) => {
+  const db = database()
+  const cache = createSeatMapCache(db.read, 60_000, 120_000)
+  await cache.seats('show')
+  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
+  await tick()
+  db.hold()
+  // A read under way (another caller's), begun before the crowd's losses...
+  const early = cache.freshSeats('show', Date.now())
+  await tick()
+  db.statuses.set('s1', 'HELD')
+  // ...then a crowd whose claims lost after it began, each at its own moment.
+  const asks: Array<Promise<{ readAt: number, since: number, s1: string }>> = []
+  for (let i = 0; i < 5; i++) {
+    const since = Date.now()
+    asks.push(cache.freshSeats('show', since).then((a) => ({ readAt: a.readAt, since, s1: a.seats[0].status })))
+    await tick()
+  }
+  t.equal(db.state.reads, 2, 'while the early read is out, nothing more is sent')
+  db.open()
+  await early
+  const answers = await Promise.all(asks)
+  t.equal(db.state.reads, 3, 'five callers, one read after the early one (not five)')
+  t.ok(answers.every((a) => a.readAt >= a.since && a.s1 === 'HELD'), 'each got a read begun after it asked, showing the change')
+})
+
 t.test('known(): a change of this instance that the database read already reflects is not re-applied over it (a seat freed elsewhere since stays free)', async (t) => {
   // A read that waits (the driver's queue under load) before its query leaves: its seats are of
   // the moment the query was sent (observedAt), not of the moment the read began.

@@ -36,7 +36,8 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
           422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request (another show or other seats).',
           429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.',
           503: 'Also, for best available, OVERLOADED (Retry-After 1): fresh reads of the seat map kept showing suitable seats free, ' +
-            'and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, and a retry can succeed.'
+            'and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, ' +
+            'an Idempotency-Key is released (its repeat runs afresh), and a retry can succeed.'
         })
       }
     }
