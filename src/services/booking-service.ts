@@ -117,25 +117,33 @@ const SWEEP_PARALLEL = 32
 const BULK_EXPIRY_BATCH = 1000
 /** How many bookings this instance remembers having expired in bulk (their own jobs then skip their work). */
 const SETTLED_MEMORY = 20_000
-/** How many choices one best-available request makes before answering 409: each lost race (or fresh read) costs one... */
-const BEST_AVAILABLE_TRIES = 16
-/** ...of which this many whatever the time (on a loaded machine one round of claims can take a second). */
-const BEST_AVAILABLE_SURE_TRIES = 10
 /**
- * Once those have run out with suitable seats still shown free, up to this many more lost races,
- * each choice made from a fresh read (see holdBestAvailable)...
+ * How hard one best-available request tries before its answer is decided by a fresh read (see
+ * holdBestAvailable). Exported so that tests can lift the time budgets: their counts then do not
+ * depend on how fast a loaded machine runs.
  */
-const BEST_AVAILABLE_FINAL_TRIES = 8
-/** ...within this long of the tries running out; then a last fresh read decides: 409 or 503 OVERLOADED. */
-const BEST_AVAILABLE_FINAL_BUDGET_MS = 2000
+export const bestAvailableLimits = {
+  /** Lost races with choices from the served map: this many in all... */
+  tries: 16,
+  /** ...of which this many whatever the time (on a loaded machine one round of claims can take a second)... */
+  sureTries: 10,
+  /**
+   * ...and the rest within this long of the first lost race (also how long a request waits for this
+   * instance's other claims, from arrival): a request is not left to spin under contention. From the
+   * first loss, not from arrival, so time spent queued on a loaded instance does not cut the retries short.
+   */
+  budgetMs: 2000,
+  /** Then up to this many more lost races, each choice made from a fresh read... */
+  finalTries: 8,
+  /** ...within this long of the tries running out; then a last fresh read decides: 409 or 503 OVERLOADED. */
+  finalBudgetMs: 2000,
+  /** How long the last look waits for this instance's claims of the only suitable seats to settle. */
+  lastLookWaitMs: 1000
+}
 /** Choices from fresh reads are made at random among this many of the best blocks (every instance reads the same seats). */
 const BEST_AVAILABLE_FINAL_SPREAD = 256
-/**
- * ...and for how long after its first lost race it keeps choosing again beyond those (and how long it waits for
- * this instance's other claims): a request is not left to spin under contention. From the first
- * loss, not from arrival, so time spent queued on a loaded instance does not cut the retries short.
- */
-const BEST_AVAILABLE_BUDGET_MS = 2000
+/** Before a 409, seats that a fresh read shows free but that lost races since it began are read again, this many times at most. */
+const BEST_AVAILABLE_RECHECKS = 2
 /** Choosing again after a lost race: at random among this many of the best non-overlapping blocks, doubled after each further loss... */
 const BEST_AVAILABLE_SPREAD = 4
 /** ...up to this many. */
@@ -521,7 +529,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const lost = lostClaimsOf(showKey)
     const arrived = Date.now()
     // Waiting for this instance's claims is bounded from arrival; choosing again after lost races from the first loss.
-    const waitUntil = arrived + BEST_AVAILABLE_BUDGET_MS
+    let waitUntil = arrived + bestAvailableLimits.budgetMs
     let retryUntil = Infinity
     let losses = 0
     // Lost races after the tries ran out, each choice then made from a fresh read, until finalUntil.
@@ -529,6 +537,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let finalUntil: number | undefined
     // Set when the next fresh read only decides the answer (409 or 503), with no choice claimed.
     let lastLook = false
+    let rechecks = 0
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available: number
     // Set when a fresh read had nothing suitable: the ending that is a 409.
@@ -546,7 +555,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // (A loss in the read's own millisecond is taken as in the read: at worst one more lost race,
         // where the other way a fresh read just after a loss would hide a seat that is free, and a
         // 409 could be answered with seats free.)
-        const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) > read.readAt }
+        const lostSinceRead = { has: (id: string) => (lost.get(id) ?? -Infinity) > read.observedAt }
         const excluded = { has: (id: string) => inFlight.has(id) || lostSinceRead.has(id) }
         // Wider after each loss: requests on other instances are choosing among the same best blocks.
         const spread = finalUntil !== undefined
@@ -560,6 +569,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // the served map) and look again: that costs no try. Past the time budget, race them.
           if (choice.seatIds !== null && Date.now() < waitUntil) {
             await claimsSettled(showKey, waitUntil)
+            // A fresh look is one begun after they settled.
+            if (fresh) freshSince = Date.now()
             continue
           }
         }
@@ -570,6 +581,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
           // The step to that read costs no try.
           if (fresh) {
+            // Seats this read shows free but that lost a race (here, any request's) since it began
+            // count as taken; they may have been given back since (a hold of several seats gives
+            // back the ones it won when a later one loses). If they are what would do, read again.
+            if (rechecks < BEST_AVAILABLE_RECHECKS && chooseBestAvailable(read.seats, { ...rules, spread }).seatIds !== null) {
+              rechecks++
+              freshSince = Date.now()
+              continue
+            }
             noneSuitable = true
             break
           }
@@ -586,14 +605,14 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           const claim = await claimAll(show, seatIds, bookingId, heldUntil)
           if ('claimed' in claim) return { claimed: claim.claimed, heldUntil }
           lastLossAt = Date.now()
-          if (retryUntil === Infinity) retryUntil = lastLossAt + BEST_AVAILABLE_BUDGET_MS
+          if (retryUntil === Infinity) retryUntil = lastLossAt + bestAvailableLimits.budgetMs
           noteLostClaim(showKey, claim.lost.toHexString())
           losses++
         } finally {
           for (const id of chosen) inFlight.delete(id)
           wakeWaiters(showKey, inFlight)
         }
-        if (losses < BEST_AVAILABLE_SURE_TRIES || (losses < BEST_AVAILABLE_TRIES && lastLossAt < retryUntil)) {
+        if (losses < bestAvailableLimits.sureTries || (losses < bestAvailableLimits.tries && lastLossAt < retryUntil)) {
           // Choose again from the served map (it refreshes itself in the background), around the seats
           // lost, among more blocks each time. (A fresh read after a few losses was tried: on a loaded
           // machine the wait for it cost more tries than the stale map did.)
@@ -608,8 +627,10 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         // best-available request does not fail). A CI run caught a 409 with 162 seats free.
         // Bounded in tries and in time; the last look is a fresh read too, so a show that sold
         // out with the last lost race is answered 409, not 503.
-        finalUntil ??= lastLossAt + BEST_AVAILABLE_FINAL_BUDGET_MS
-        lastLook = finalLosses++ >= BEST_AVAILABLE_FINAL_TRIES || lastLossAt >= finalUntil
+        finalUntil ??= lastLossAt + bestAvailableLimits.finalBudgetMs
+        lastLook = finalLosses++ >= bestAvailableLimits.finalTries || lastLossAt >= finalUntil
+        // The last look waits for claims here of the only suitable seats: if they win, the show may be sold out (409).
+        if (lastLook) waitUntil = Math.max(waitUntil, Date.now() + bestAvailableLimits.lastLookWaitMs)
         freshSince = lastLossAt
       }
     } finally {

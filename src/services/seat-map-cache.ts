@@ -20,7 +20,8 @@ export interface CachedSeatMap {
 }
 
 /** A seat map's seats as read (and patched since) and the moment the read began. */
-export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], readAt: number }
+/** `readAt`: when the read began; `observedAt`: when the database read the seats (readAt or later, see SeatMapRead). */
+export interface SeatSnapshot { seats: readonly SeatMap['seats'][number][], readAt: number, observedAt: number }
 
 /**
  * What a read of a seat map returns to the cache: the map, and the end of each HELD seat's hold
@@ -219,7 +220,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
    */
   async function seats (showId: string): Promise<SeatSnapshot> {
     const snapshot = await served(showId.toLowerCase())
-    return { seats: snapshot.map.seats, readAt: snapshot.readAt }
+    return { seats: snapshot.map.seats, readAt: snapshot.readAt, observedAt: snapshot.observedAt }
   }
 
   /**
@@ -238,7 +239,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
     else if (building !== undefined && building.version === entry.version && building.startedAt >= since) read = await building.promise
     else if (building !== undefined) read = await followingRead(showId, entry, building.promise)
     else read = await startRead(showId, entry)
-    return { seats: read.map.seats, readAt: read.readAt }
+    return { seats: read.map.seats, readAt: read.readAt, observedAt: read.observedAt }
   }
 
   function followingRead (showId: string, entry: Entry, after: Promise<Snapshot>): Promise<Snapshot> {
@@ -246,6 +247,9 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
       const next: Promise<Snapshot> = after.catch(() => undefined).then(async () => {
         // From here on it is the read under way (building): later callers compare its start with theirs.
         if (entry.following === next) entry.following = undefined
+        // A read begun since the other ended (the served map's refresh) began after every waiter asked: joined.
+        const { building } = entry
+        if (building !== undefined && building.version === entry.version && building.promise !== after) return await building.promise
         return await startRead(showId, entry)
       })
       entry.following = next

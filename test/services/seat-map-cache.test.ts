@@ -7,11 +7,15 @@ import type { SeatMap } from '../../src/schemas/show.js'
 /** A show's seats as a database would hold them, and a reader of it that counts its reads. */
 function database () {
   const statuses = new Map([['s1', 'AVAILABLE'], ['s2', 'AVAILABLE'], ['s3', 'AVAILABLE']] as Array<[string, SeatMap['seats'][number]['status']]>)
-  const state = { reads: 0, release: undefined as (() => void) | undefined, gate: undefined as Promise<void> | undefined }
+  const state = { reads: 0, release: undefined as (() => void) | undefined, gate: undefined as Promise<void> | undefined, failing: 0 }
   const read = async (showId: string): Promise<SeatMap> => {
     state.reads++
+    // The next `failing` reads fail (the database unreachable), after their gate.
+    const fails = state.failing > 0
+    if (fails) state.failing--
     const seats = [...statuses].map(([id, status], i) => ({ id, label: id, row: 'A', number: i + 1, category: 'STANDARD', priceCents: 100, status }))
     if (state.gate !== undefined) await state.gate
+    if (fails) throw new Error('database unreachable')
     const counts = { AVAILABLE: 0, HELD: 0, BOOKED: 0 }
     for (const s of seats) counts[s.status]++
     return { showId, seats, counts }
@@ -84,6 +88,35 @@ t.test('freshSeats(since) while a read that began before since is under way: one
   const answers = await Promise.all(asks)
   t.equal(db.state.reads, 3, 'five callers, one read after the early one (not five)')
   t.ok(answers.every((a) => a.readAt >= a.since && a.s1 === 'HELD'), 'each got a read begun after it asked, showing the change')
+})
+
+t.test('freshSeats(since) behind a read that fails: the follow-up read is made all the same; a follow-up that fails reaches its callers and the next caller reads again', async (t) => {
+  const db = database()
+  const cache = createSeatMapCache(db.read, 60_000, 120_000)
+  await cache.seats('show')
+  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
+  await tick()
+  db.hold()
+  db.state.failing = 1
+  const early = cache.freshSeats('show', Date.now())
+  await tick()
+  const behind = cache.freshSeats('show', Date.now())
+  db.open()
+  await t.rejects(early, /database unreachable/, 'the early read fails')
+  t.equal((await behind).seats.length, 3, 'the caller behind it gets the follow-up read')
+  t.equal(db.state.reads, 3)
+
+  await tick()
+  db.hold()
+  const second = cache.freshSeats('show', Date.now())
+  await tick()
+  db.state.failing = 1
+  const failingFollowUp = cache.freshSeats('show', Date.now())
+  db.open()
+  await second
+  // The follow-up read (the fifth) is made after the gate opened: it fails.
+  await t.rejects(failingFollowUp, /database unreachable/, 'a follow-up read that fails reaches its callers')
+  t.equal((await cache.freshSeats('show', Date.now() + 1)).seats.length, 3, 'and nothing is wedged: the next caller reads again')
 })
 
 t.test('known(): a change of this instance that the database read already reflects is not re-applied over it (a seat freed elsewhere since stays free)', async (t) => {

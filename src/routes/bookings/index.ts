@@ -37,7 +37,7 @@ const bookingRoutes: FastifyPluginAsyncTypebox<{ maxSeatsPerBooking: number }> =
           429: 'Holds have their own, stricter limit: RATE_LIMIT / 5 a minute per user.',
           503: 'Also, for best available, OVERLOADED (Retry-After 1): fresh reads of the seat map kept showing suitable seats free, ' +
             'and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, ' +
-            'an Idempotency-Key is released (its repeat runs afresh), and a retry can succeed.'
+            'an Idempotency-Key is released (its repeat runs afresh), and a retry can succeed. Unlike load shedding, this comes after the request\'s tries (within a few seconds).'
         })
       }
     }

@@ -1823,7 +1823,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not available now; retry after the `Retry-After` seconds. Also, for best available, OVERLOADED (Retry-After 1): fresh reads of the seat map kept showing suitable seats free, and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, an Idempotency-Key is released (its repeat runs afresh), and a retry can succeed. */
+                /** @description Not available now; retry after the `Retry-After` seconds. Also, for best available, OVERLOADED (Retry-After 1): fresh reads of the seat map kept showing suitable seats free, and other holds kept taking the chosen ones first (a 409 is answered only when a fresh read finds nothing suitable); nothing was held, an Idempotency-Key is released (its repeat runs afresh), and a retry can succeed. Unlike load shedding, this comes after the request's tries (within a few seconds). */
                 503: {
                     headers: {
                         [name: string]: unknown;
