@@ -133,17 +133,19 @@ export const bestAvailableLimits = {
    * first loss, not from arrival, so time spent queued on a loaded instance does not cut the retries short.
    */
   budgetMs: 2000,
-  /** Then up to this many more lost races, each choice made from a fresh read... */
-  finalTries: 8,
+  /**
+   * Then up to this many more lost races, each choice made from a fresh read (a full read of the
+   * show's seats: in a best-available flash sale, 8 of them per request cut the throughput
+   * tenfold)...
+   */
+  finalTries: 2,
   /** ...within this long of the tries running out; then a last fresh read decides: 409 or 503 OVERLOADED. */
-  finalBudgetMs: 2000,
+  finalBudgetMs: 1000,
   /** How long the last look waits for this instance's claims of the only suitable seats to settle. */
   lastLookWaitMs: 1000
 }
 /** Choices from fresh reads are made at random among this many of the best blocks (every instance reads the same seats). */
 const BEST_AVAILABLE_FINAL_SPREAD = 256
-/** Before a 409, seats that a fresh read shows free but that lost races since it began are read again, this many times at most. */
-const BEST_AVAILABLE_RECHECKS = 2
 /** Choosing again after a lost race: at random among this many of the best non-overlapping blocks, doubled after each further loss... */
 const BEST_AVAILABLE_SPREAD = 4
 /** ...up to this many. */
@@ -208,6 +210,11 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         const key = id.toHexString()
         turns.freedSeats.set(key, (turns.freedSeats.get(key) ?? 0) + 1)
       }
+    }
+    if (status === 'AVAILABLE' && seatIds !== undefined) {
+      // Freed here (a give-back, a cancel, an expiry): a race lost for one of them no longer says it is taken.
+      const lost = lostClaims.get(showId.toHexString())
+      if (lost !== undefined) for (const id of seatIds) lost.delete(id.toHexString())
     }
     if (seatIds !== undefined && status !== undefined) seatMaps.apply(showId.toHexString(), seatIds.map((id) => id.toHexString()), status, heldUntil?.getTime())
     else seatMaps.invalidate(showId.toHexString())
@@ -537,7 +544,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let finalUntil: number | undefined
     // Set when the next fresh read only decides the answer (409 or 503), with no choice claimed.
     let lastLook = false
-    let rechecks = 0
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available: number
     // Set when a fresh read had nothing suitable: the ending that is a 409.
@@ -581,14 +587,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
           // The step to that read costs no try.
           if (fresh) {
-            // Seats this read shows free but that lost a race (here, any request's) since it began
-            // count as taken; they may have been given back since (a hold of several seats gives
-            // back the ones it won when a later one loses). If they are what would do, read again.
-            if (rechecks < BEST_AVAILABLE_RECHECKS && chooseBestAvailable(read.seats, { ...rules, spread }).seatIds !== null) {
-              rechecks++
-              freshSince = Date.now()
-              continue
-            }
             noneSuitable = true
             break
           }
