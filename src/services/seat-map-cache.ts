@@ -142,8 +142,9 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
 
   function startRead (showId: string, entry: Entry): Promise<Snapshot> {
     const version = entry.version
+    // One moment for both: a caller joining a read begun at or after its `since` gets readAt ≥ since.
+    const readAt = Date.now()
     const promise = (async () => {
-      const readAt = Date.now()
       const result = await read(showId)
       const { map, heldUntil, observedAt } = 'map' in result ? result : { map: result, heldUntil: new Map<string, number>(), observedAt: undefined }
       const snapshot: Snapshot = {
@@ -160,7 +161,7 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
       }
       return snapshot
     })()
-    entry.building = { version, startedAt: Date.now(), promise }
+    entry.building = { version, startedAt: readAt, promise }
     const clear = () => { if (entry.building?.promise === promise) entry.building = undefined }
     promise.then(clear, clear)
     return promise

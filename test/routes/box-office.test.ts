@@ -299,6 +299,36 @@ t.test('box office', async (t) => {
     t.equal(fresh, 1, 'from that one fresh read')
   })
 
+  t.test('best available: a race lost before the database read the seats is in that read (a read begun earlier but observed later does not leave the seat out)', async (t) => {
+    // Bob's one BOX seat (A2) loses every race (a hold elsewhere has it in his view), then the
+    // seat is free when Alice's fresh read is observed: that read began before Bob's losses, but
+    // the database read the seats after them, so A2 is free in it, not taken.
+    const show = json<Show>(await post('/api/admin/shows', { name: 'Pair 2', type: 'EVENT', startTime: inFuture(DAY), priceCents: 100, seating: { totalSeats: 2, seatsPerRow: 2 }, categories: [{ name: 'BOX', priceCents: 500, labels: ['A2'] }] }))
+    await seatMap(app, show.id)
+    const before = Date.now() - 1
+    let losing = true
+    const sent = claimsLosing(t, () => losing)
+    expectError(t, await hold(app, bob.authorization, show.id, { quantity: 1, category: 'BOX' }), 503, 'OVERLOADED')
+    t.ok(sent.claims > 0)
+    losing = false
+    const seatMaps = app.services.seatMaps
+    const { seats, freshSeats } = seatMaps
+    let fresh = 0
+    seatMaps.seats = async (showId) => {
+      const real = await seats(showId)
+      return { ...real, seats: real.seats.map((seat) => ({ ...seat, status: 'HELD' as const })) }
+    }
+    seatMaps.freshSeats = async (showId, since) => {
+      const real = await freshSeats(showId, since)
+      fresh++
+      return { ...real, readAt: before, observedAt: Date.now() }
+    }
+    t.teardown(() => { Object.assign(seatMaps, { seats, freshSeats }) })
+    const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
+    t.equal(res.statusCode, 201, `Alice holds the pair (${res.body.slice(0, 100)})`)
+    t.equal(fresh, 1, 'from that one fresh read')
+  })
+
   t.test('best available answered 503 with an Idempotency-Key: a repeat runs afresh and leaves no FAILED booking', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
     const key = { 'idempotency-key': 'contended-1' }
