@@ -25,6 +25,21 @@ function database () {
   return { statuses, state, read, hold, open }
 }
 
+/** Moves on to the next millisecond. */
+async function tick (): Promise<void> {
+  const at = Date.now()
+  while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1))
+}
+
+/** A cache over a database() whose map has been served once, a millisecond ago. */
+async function servedOnce () {
+  const db = database()
+  const cache = createSeatMapCache(db.read, 60_000, 120_000)
+  await cache.seats('show')
+  await tick()
+  return { db, cache }
+}
+
 t.test('seats(): the served snapshot, read once, this instance\'s changes applied in place', async (t) => {
   const db = database()
   const cache = createSeatMapCache(db.read, 60_000, 120_000)
@@ -65,11 +80,7 @@ t.test('freshSeats(since): one database read shared by concurrent callers, none 
 })
 
 t.test('freshSeats(since) while a read that began before since is under way: one read after it, shared by every such caller', async (t) => {
-  const db = database()
-  const cache = createSeatMapCache(db.read, 60_000, 120_000)
-  await cache.seats('show')
-  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
-  await tick()
+  const { db, cache } = await servedOnce()
   db.hold()
   // A read under way (another caller's), begun before the crowd's losses...
   const early = cache.freshSeats('show', Date.now())
@@ -91,11 +102,7 @@ t.test('freshSeats(since) while a read that began before since is under way: one
 })
 
 t.test('freshSeats(since) behind a read that fails: the follow-up read is made all the same; a follow-up that fails reaches its callers and the next caller reads again', async (t) => {
-  const db = database()
-  const cache = createSeatMapCache(db.read, 60_000, 120_000)
-  await cache.seats('show')
-  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
-  await tick()
+  const { db, cache } = await servedOnce()
   db.hold()
   db.state.failing = 1
   const early = cache.freshSeats('show', Date.now())
@@ -133,7 +140,6 @@ t.test('known(): a change of this instance that the database read already reflec
     for (const s of seats) counts[s.status]++
     return { map: { showId, seats, counts }, heldUntil: new Map(), observedAt }
   }
-  const tick = async (): Promise<void> => { const at = Date.now(); while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1)) }
   const cache = createSeatMapCache(read, 60_000, 120_000)
   await cache.seats('show')
   gate = new Promise((resolve) => { open = resolve })
