@@ -197,6 +197,24 @@ type BestAvailableBody = Extract<HoldBody, { quantity: number }>
 interface SeatTurn { settled: Promise<boolean>, sentAt: number, freed: number, seatFreed: number }
 interface ShowTurns { seats: Map<string, SeatTurn>, waiters: number, freed: number, freedSeats: Map<string, number> }
 
+/**
+ * The seats best-available requests of one show are claiming on this instance, counted: two
+ * requests may claim the same seat (racing past the wait for each other), and the first to finish
+ * must not take the other's seat off the list. Kept while any request of the show uses it.
+ */
+class ClaimingSeats {
+  private readonly counts = new Map<string, number>()
+  requests = 0
+  get size (): number { return this.counts.size }
+  has (id: string): boolean { return this.counts.has(id) }
+  add (id: string): void { this.counts.set(id, (this.counts.get(id) ?? 0) + 1) }
+  delete (id: string): void {
+    const n = this.counts.get(id) ?? 0
+    if (n > 1) this.counts.set(id, n - 1)
+    else this.counts.delete(id)
+  }
+}
+
 export function createBookingService ({ models, metrics, log, seatMaps, idempotency, bookableShows, scheduleExpiry, maxHoldExtensions }: BookingServiceOptions) {
   const { Show, Seat, Booking } = models
 
@@ -452,7 +470,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
   const madeNothing = new WeakSet<Error>()
 
   /** Seat ids chosen by best-available requests of this instance still claiming, per show: others choose around them. */
-  const choosing = new Map<string, Set<string>>()
+  const choosing = new Map<string, ClaimingSeats>()
   /**
    * Seats whose claim lost a race on this instance, per show, and when: taken by someone else more
    * recently than a map read before that moment says, so every request here chooses around them
@@ -495,7 +513,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
    * seats, so waking every waiter would only have them all choose again for nothing); when no claim
    * is left in flight every waiter does, since none will settle to wake them.
    */
-  function wakeWaiters (showKey: string, inFlight: ReadonlySet<string>): void {
+  function wakeWaiters (showKey: string, inFlight: ClaimingSeats): void {
     const list = waiting.get(showKey)
     if (list === undefined) return
     const woken = inFlight.size === 0 ? list.splice(0) : list.splice(0, 1)
@@ -531,8 +549,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       throw badRequest('UNKNOWN_CATEGORY', `the show has no category ${category}; it has ${names.join(', ')}`, { category, categories: names })
     }
     const showKey = show._id.toHexString()
-    const inFlight = choosing.get(showKey) ?? new Set<string>()
+    const inFlight = choosing.get(showKey) ?? new ClaimingSeats()
     choosing.set(showKey, inFlight)
+    inFlight.requests++
     const lost = lostClaimsOf(showKey)
     const arrived = Date.now()
     // Waiting for this instance's claims is bounded from arrival; choosing again after lost races from the first loss.
@@ -632,7 +651,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
         freshSince = lastLossAt
       }
     } finally {
-      if (inFlight.size === 0) choosing.delete(showKey)
+      // Kept while any request of the show uses it: one made anew meanwhile would not see its claims.
+      if (--inFlight.requests === 0) choosing.delete(showKey)
     }
     const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
     // Fresh reads kept showing suitable seats and other holds kept taking them first: contention,

@@ -248,9 +248,6 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
       const next: Promise<Snapshot> = after.catch(() => undefined).then(async () => {
         // From here on it is the read under way (building): later callers compare its start with theirs.
         if (entry.following === next) entry.following = undefined
-        // A read begun since the other ended (the served map's refresh) began after every waiter asked: joined.
-        const { building } = entry
-        if (building !== undefined && building.version === entry.version && building.promise !== after) return await building.promise
         return await startRead(showId, entry)
       })
       entry.following = next

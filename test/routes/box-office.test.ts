@@ -326,6 +326,47 @@ t.test('box office', async (t) => {
     t.equal(reads.fresh, 1, 'from that one fresh read')
   })
 
+  t.test('best available: at its last look, the only suitable seats being claimed here by another request are waited for; they sell the show out: 409, not 503', async (t) => {
+    const show = await createShow(app, { seating: { totalSeats: 2, seatsPerRow: 2 } })
+    await seatMap(app, show.id)
+    // No time budget for the tries (so without the last look's own wait, claims here are raced
+    // at once): Alice's tries end after the sure ones, then the final ones.
+    const limits = { ...bestAvailableLimits }
+    Object.assign(bestAvailableLimits, { budgetMs: 0, finalBudgetMs: 60_000 })
+    t.teardown(() => { Object.assign(bestAvailableLimits, limits) })
+    const lastLoss = bestAvailableLimits.sureTries + bestAvailableLimits.finalTries
+    const seats = app.models.Seat.collection as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const claim = seats.findOneAndUpdate.bind(seats)
+    t.teardown(() => { seats.findOneAndUpdate = claim })
+    let alices: string | undefined
+    let aliceLosses = 0
+    let bobsHold: Promise<{ statusCode: number }> | undefined
+    let bobClaiming: () => void = () => {}
+    const bobIsClaiming = new Promise<void>((resolve) => { bobClaiming = resolve })
+    seats.findOneAndUpdate = async (...args: unknown[]) => {
+      const filter = args[0] as { status?: unknown }
+      if (filter.status !== 'AVAILABLE') return await claim(...args)
+      const booking = String((args[1] as { $set: { bookingId: unknown } }).$set.bookingId)
+      alices ??= booking
+      if (booking === alices) {
+        // Alice's claims all lose; with her last loss, Bob's hold of the pair is on its way.
+        if (++aliceLosses === lastLoss) {
+          bobsHold = hold(app, bob.authorization, show.id, { quantity: 2 })
+          await bobIsClaiming
+        }
+        return null
+      }
+      // Bob's claims are slow (a loaded database), and win.
+      bobClaiming()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      return await claim(...args)
+    }
+    const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
+    t.equal(aliceLosses, lastLoss, 'Alice lost every race she ran')
+    t.equal((await bobsHold)?.statusCode, 201, 'Bob holds the pair')
+    expectError(t, res, 409, 'SEATS_UNAVAILABLE', 'Alice: the show sold out while she looked')
+  })
+
   t.test('best available answered 503 with an Idempotency-Key: a repeat runs afresh and leaves no FAILED booking', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 20, seatsPerRow: 10 } })
     const key = { 'idempotency-key': 'contended-1' }
