@@ -551,7 +551,6 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     const showKey = show._id.toHexString()
     const inFlight = choosing.get(showKey) ?? new ClaimingSeats()
     choosing.set(showKey, inFlight)
-    inFlight.requests++
     const lost = lostClaimsOf(showKey)
     const arrived = Date.now()
     // Waiting for this instance's claims is bounded from arrival; choosing again after lost races from the first loss.
@@ -567,6 +566,8 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let available: number
     // Set when a fresh read had nothing suitable: the ending that is a 409.
     let noneSuitable = false
+    // Counted where the finally below uncounts it: nothing can throw between.
+    inFlight.requests++
     try {
       // When set, the next choice needs a map read from the database no earlier than this.
       let freshSince: number | undefined

@@ -229,8 +229,9 @@ export function createSeatMapCache (read: (showId: string) => Promise<SeatMap | 
    * that found nothing in the served map, or whose tries ran out). Concurrent callers share
    * reads: a read already started at or after `since` is joined rather than repeated; if the read
    * under way began earlier, the caller waits for the one read that starts when it ends, shared
-   * by every caller waiting meanwhile (each of them asked before it began). So a crowd costs at
-   * most one read in flight and one queued per show, whatever its size.
+   * by every caller waiting meanwhile (each of them asked before it began). So a crowd costs one
+   * read in flight and one queued per show, whatever its size (plus, rarely, the served map's own
+   * refresh begun in between).
    */
   async function freshSeats (showId: string, since: number): Promise<SeatSnapshot> {
     const entry = entryOf(showId)
