@@ -564,8 +564,7 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
     let lastLook = false
     const rules = { quantity, category, adjacent, rowPreference: show.rowPreference ?? [] }
     let available: number
-    // Set when a fresh read had nothing suitable: the ending that is a 409.
-    let noneSuitable = false
+    const kind = (): string => `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
     // Counted where the finally below uncounts it: nothing can throw between.
     inFlight.requests++
     try {
@@ -606,15 +605,20 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
           // before this request arrived, and after its last loss (a read under way since then is
           // joined, not repeated: when a crowd finds a sold-out show, the crowd shares a few reads).
           // The step to that read costs no try.
-          if (fresh) {
-            noneSuitable = true
-            break
-          }
+          if (fresh) break
           freshSince = lastLossAt ?? arrived - BEST_AVAILABLE_REFUSAL_READ_AGE_MS
           continue
         }
-        // Suitable seats free by a read begun after the last loss, and no more tries or time: 503.
-        if (lastLook) break
+        if (lastLook) {
+          // Suitable seats free by a read begun after the last loss, and no more tries or time:
+          // contention, not "no seats" (a 409 would say they are not there). Answered as load
+          // shedding is; a retry can succeed. Every claim was given back and nothing else was
+          // written: an Idempotency-Key is released (madeNothing), so a repeat runs afresh and
+          // leaves no FAILED booking behind.
+          const contended = unavailable('OVERLOADED', `${quantity} ${kind()} are free, but other holds kept taking them first; retry`, 1, { available })
+          madeNothing.add(contended)
+          throw contended
+        }
         const chosen = choice.seatIds
         for (const id of chosen) inFlight.add(id)
         try {
@@ -655,18 +659,9 @@ export function createBookingService ({ models, metrics, log, seatMaps, idempote
       // Kept while any request of the show uses it: one made anew meanwhile would not see its claims.
       if (--inFlight.requests === 0) choosing.delete(showKey)
     }
-    const kind = `${adjacent ? 'adjacent ' : ''}${category !== undefined ? `${category} ` : ''}seats`
-    // Fresh reads kept showing suitable seats and other holds kept taking them first: contention,
-    // not "no seats" (a 409 would say they are not there). Answered as load shedding is; a retry
-    // can succeed. Every claim was given back and nothing else was written: an Idempotency-Key
-    // is released (madeNothing), so a repeat runs afresh and leaves no FAILED booking behind.
-    if (!noneSuitable) {
-      const contended = unavailable('OVERLOADED', `${quantity} ${kind} are free, but other holds kept taking them first; retry`, 1, { available })
-      madeNothing.add(contended)
-      throw contended
-    }
+    // Only a fresh read with nothing suitable ends the loop.
     metrics.conflicts.inc()
-    throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind} are not free (${available} free)`, { available })
+    throw conflict('SEATS_UNAVAILABLE', `${quantity} ${kind()} are not free (${available} free)`, { available })
   }
 
   /**

@@ -190,10 +190,11 @@ t.test('box office', async (t) => {
 
   /**
    * Makes seat claims lose, as when holds on other instances (whose served maps this one's does
-   * not show yet) keep taking the chosen seats first: `lose(n)` says whether the n-th claim loses,
-   * and may change the seats first. Counts the claims sent and the seat map reads.
+   * not show yet) keep taking the chosen seats first: `lose(n, bookingId)` says whether the n-th
+   * claim (for that booking) loses, and may change the seats first. Counts the claims sent and the
+   * seat map reads.
    */
-  const claimsLosing = (t: { teardown: (fn: () => void) => void }, lose: (n: number) => boolean | Promise<boolean>) => {
+  const claimsLosing = (t: { teardown: (fn: () => void) => void }, lose: (n: number, bookingId: string) => boolean | Promise<boolean>) => {
     // Time budgets out of the way: the counts below are of tries, whatever the machine's speed.
     const limits = { ...bestAvailableLimits }
     Object.assign(bestAvailableLimits, { budgetMs: 60_000, finalBudgetMs: 60_000 })
@@ -205,7 +206,7 @@ t.test('box office', async (t) => {
       const filter = args[0] as { status?: unknown }
       if (filter.status !== 'AVAILABLE') return await claim(...args)
       if (++sent.claims === TRIES + 1) sent.readsAtFinal = sent.reads
-      return await lose(sent.claims) ? null : await claim(...args)
+      return await lose(sent.claims, String((args[1] as { $set: { bookingId: unknown } }).$set.bookingId)) ? null : await claim(...args)
     }
     seats.find = (...args: unknown[]) => {
       if (String((args[1] as { comment?: unknown } | undefined)?.comment).startsWith('seat map read')) sent.reads++
@@ -329,24 +330,12 @@ t.test('box office', async (t) => {
   t.test('best available: at its last look, the only suitable seats being claimed here by another request are waited for; they sell the show out: 409, not 503', async (t) => {
     const show = await createShow(app, { seating: { totalSeats: 2, seatsPerRow: 2 } })
     await seatMap(app, show.id)
-    // No time budget for the tries (so without the last look's own wait, claims here are raced
-    // at once): Alice's tries end after the sure ones, then the final ones.
-    const limits = { ...bestAvailableLimits }
-    Object.assign(bestAvailableLimits, { budgetMs: 0, finalBudgetMs: 60_000 })
-    t.teardown(() => { Object.assign(bestAvailableLimits, limits) })
-    const lastLoss = bestAvailableLimits.sureTries + bestAvailableLimits.finalTries
-    const seats = app.models.Seat.collection as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
-    const claim = seats.findOneAndUpdate.bind(seats)
-    t.teardown(() => { seats.findOneAndUpdate = claim })
     let alices: string | undefined
     let aliceLosses = 0
     let bobsHold: Promise<{ statusCode: number }> | undefined
     let bobClaiming: () => void = () => {}
     const bobIsClaiming = new Promise<void>((resolve) => { bobClaiming = resolve })
-    seats.findOneAndUpdate = async (...args: unknown[]) => {
-      const filter = args[0] as { status?: unknown }
-      if (filter.status !== 'AVAILABLE') return await claim(...args)
-      const booking = String((args[1] as { $set: { bookingId: unknown } }).$set.bookingId)
+    claimsLosing(t, async (_n, booking) => {
       alices ??= booking
       if (booking === alices) {
         // Alice's claims all lose; with her last loss, Bob's hold of the pair is on its way.
@@ -354,13 +343,17 @@ t.test('box office', async (t) => {
           bobsHold = hold(app, bob.authorization, show.id, { quantity: 2 })
           await bobIsClaiming
         }
-        return null
+        return true
       }
       // Bob's claims are slow (a loaded database), and win.
       bobClaiming()
       await new Promise((resolve) => setTimeout(resolve, 200))
-      return await claim(...args)
-    }
+      return false
+    })
+    // No time budget for the tries (so without the last look's own wait, claims here are raced
+    // at once): Alice's tries end after the sure ones, then the final ones.
+    bestAvailableLimits.budgetMs = 0
+    const lastLoss = bestAvailableLimits.sureTries + bestAvailableLimits.finalTries
     const res = await hold(app, alice.authorization, show.id, { quantity: 2 })
     t.equal(aliceLosses, lastLoss, 'Alice lost every race she ran')
     t.equal((await bobsHold)?.statusCode, 201, 'Bob holds the pair')
